@@ -1,0 +1,168 @@
+package sdk
+
+import (
+	"encoding/json"
+	"fmt"
+	"time"
+
+	pluginv1 "github.com/hawatch/hawatch/sdk/proto/v1"
+	"google.golang.org/protobuf/types/known/timestamppb"
+)
+
+// Conversions between the public Go types and the wire types. They live in
+// one place so a new field is added once for both directions.
+
+func infoToProto(i Info) *pluginv1.InfoResponse {
+	return &pluginv1.InfoResponse{Name: i.Name, Kind: string(i.Kind), Version: i.Version}
+}
+
+func infoFromProto(p *pluginv1.InfoResponse) Info {
+	return Info{Name: p.GetName(), Kind: Kind(p.GetKind()), Version: p.GetVersion()}
+}
+
+func schemaToProto(s Schema) (*pluginv1.Schema, error) {
+	out := &pluginv1.Schema{}
+	for _, a := range s.Attributes {
+		pa := &pluginv1.Attribute{
+			Name:        a.Name,
+			Type:        string(a.Type),
+			Required:    a.Required,
+			Description: a.Description,
+		}
+		if a.Default != nil {
+			b, err := json.Marshal(a.Default)
+			if err != nil {
+				return nil, fmt.Errorf("schema attribute %q: default: %w", a.Name, err)
+			}
+			pa.DefaultJson = b
+		}
+		out.Attributes = append(out.Attributes, pa)
+	}
+	for _, b := range s.Blocks {
+		inner, err := schemaToProto(b.Schema)
+		if err != nil {
+			return nil, fmt.Errorf("schema block %q: %w", b.Name, err)
+		}
+		out.Blocks = append(out.Blocks, &pluginv1.BlockSchema{Name: b.Name, Required: b.Required, Schema: inner})
+	}
+	return out, nil
+}
+
+func schemaFromProto(p *pluginv1.Schema) (Schema, error) {
+	var s Schema
+	for _, pa := range p.GetAttributes() {
+		a := Attribute{
+			Name:        pa.GetName(),
+			Type:        Type(pa.GetType()),
+			Required:    pa.GetRequired(),
+			Description: pa.GetDescription(),
+		}
+		if len(pa.GetDefaultJson()) > 0 {
+			if err := json.Unmarshal(pa.GetDefaultJson(), &a.Default); err != nil {
+				return Schema{}, fmt.Errorf("schema attribute %q: default: %w", a.Name, err)
+			}
+			// JSON has no list(string) type: keep the declared Go shape.
+			if list, ok := a.Default.([]any); ok {
+				strs := make([]string, 0, len(list))
+				for _, v := range list {
+					s, ok := v.(string)
+					if !ok {
+						return Schema{}, fmt.Errorf("schema attribute %q: default list holds %T, want string", a.Name, v)
+					}
+					strs = append(strs, s)
+				}
+				a.Default = strs
+			}
+		}
+		s.Attributes = append(s.Attributes, a)
+	}
+	for _, pb := range p.GetBlocks() {
+		inner, err := schemaFromProto(pb.GetSchema())
+		if err != nil {
+			return Schema{}, fmt.Errorf("schema block %q: %w", pb.GetName(), err)
+		}
+		s.Blocks = append(s.Blocks, BlockSchema{Name: pb.GetName(), Required: pb.GetRequired(), Schema: inner})
+	}
+	return s, nil
+}
+
+func statusToProto(s Status) pluginv1.Status {
+	switch s {
+	case StatusOK:
+		return pluginv1.Status_STATUS_OK
+	case StatusFail:
+		return pluginv1.Status_STATUS_FAIL
+	default:
+		return pluginv1.Status_STATUS_UNKNOWN
+	}
+}
+
+func statusFromProto(s pluginv1.Status) Status {
+	switch s {
+	case pluginv1.Status_STATUS_OK:
+		return StatusOK
+	case pluginv1.Status_STATUS_FAIL:
+		return StatusFail
+	default:
+		return StatusUnknown
+	}
+}
+
+func resultToProto(r Result) *pluginv1.Result {
+	return &pluginv1.Result{
+		Status:     statusToProto(r.Status),
+		Reason:     r.Reason,
+		ObservedAt: timestamppb.New(r.ObservedAt),
+		Detail:     r.Detail,
+	}
+}
+
+func resultFromProto(p *pluginv1.Result) Result {
+	r := Result{
+		Status: statusFromProto(p.GetStatus()),
+		Reason: p.GetReason(),
+		Detail: p.GetDetail(),
+	}
+	if p.GetObservedAt() != nil {
+		r.ObservedAt = p.GetObservedAt().AsTime()
+	}
+	return r
+}
+
+func transitionToProto(t Transition) *pluginv1.Transition {
+	p := &pluginv1.Transition{
+		Instance: t.Instance,
+		Group:    t.Group,
+		From:     t.From,
+		To:       t.To,
+		Priority: int32(t.Priority),
+		Reason:   t.Reason,
+	}
+	if !t.At.IsZero() {
+		p.At = timestamppb.New(t.At)
+	}
+	return p
+}
+
+func transitionFromProto(p *pluginv1.Transition) Transition {
+	t := Transition{
+		Instance: p.GetInstance(),
+		Group:    p.GetGroup(),
+		From:     p.GetFrom(),
+		To:       p.GetTo(),
+		Priority: int(p.GetPriority()),
+		Reason:   p.GetReason(),
+	}
+	if p.GetAt() != nil {
+		t.At = p.GetAt().AsTime()
+	}
+	return t
+}
+
+// fillObserved stamps a result the plugin left undated.
+func fillObserved(r Result, now time.Time) Result {
+	if r.ObservedAt.IsZero() {
+		r.ObservedAt = now
+	}
+	return r
+}

@@ -1,0 +1,48 @@
+// Package sdktest runs a plugin implementation inside the test process over
+// real gRPC (go-plugin's in-memory client/server pair), so plugin authors
+// and the host test the wire path without building a binary.
+package sdktest
+
+import (
+	"testing"
+
+	"github.com/hashicorp/go-plugin"
+	"github.com/hawatch/hawatch/sdk"
+)
+
+// Check serves impl (an sdk.Checker or sdk.Watcher) and returns the host's
+// client for it. Everything is torn down when the test ends.
+func Check(t testing.TB, impl sdk.Base) *sdk.CheckClient {
+	t.Helper()
+	raw := dispense(t, sdk.KindCheck, &sdk.CheckPlugin{Impl: impl})
+	c, ok := raw.(*sdk.CheckClient)
+	if !ok {
+		t.Fatalf("sdktest: dispensed %T, want *sdk.CheckClient", raw)
+	}
+	return c
+}
+
+// Action serves impl and returns the host's client for it.
+func Action(t testing.TB, impl sdk.Action) *sdk.ActionClient {
+	t.Helper()
+	raw := dispense(t, sdk.KindAction, &sdk.ActionPlugin{Impl: impl})
+	c, ok := raw.(*sdk.ActionClient)
+	if !ok {
+		t.Fatalf("sdktest: dispensed %T, want *sdk.ActionClient", raw)
+	}
+	return c
+}
+
+func dispense(t testing.TB, kind sdk.Kind, p plugin.Plugin) any {
+	t.Helper()
+	client, server := plugin.TestPluginGRPCConn(t, false, map[string]plugin.Plugin{string(kind): p})
+	t.Cleanup(func() {
+		_ = client.Close()
+		server.Stop()
+	})
+	raw, err := client.Dispense(string(kind))
+	if err != nil {
+		t.Fatalf("sdktest: dispense %s: %v", kind, err)
+	}
+	return raw
+}
