@@ -1,0 +1,223 @@
+// Package config reads a hawatch node policy (one HCL file per node), checks
+// it, and returns typed values that still know where in the file each one
+// came from, so that later stages (plugin schema checks, reload) can point
+// the operator at file:line:col.
+//
+// Load and Parse report every problem they find in one run as
+// hcl.Diagnostics; WriteDiagnostics renders them with source snippets.
+//
+// Conventions the rest of hawatch relies on:
+//   - A virtual IP written without a prefix length ("198.51.100.50") means a
+//     host route: /32 for IPv4, /128 for IPv6, as keepalived does.
+//   - Durations are Go duration strings ("1s", "10ms"); bare numbers are
+//     rejected so that "1" is never silently one nanosecond or one second.
+//   - Defaults are filled in here, never later: a *Config returned without
+//     errors is complete.
+package config
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/netip"
+	"time"
+
+	"github.com/hashicorp/hcl/v2"
+)
+
+// Default values applied when an attribute is absent.
+const (
+	DefaultControlSocket = "/run/hawatch/hawatch.sock"
+	DefaultStateDir      = "/var/lib/hawatch"
+	DefaultPluginDir     = "/usr/local/libexec/hawatch"
+	DefaultLogLevel      = "info"
+	DefaultLogFormat     = "json"
+
+	DefaultCheckInterval = time.Second
+	DefaultRise          = 1
+	DefaultFall          = 1
+	DefaultOnUnknown     = OnUnknownHold
+	DefaultHoldFor       = 5 * time.Second
+
+	DefaultActionTimeout = 30 * time.Second
+
+	DefaultVersion        = 3
+	DefaultAdvertInterval = time.Second
+
+	DefaultGARPRepeat   = 5
+	DefaultGARPInterval = 10 * time.Millisecond
+	DefaultGARPDelay    = 5 * time.Second
+)
+
+// Values of Check.OnUnknown.
+const (
+	OnUnknownHold = "hold" // keep the last verdict for HoldFor, then treat as failed
+	OnUnknownFail = "fail" // treat an unknown result as a failure at once
+)
+
+// Values of Track.Effect.
+const (
+	EffectFault  = "fault"  // failing check puts the instance in FAULT
+	EffectWeight = "weight" // failing check adds Track.Weight to the priority
+	EffectYield  = "yield"  // split-brain guard: the lower-priority master yields
+)
+
+// Values of Node.LogFormat.
+const (
+	LogFormatJSON    = "json"
+	LogFormatConsole = "console"
+)
+
+// LogLevels are the accepted values of Node.LogLevel (zerolog's level names).
+var LogLevels = []string{"trace", "debug", "info", "warn", "error", "fatal", "panic", "disabled"}
+
+// Config is one node's validated policy.
+type Config struct {
+	Node       Node
+	Plugins    []*Plugin
+	Checks     []*Check
+	Actions    []*Action
+	Instances  []*Instance
+	SyncGroups []*SyncGroup
+
+	// Files holds the parsed sources by file name, for WriteDiagnostics. It
+	// is set even when loading failed. It is not encoded to JSON: the source
+	// holds secrets such as auth_pass.
+	Files map[string]*hcl.File `json:"-"`
+}
+
+// Node holds daemon-wide settings from the optional `node {}` block.
+type Node struct {
+	Name          string // default: the host name
+	ControlSocket string
+	StateDir      string
+	PluginDir     string // where plugin commands without a slash are found
+	MetricsListen string // host:port; empty disables metrics
+	LogLevel      string // one of LogLevels
+	LogFormat     string // LogFormatJSON or LogFormatConsole
+	DefRange      hcl.Range
+}
+
+// Plugin is a `plugin "name" {}` block: how to start one plugin binary.
+type Plugin struct {
+	Name     string
+	Command  string // a name looked up in Node.PluginDir, or an absolute path
+	Args     []string
+	SHA256   string // lower-case hex pin of the binary; empty: no pin
+	User     string // run the plugin as this user; empty: as the daemon
+	DefRange hcl.Range
+}
+
+// Check is a `check "name" {}` block: one health check run by a plugin.
+type Check struct {
+	Name      string
+	Plugin    string
+	Interval  time.Duration
+	Timeout   time.Duration // default: Interval
+	Rise      int
+	Fall      int
+	OnUnknown string // OnUnknownHold or OnUnknownFail
+	HoldFor   time.Duration
+
+	// Config is the raw `config {}` body, nil if absent. It is decoded later
+	// against the schema the plugin declares.
+	Config      hcl.Body `json:"-"`
+	ConfigRange hcl.Range
+	DefRange    hcl.Range
+}
+
+// Action is an `action "name" {}` block: a plugin told about transitions.
+type Action struct {
+	Name        string
+	Plugin      string
+	Timeout     time.Duration
+	Config      hcl.Body `json:"-"` // raw `config {}` body, nil if absent
+	ConfigRange hcl.Range
+	DefRange    hcl.Range
+}
+
+// Instance is a `vrrp_instance "name" {}` block.
+type Instance struct {
+	Name           string
+	Interface      string
+	VRID           uint8
+	Priority       uint8
+	Version        int // 2 or 3
+	AdvertInterval time.Duration
+
+	// AuthPass is the VRRPv2 simple password (at most 8 bytes). It never
+	// appears in String, GoString or JSON output.
+	AuthPass string
+
+	// AddressOwner says this node's interface carries the VIPs as its real
+	// addresses; only then may Priority be 255 (RFC 5798 §5.2.4).
+	AddressOwner bool
+
+	VirtualIPs    []netip.Prefix // all of one family
+	UnicastSource netip.Addr     // zero: chosen by the kernel
+	UnicastPeers  []netip.Addr   // empty: multicast
+	Preempt       bool
+	PreemptDelay  time.Duration
+	GARP          GARP
+	Tracks        []*Track
+	Notify        []string // action names
+	DefRange      hcl.Range
+}
+
+// GARP tunes the gratuitous ARP / unsolicited NA announcements on takeover.
+type GARP struct {
+	Repeat   int           // packets in a burst
+	Interval time.Duration // between packets of a burst
+	Delay    time.Duration // before the second burst; 0: no second burst
+	Refresh  time.Duration // periodic re-announcement while master; 0: off
+}
+
+// Track ties a check to an instance.
+type Track struct {
+	Check    string
+	Weight   int    // set only when Effect is EffectWeight
+	Effect   string // EffectFault, EffectWeight or EffectYield
+	DefRange hcl.Range
+}
+
+// SyncGroup is a `sync_group "name" {}` block: instances that change state
+// together.
+type SyncGroup struct {
+	Name      string
+	Instances []string
+	Notify    []string
+	DefRange  hcl.Range
+}
+
+// Family returns 4 or 6, the address family of the instance's VIPs.
+func (i *Instance) Family() int {
+	if len(i.VirtualIPs) > 0 && i.VirtualIPs[0].Addr().Is6() {
+		return 6
+	}
+	return 4
+}
+
+const redacted = "<redacted>"
+
+// String describes the instance without its password.
+func (i Instance) String() string {
+	auth := "none"
+	if i.AuthPass != "" {
+		auth = redacted
+	}
+	return fmt.Sprintf("vrrp_instance %q (%s vrid %d prio %d v%d advert %s auth %s vips %v)",
+		i.Name, i.Interface, i.VRID, i.Priority, i.Version, i.AdvertInterval, auth, i.VirtualIPs)
+}
+
+// GoString keeps %#v from printing the password.
+func (i Instance) GoString() string { return "config.Instance{" + i.String() + "}" }
+
+// MarshalJSON encodes the instance with the password masked, so a status
+// dump of the configuration cannot leak it.
+func (i Instance) MarshalJSON() ([]byte, error) {
+	type plain Instance // drops the methods, avoiding recursion
+	p := plain(i)
+	if p.AuthPass != "" {
+		p.AuthPass = redacted
+	}
+	return json.Marshal(p)
+}
