@@ -1,0 +1,127 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+
+	"github.com/hawatch/hawatch/core/vip"
+	"github.com/hawatch/hawatch/core/vrrp"
+	"github.com/hawatch/hawatch/core/vrrp/transport"
+)
+
+// vipManager is a vip.Manager with the goroutine that runs its reconciler.
+type vipManager struct {
+	*vip.Manager
+	done chan struct{}
+}
+
+// open creates one socket per (interface, family, mode) and one VIP manager
+// per interface, removes VIPs left over from a crash, and starts the reader
+// and reconciler goroutines (all stopped by ctx and closeAll).
+func (e *Engine) open(ctx context.Context) error {
+	for _, in := range e.instances {
+		ic := in.cfg
+		key := socketKey{ifname: ic.Interface, family: ic.Family(), unicast: len(ic.UnicastPeers) > 0, source: ic.UnicastSource}
+		s := e.sockets[key]
+		if s == nil {
+			opts := transport.Options{Interface: ic.Interface, Family: transport.Family(ic.Family()), Unicast: key.unicast, Source: ic.UnicastSource}
+			for _, other := range e.cfg.Instances {
+				if other.Interface == ic.Interface && other.Family() == ic.Family() {
+					opts.Peers = append(opts.Peers, other.UnicastPeers...)
+				}
+			}
+			conn, err := transport.Listen(opts)
+			if err != nil {
+				return fmt.Errorf("instance %s: %w", ic.Name, err)
+			}
+			s = &socket{key: key, conn: conn, local: conn.LocalAddr(), byVRID: map[uint8]*instance{}, drops: map[string]uint64{}}
+			e.sockets[key] = s
+			go e.read(ctx, s, conn)
+		}
+		if other := s.byVRID[ic.VRID]; other != nil {
+			return fmt.Errorf("instance %s: VRID %d already used by instance %s on %s", ic.Name, ic.VRID, other.cfg.Name, key)
+		}
+		s.byVRID[ic.VRID] = in
+		in.sock = s
+		in.filter = vrrpFilter(ic)
+		in.m = vrrp.NewMachine(machineConfig(ic, s.local))
+		in.prioSent = ic.Priority
+
+		vm := e.vips[ic.Interface]
+		if vm == nil {
+			m, err := vip.NewManager(e.log.With().Str("interface", ic.Interface).Logger(), ic.Interface, vip.Options{})
+			if err != nil {
+				return fmt.Errorf("instance %s: %w", ic.Name, err)
+			}
+			vm = &vipManager{Manager: m, done: make(chan struct{})}
+			e.vips[ic.Interface] = vm
+			go func() {
+				defer close(vm.done)
+				if err := m.Run(ctx); err != nil && !errors.Is(err, context.Canceled) {
+					e.log.Error().Str("interface", ic.Interface).Err(err).Msg("VIP reconciler stopped")
+				}
+			}()
+		}
+		in.vips = vm
+	}
+	// A crash can leave VIPs on the interface; nobody owns them yet, so they
+	// go. An instance that becomes master re-adds its own.
+	for ifname, vm := range e.vips {
+		var stale []netip.Prefix
+		for _, in := range e.instances {
+			if in.cfg.Interface == ifname && !in.cfg.AddressOwner {
+				stale = append(stale, in.cfg.VirtualIPs...)
+			}
+		}
+		rctx, cancel := context.WithTimeout(ctx, e.opts.VIPTimeout)
+		err := vm.RemoveStale(rctx, stale)
+		cancel()
+		if err != nil {
+			return fmt.Errorf("remove stale VIPs on %s: %w", ifname, err)
+		}
+	}
+	return nil
+}
+
+// read decodes packets off one socket and hands them to the loop.
+func (e *Engine) read(ctx context.Context, s *socket, conn *transport.Conn) {
+	buf := make([]byte, 1500)
+	for {
+		p, err := conn.ReadPacket(buf)
+		if err != nil {
+			if errors.Is(err, net.ErrClosed) || ctx.Err() != nil {
+				return
+			}
+			e.log.Error().Str("socket", s.key.String()).Err(err).Msg("read")
+			continue
+		}
+		rx := rxPacket{sock: s, src: p.Src}
+		if p.Dst.IsMulticast() && p.TTL != 255 {
+			rx.err = fmt.Errorf("ttl %d: %w", p.TTL, vrrp.ErrTTL)
+		} else {
+			a := &vrrp.Advert{Src: p.Src, Dst: p.Dst}
+			if err := a.UnmarshalBinary(p.Payload); err != nil {
+				rx.err = err
+			} else {
+				rx.advert = a
+			}
+		}
+		select {
+		case e.rx <- rx:
+		case <-ctx.Done():
+			return
+		}
+	}
+}
+
+func (e *Engine) closeAll() {
+	for _, s := range e.sockets {
+		s.conn.Close()
+	}
+	for _, vm := range e.vips {
+		vm.Close()
+	}
+}

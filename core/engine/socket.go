@@ -1,0 +1,53 @@
+package engine
+
+import (
+	"fmt"
+	"net/netip"
+
+	"github.com/hawatch/hawatch/core/vrrp"
+)
+
+// socketKey identifies one shared VRRP socket: instances on the same
+// interface, family and delivery mode share it and are told apart by VRID.
+type socketKey struct {
+	ifname  string
+	family  int
+	unicast bool
+	source  netip.Addr
+}
+
+func (k socketKey) String() string {
+	mode := "multicast"
+	if k.unicast {
+		mode = "unicast"
+	}
+	return fmt.Sprintf("%s/ipv%d/%s", k.ifname, k.family, mode)
+}
+
+// packetConn is the slice of transport.Conn the engine uses.
+type packetConn interface {
+	WriteTo(payload []byte, dst netip.Addr) error
+	Group() netip.Addr
+	Close() error
+}
+
+type socket struct {
+	key    socketKey
+	conn   packetConn
+	local  netip.Addr
+	byVRID map[uint8]*instance
+	drops  map[string]uint64
+}
+
+func (s *socket) drop(reason string) {
+	s.drops[reason]++
+}
+
+// rxPacket is one received advert (or the reason it could not be decoded),
+// handed from a socket's reader goroutine to the loop.
+type rxPacket struct {
+	sock   *socket
+	src    netip.Addr
+	advert *vrrp.Advert
+	err    error
+}

@@ -1,0 +1,94 @@
+package engine
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+
+	"golang.org/x/sys/unix"
+)
+
+// The operator's demote intent survives a restart: it lives in
+// state_dir/demoted.json, written atomically with O_NOFOLLOW|O_EXCL on a
+// temporary name (no symlink games, CVE-2018-19044 class).
+const demoteFile = "demoted.json"
+
+func (e *Engine) saveDemotes() error {
+	if e.opts.StateDir == "" {
+		return nil
+	}
+	var names []string
+	for _, in := range e.instances {
+		if in.demoted["operator"] != "" {
+			names = append(names, in.cfg.Name)
+		}
+	}
+	if err := os.MkdirAll(e.opts.StateDir, 0o700); err != nil {
+		return fmt.Errorf("state dir: %w", err)
+	}
+	b, _ := json.Marshal(map[string][]string{"demoted": names})
+	tmp := filepath.Join(e.opts.StateDir, "."+demoteFile+".tmp")
+	_ = os.Remove(tmp)
+	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL|unix.O_NOFOLLOW, 0o600)
+	if err != nil {
+		return fmt.Errorf("save demote state: %w", err)
+	}
+	if _, err := f.Write(b); err != nil {
+		f.Close()
+		return fmt.Errorf("save demote state: %w", err)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("save demote state: %w", err)
+	}
+	if err := os.Rename(tmp, filepath.Join(e.opts.StateDir, demoteFile)); err != nil {
+		return fmt.Errorf("save demote state: %w", err)
+	}
+	return nil
+}
+
+func (e *Engine) restoreDemotes() {
+	if e.opts.StateDir == "" {
+		return
+	}
+	b, err := readNoFollow(filepath.Join(e.opts.StateDir, demoteFile))
+	if errors.Is(err, fs.ErrNotExist) {
+		return
+	}
+	var st struct {
+		Demoted []string `json:"demoted"`
+	}
+	if err == nil {
+		err = json.Unmarshal(b, &st)
+	}
+	if err != nil {
+		e.log.Error().Err(err).Msg("ignoring unreadable demote state")
+		return
+	}
+	for _, name := range st.Demoted {
+		if in := e.byName[name]; in != nil {
+			in.demoted["operator"] = "operator demote (restored)"
+			e.log.Info().Str("instance", name).Msg("instance stays demoted (operator intent from before restart)")
+		}
+	}
+}
+
+func readNoFollow(path string) ([]byte, error) {
+	f, err := os.OpenFile(path, os.O_RDONLY|unix.O_NOFOLLOW, 0)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	if st.Size() > 1<<20 {
+		return nil, fmt.Errorf("%s: too large", path)
+	}
+	b := make([]byte, st.Size())
+	_, err = f.Read(b)
+	return b, err
+}
