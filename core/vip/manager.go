@@ -1,0 +1,731 @@
+package vip
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/netip"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/rs/zerolog"
+)
+
+// MaxLabelLen is the longest IPv4 address label the kernel stores (IFNAMSIZ-1).
+const MaxLabelLen = 15
+
+// Options tunes a Manager. The zero value is fine for production.
+type Options struct {
+	// NetNS is the path of a network namespace file (e.g. /run/netns/lb1)
+	// in which the interface lives. The netlink handle, the address
+	// subscription and the packet sockets are all opened there, whatever
+	// namespace the calling goroutine is in. Empty: the caller's namespace.
+	NetNS string
+	// RateLimit caps announcement packets on the interface; the zero value
+	// means DefaultRateLimit.
+	RateLimit RateLimit
+	// Clock drives the announce schedule, the rate limiter and the watch
+	// retry backoff; nil means the system clock.
+	Clock Clock
+	// KeepPromoteSecondaries leaves the interface's IPv4
+	// promote_secondaries sysctl alone. By default NewManager sets it to 1
+	// (and puts the old value back on Close), as keepalived does: without
+	// it, deleting the first address of a subnet deletes every other
+	// address in that subnet, including VIPs other owners hold.
+	KeepPromoteSecondaries bool
+}
+
+func (o Options) withDefaults() (Options, error) {
+	if o.RateLimit == (RateLimit{}) {
+		o.RateLimit = DefaultRateLimit
+	}
+	if err := o.RateLimit.Validate(); err != nil {
+		return o, err
+	}
+	if o.Clock == nil {
+		o.Clock = systemClock{}
+	}
+	return o, nil
+}
+
+// Stats are the Manager's counters since it was created, for status output
+// and metrics.
+type Stats struct {
+	// AnnouncementsSent counts packets written: each GARP request, GARP
+	// reply and neighbour advertisement is one.
+	AnnouncementsSent uint64
+	// AnnouncementErrors counts packets the socket refused.
+	AnnouncementErrors uint64
+	// AnnouncementsDelayed counts packets that waited for the rate limiter.
+	AnnouncementsDelayed uint64
+	// Reconciliations counts corrections of the interface.
+	Reconciliations Reconciliations
+	// Resubscriptions counts restarts of the kernel address subscription
+	// (after an overflow or error), each followed by a full re-list.
+	Resubscriptions uint64
+}
+
+// Reconciliations counts what the Manager changed on its own.
+type Reconciliations struct {
+	ReAdded uint64 // held addresses someone deleted, put back
+	Removed uint64 // known addresses nobody holds, removed (watch and RemoveStale)
+}
+
+// backend is what the Manager needs from the kernel for its interface.
+type backend interface {
+	// add adds the prefix (label applies to IPv4 only); errAddrExists when
+	// it is already there.
+	add(p netip.Prefix, label string) error
+	// del deletes the prefix; errAddrMissing when it is not there.
+	del(p netip.Prefix) error
+	// list returns the interface's addresses.
+	list() ([]netip.Prefix, error)
+	// watch subscribes to address changes of the interface, calls ready once
+	// the subscription is live (so a re-list then misses nothing), and calls
+	// event for each change until ctx ends (returns ctx.Err()) or the
+	// subscription breaks (returns an error wrapping ErrSubscription). It
+	// returns only after everything it started has stopped.
+	watch(ctx context.Context, ready func() error, event func(addrEvent)) error
+	close() error
+}
+
+// addrEvent is one address change on the interface.
+type addrEvent struct {
+	prefix netip.Prefix
+	added  bool // false: deleted
+}
+
+// sender writes announcement packets on the interface.
+type sender interface {
+	send(a announcement) error
+	close() error
+}
+
+// owner is what the Manager remembers about one owner.
+type owner struct {
+	known   []netip.Prefix // last set given to Watch or Acquire: stays known after Release
+	holding bool
+	held    []netip.Prefix // the set on the interface while holding
+	label   string
+	policy  Policy
+	ann     *announcer // running announcer, nil when none
+}
+
+// announcer is a running announce goroutine of one owner.
+type announcer struct {
+	cancel context.CancelFunc
+	done   chan struct{}
+}
+
+// Manager owns the VIPs of one interface. Its methods are safe for
+// concurrent use. Goroutines it starts (one announcer per holding owner) are
+// stopped by Release, Close, and waited for; Run runs in the caller's
+// goroutine.
+type Manager struct {
+	log    zerolog.Logger
+	ifname string
+	be     backend
+	tx     sender
+	clock  Clock
+
+	limMu sync.Mutex
+	lim   *tokenBucket
+
+	mu      sync.Mutex
+	owners  map[string]*owner
+	closed  bool
+	running bool
+
+	life   context.Context // ends at Close; parent of announcers and Run
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+
+	sent, sendErrs, delayed, reAdded, removed, resubs atomic.Uint64
+}
+
+// newManager is the platform-neutral constructor; NewManager supplies the
+// Linux backend and sender.
+func newManager(log zerolog.Logger, ifname string, be backend, tx sender, opts Options) (*Manager, error) {
+	opts, err := opts.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	life, cancel := context.WithCancel(context.Background())
+	return &Manager{
+		log:    log.With().Str("interface", ifname).Logger(),
+		ifname: ifname,
+		be:     be,
+		tx:     tx,
+		clock:  opts.Clock,
+		lim:    newTokenBucket(opts.RateLimit, opts.Clock.Now()),
+		owners: make(map[string]*owner),
+		life:   life,
+		cancel: cancel,
+	}, nil
+}
+
+// Interface returns the name of the managed interface.
+func (m *Manager) Interface() string { return m.ifname }
+
+// Acquire puts the prefixes on the interface for owner and starts announcing
+// them by policy p. label is the IPv4 address label ("eth0:vip"; empty for
+// none); it must start with the interface name.
+//
+// Acquire is idempotent: addresses already present count as added, and
+// calling it again with the same set and policy changes nothing (use
+// Reannounce for a fresh burst). A different set replaces the old one:
+// dropped prefixes are deleted, and the announce schedule restarts. An
+// address that fails to add is reported in the returned error (all failures
+// joined), the others are still added, and the owner counts as holding the
+// whole set, so a later re-list retries the missing ones.
+func (m *Manager) Acquire(ctx context.Context, name string, prefixes []netip.Prefix, label string, p Policy) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	set, err := m.normalize(prefixes)
+	if err != nil {
+		return err
+	}
+	if err := m.validateLabel(label); err != nil {
+		return err
+	}
+	if err := p.Validate(); err != nil {
+		return err
+	}
+
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.closed {
+		return ErrClosed
+	}
+	o := m.owner(name)
+	wasHolding, prev, prevPolicy := o.holding, o.held, o.policy
+	o.known, o.held, o.holding, o.label, o.policy = set, set, true, label, p
+
+	var errs []error
+	for _, pf := range set {
+		if err := m.be.add(pf, label); err != nil && !errors.Is(err, errAddrExists) {
+			errs = append(errs, m.opError("add", pf, err))
+		}
+	}
+	for _, pf := range prev {
+		if !slices.Contains(set, pf) {
+			errs = append(errs, m.deleteUnlessHeld(pf)...)
+		}
+	}
+	if !wasHolding || !slices.Equal(prev, set) || prevPolicy != p {
+		m.startAnnouncer(name, o)
+		m.log.Info().Str("owner", name).Stringer("prefixes", prefixList(set)).Msg("acquired")
+	}
+	return errors.Join(errs...)
+}
+
+// Release stops announcing owner's addresses at once (no packet is written
+// after Release returns) and deletes them from the interface, except those
+// another owner holds. Releasing what is not held is a success.
+func (m *Manager) Release(ctx context.Context, name string) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.closed {
+		return ErrClosed
+	}
+	return errors.Join(m.release(name)...)
+}
+
+func (m *Manager) release(name string) []error {
+	o := m.owners[name]
+	if o == nil || !o.holding {
+		return nil
+	}
+	m.stopAnnouncer(o)
+	held := o.held
+	o.holding, o.held = false, nil
+	var errs []error
+	for _, pf := range held {
+		errs = append(errs, m.deleteUnlessHeld(pf)...)
+	}
+	m.log.Info().Str("owner", name).Stringer("prefixes", prefixList(held)).Msg("released")
+	return errs
+}
+
+// Reannounce restarts owner's announce schedule from a fresh burst, as after
+// a takeover. It does nothing when owner holds nothing.
+func (m *Manager) Reannounce(name string) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if o := m.owners[name]; o != nil && o.holding && !m.closed {
+		m.startAnnouncer(name, o)
+	}
+}
+
+// Watch makes prefixes known as owner's without acquiring them: while no
+// owner holds one of these addresses, Run removes it whenever it appears on
+// the interface. It does not touch the interface or a held set; the known
+// set of an owner is the last one given to Watch or Acquire.
+func (m *Manager) Watch(name string, prefixes []netip.Prefix) error {
+	set, err := m.normalize(prefixes)
+	if err != nil {
+		return err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.closed {
+		return ErrClosed
+	}
+	m.owner(name).known = set
+	return nil
+}
+
+// Forget releases owner and drops everything known about it, so its
+// addresses are no longer watched (an instance removed by a reload).
+func (m *Manager) Forget(ctx context.Context, name string) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.closed {
+		return ErrClosed
+	}
+	errs := m.release(name)
+	delete(m.owners, name)
+	return errors.Join(errs...)
+}
+
+// RemoveStale deletes those of prefixes that are on the interface and held by
+// no owner, matching by address whatever the prefix length: the start-up
+// clean-up of VIPs left behind by a crash. Call it before acquiring.
+func (m *Manager) RemoveStale(ctx context.Context, prefixes []netip.Prefix) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	want, err := m.normalize(prefixes)
+	if err != nil {
+		return err
+	}
+	present, err := m.be.list()
+	if err != nil {
+		return &Error{Op: "list", Interface: m.ifname, Err: err}
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.closed {
+		return ErrClosed
+	}
+	var errs []error
+	for _, pf := range present {
+		if !containsAddr(want, pf.Addr()) || m.heldAddr(pf.Addr()) {
+			continue
+		}
+		if err := m.be.del(pf); err != nil {
+			if !errors.Is(err, errAddrMissing) {
+				errs = append(errs, m.opError("delete", pf, err))
+			}
+			continue
+		}
+		m.removed.Add(1)
+		m.log.Warn().Stringer("prefix", pf).Msg("removed stale VIP left on the interface")
+	}
+	return errors.Join(errs...)
+}
+
+// Held returns the prefixes owner holds, nil when it holds none.
+func (m *Manager) Held(name string) []netip.Prefix {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if o := m.owners[name]; o != nil && o.holding {
+		return slices.Clone(o.held)
+	}
+	return nil
+}
+
+// Stats returns a snapshot of the counters.
+func (m *Manager) Stats() Stats {
+	return Stats{
+		AnnouncementsSent:    m.sent.Load(),
+		AnnouncementErrors:   m.sendErrs.Load(),
+		AnnouncementsDelayed: m.delayed.Load(),
+		Reconciliations:      Reconciliations{ReAdded: m.reAdded.Load(), Removed: m.removed.Load()},
+		Resubscriptions:      m.resubs.Load(),
+	}
+}
+
+// Watch retry backoff when the subscription cannot be set up.
+const (
+	minWatchBackoff = 50 * time.Millisecond
+	maxWatchBackoff = 5 * time.Second
+)
+
+// Run keeps the interface in line with ownership until ctx ends or Close is
+// called: it subscribes to the interface's address changes, re-lists and
+// corrects the interface each time the subscription (re)starts, and then
+// reacts to each change: a held address that disappears is added back and
+// its owner's announcements restart from a fresh burst; a known address that
+// no owner holds and that appears is deleted. A broken subscription (for
+// example an overflow of the kernel socket, where changes were lost) is
+// re-established and followed by a full re-list.
+//
+// Run returns nil when stopped by ctx or Close. Only one Run may be active.
+func (m *Manager) Run(ctx context.Context) error {
+	m.mu.Lock()
+	switch {
+	case m.closed:
+		m.mu.Unlock()
+		return ErrClosed
+	case m.running:
+		m.mu.Unlock()
+		return fmt.Errorf("vip %s: Run already active", m.ifname)
+	}
+	m.running = true
+	m.wg.Add(1)
+	m.mu.Unlock()
+	defer func() {
+		m.mu.Lock()
+		m.running = false
+		m.mu.Unlock()
+		m.wg.Done()
+	}()
+
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	stop := context.AfterFunc(m.life, cancel)
+	defer stop()
+
+	backoff := minWatchBackoff
+	for {
+		live := false
+		err := m.be.watch(ctx, func() error {
+			live = true
+			return m.reconcileAll()
+		}, m.handleEvent)
+		if ctx.Err() != nil {
+			return nil
+		}
+		m.resubs.Add(1)
+		if live {
+			backoff = minWatchBackoff
+		} else {
+			backoff = min(2*backoff, maxWatchBackoff)
+		}
+		m.log.Warn().Err(err).Dur("retry_in", backoff).Msg("address watch ended; resubscribing and re-listing")
+		if !m.sleep(ctx, backoff) {
+			return nil
+		}
+	}
+}
+
+// Close stops the announcers and Run and releases the kernel resources. It
+// does not delete held addresses: call Release first when the addresses must
+// go (a daemon that stops); leaving them is the "keep VIPs on exit" choice.
+func (m *Manager) Close() error {
+	m.mu.Lock()
+	if m.closed {
+		m.mu.Unlock()
+		return nil
+	}
+	m.closed = true
+	for _, o := range m.owners {
+		m.stopAnnouncer(o)
+	}
+	m.cancel()
+	m.mu.Unlock()
+	m.wg.Wait()
+	return errors.Join(m.tx.close(), m.be.close())
+}
+
+// reconcileAll compares the whole interface with ownership and corrects it.
+func (m *Manager) reconcileAll() error {
+	present, err := m.be.list()
+	if err != nil {
+		return &Error{Op: "list", Interface: m.ifname, Err: err}
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.closed {
+		return nil
+	}
+	for name, o := range m.owners {
+		if !o.holding {
+			continue
+		}
+		readded := false
+		for _, pf := range o.held {
+			if !slices.Contains(present, pf) && m.readd(name, o, pf) {
+				readded = true
+			}
+		}
+		if readded {
+			m.startAnnouncer(name, o)
+		}
+	}
+	for _, pf := range present {
+		m.removeForeign(pf)
+	}
+	return nil
+}
+
+// handleEvent reacts to one address change. The kernel operation decides
+// whether anything was wrong: events can arrive after Acquire or Release
+// already moved on, and then the add finds the address (EEXIST) or the
+// delete misses it, which is neither counted nor logged.
+func (m *Manager) handleEvent(ev addrEvent) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.closed {
+		return
+	}
+	if ev.added {
+		m.removeForeign(ev.prefix)
+		return
+	}
+	for name, o := range m.owners {
+		if o.holding && slices.Contains(o.held, ev.prefix) {
+			if m.readd(name, o, ev.prefix) {
+				m.startAnnouncer(name, o)
+			}
+			return
+		}
+	}
+}
+
+// readd adds a held prefix that went missing and reports whether it was
+// really missing.
+func (m *Manager) readd(name string, o *owner, pf netip.Prefix) bool {
+	err := m.be.add(pf, o.label)
+	switch {
+	case errors.Is(err, errAddrExists):
+		return false
+	case err != nil:
+		m.log.Error().Err(m.opError("add", pf, err)).Str("owner", name).Msg("cannot put back deleted VIP")
+		return false
+	}
+	m.reAdded.Add(1)
+	m.log.Warn().Str("owner", name).Stringer("prefix", pf).Msg("VIP was deleted by someone else; added it back")
+	return true
+}
+
+// removeForeign deletes pf when its address is known and held by nobody.
+func (m *Manager) removeForeign(pf netip.Prefix) {
+	if !m.knownAddr(pf.Addr()) || m.heldAddr(pf.Addr()) {
+		return
+	}
+	err := m.be.del(pf)
+	switch {
+	case errors.Is(err, errAddrMissing):
+		return
+	case err != nil:
+		m.log.Error().Err(m.opError("delete", pf, err)).Msg("cannot remove VIP that this node does not own")
+		return
+	}
+	m.removed.Add(1)
+	m.log.Warn().Stringer("prefix", pf).Msg("VIP appeared on the interface but no owner holds it; removed it")
+}
+
+// deleteUnlessHeld deletes pf unless an owner still holds it.
+func (m *Manager) deleteUnlessHeld(pf netip.Prefix) []error {
+	for _, o := range m.owners {
+		if o.holding && slices.Contains(o.held, pf) {
+			return nil
+		}
+	}
+	if err := m.be.del(pf); err != nil && !errors.Is(err, errAddrMissing) {
+		return []error{m.opError("delete", pf, err)}
+	}
+	return nil
+}
+
+func (m *Manager) heldAddr(a netip.Addr) bool {
+	for _, o := range m.owners {
+		if o.holding && containsAddr(o.held, a) {
+			return true
+		}
+	}
+	return false
+}
+
+func (m *Manager) knownAddr(a netip.Addr) bool {
+	for _, o := range m.owners {
+		if containsAddr(o.known, a) || containsAddr(o.held, a) {
+			return true
+		}
+	}
+	return false
+}
+
+func (m *Manager) owner(name string) *owner {
+	o := m.owners[name]
+	if o == nil {
+		o = &owner{}
+		m.owners[name] = o
+	}
+	return o
+}
+
+// startAnnouncer (re)starts owner's announce goroutine from a fresh burst.
+// Called with m.mu held.
+func (m *Manager) startAnnouncer(name string, o *owner) {
+	m.stopAnnouncer(o)
+	if len(o.held) == 0 {
+		return
+	}
+	ctx, cancel := context.WithCancel(m.life)
+	a := &announcer{cancel: cancel, done: make(chan struct{})}
+	o.ann = a
+	pkts := announcementsFor(o.held)
+	s := schedule{p: o.policy, start: m.clock.Now()}
+	m.wg.Add(1)
+	go func() {
+		defer m.wg.Done()
+		defer close(a.done)
+		m.announce(ctx, name, pkts, s)
+	}()
+}
+
+// stopAnnouncer stops owner's announce goroutine and waits for it, so no
+// packet leaves after it returns. The announcer never takes m.mu, so this is
+// safe with m.mu held.
+func (m *Manager) stopAnnouncer(o *owner) {
+	if o.ann == nil {
+		return
+	}
+	o.ann.cancel()
+	<-o.ann.done
+	o.ann = nil
+}
+
+// announce sends pkts on schedule s until the schedule ends or ctx does.
+func (m *Manager) announce(ctx context.Context, name string, pkts []announcement, s schedule) {
+	for n := 0; ; n++ {
+		at, ok := s.at(n)
+		if !ok {
+			return
+		}
+		if !m.sleep(ctx, at.Sub(m.clock.Now())) {
+			return
+		}
+		n = s.skipMissed(n, m.clock.Now())
+		var firstErr error
+		failed := 0
+		for _, a := range pkts {
+			if !m.waitToken(ctx) {
+				return
+			}
+			if err := m.tx.send(a); err != nil {
+				m.sendErrs.Add(1)
+				failed++
+				if firstErr == nil {
+					firstErr = m.opError("announce "+a.kind.String(), netip.PrefixFrom(a.addr, a.addr.BitLen()), err)
+				}
+				continue
+			}
+			m.sent.Add(1)
+		}
+		if firstErr != nil {
+			m.log.Warn().Err(firstErr).Str("owner", name).Int("failed", failed).Int("packets", len(pkts)).Msg("announcement not sent")
+		}
+	}
+}
+
+// waitToken blocks until the rate limiter hands out a token; false when ctx
+// ended first.
+func (m *Manager) waitToken(ctx context.Context) bool {
+	waited := false
+	for {
+		if ctx.Err() != nil {
+			return false
+		}
+		m.limMu.Lock()
+		wait := m.lim.take(m.clock.Now())
+		m.limMu.Unlock()
+		if wait == 0 {
+			if waited {
+				m.delayed.Add(1)
+			}
+			return true
+		}
+		waited = true
+		if !m.sleep(ctx, wait) {
+			return false
+		}
+	}
+}
+
+// sleep waits d on the Manager's clock; false when ctx ended first.
+func (m *Manager) sleep(ctx context.Context, d time.Duration) bool {
+	if d <= 0 {
+		return ctx.Err() == nil
+	}
+	t := m.clock.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C():
+		return ctx.Err() == nil
+	}
+}
+
+func (m *Manager) opError(op string, pf netip.Prefix, err error) error {
+	return &Error{Op: op, Interface: m.ifname, Prefix: pf, Err: err}
+}
+
+// normalize validates a prefix set and returns it sorted and de-duplicated.
+// The address keeps its host bits: 198.51.100.50/24 is the address .50 with
+// a /24, not the network.
+func (m *Manager) normalize(prefixes []netip.Prefix) ([]netip.Prefix, error) {
+	out := make([]netip.Prefix, 0, len(prefixes))
+	for _, pf := range prefixes {
+		a := pf.Addr()
+		var why string
+		switch {
+		case !pf.IsValid():
+			why = "not a valid prefix"
+		case a.Is4In6():
+			why = "IPv4-mapped IPv6 address"
+		case a.IsUnspecified(), a.IsLoopback(), a.IsMulticast():
+			why = "not a unicast address"
+		}
+		if why != "" {
+			return nil, fmt.Errorf("vip %s %s: %w: %s", m.ifname, pf, ErrInvalidPrefix, why)
+		}
+		out = append(out, pf)
+	}
+	slices.SortFunc(out, func(a, b netip.Prefix) int {
+		if c := a.Addr().Compare(b.Addr()); c != 0 {
+			return c
+		}
+		return a.Bits() - b.Bits()
+	})
+	out = slices.Compact(out)
+	for i := 1; i < len(out); i++ {
+		if out[i].Addr() == out[i-1].Addr() {
+			return nil, fmt.Errorf("vip %s %s: %w: address also given as %s", m.ifname, out[i], ErrInvalidPrefix, out[i-1])
+		}
+	}
+	return out, nil
+}
+
+func (m *Manager) validateLabel(label string) error {
+	if label == "" {
+		return nil
+	}
+	if len(label) > MaxLabelLen || len(label) < len(m.ifname) || label[:len(m.ifname)] != m.ifname {
+		return fmt.Errorf("vip %s: %w %q: must start with the interface name and be at most %d bytes",
+			m.ifname, ErrInvalidLabel, label, MaxLabelLen)
+	}
+	return nil
+}
+
+func containsAddr(set []netip.Prefix, a netip.Addr) bool {
+	return slices.ContainsFunc(set, func(p netip.Prefix) bool { return p.Addr() == a })
+}
+
+// prefixList prints a prefix set in log fields.
+type prefixList []netip.Prefix
+
+func (l prefixList) String() string { return fmt.Sprint([]netip.Prefix(l)) }

@@ -1,0 +1,64 @@
+package vip
+
+import (
+	"fmt"
+	"math"
+	"time"
+)
+
+// RateLimit caps the announcement packets one Manager (one interface) sends:
+// a token bucket refilled at PerSecond packets per second holding at most
+// Burst packets. A packet that finds the bucket empty waits for its token
+// rather than being dropped, so every address still gets announced; a flood
+// of takeovers (a flapping instance, a fight over an address) is spread out
+// instead of hitting the segment at once.
+type RateLimit struct {
+	PerSecond float64
+	Burst     int
+}
+
+// DefaultRateLimit is 100 packets per second with a burst of 64. A takeover
+// of an instance with ten IPv4 VIPs is 20 packets per send (request + reply),
+// so keepalived's default 5 back-to-back sends (100 packets) go out within
+// about 0.4 s, and a steady refresh of hundreds of addresses stays far below
+// what switches or hosts notice.
+var DefaultRateLimit = RateLimit{PerSecond: 100, Burst: 64}
+
+// Validate reports whether the limit can let a packet through.
+func (r RateLimit) Validate() error {
+	if !(r.PerSecond > 0) || math.IsInf(r.PerSecond, 0) || r.Burst < 1 {
+		return fmt.Errorf("vip: invalid rate limit %g/s burst %d: need a finite rate > 0 and burst >= 1", r.PerSecond, r.Burst)
+	}
+	return nil
+}
+
+// tokenBucket is the pure state of a RateLimit; the caller passes the time and
+// guards it with its own lock.
+type tokenBucket struct {
+	rate   float64 // tokens per second
+	burst  float64
+	tokens float64
+	last   time.Time
+}
+
+func newTokenBucket(r RateLimit, now time.Time) *tokenBucket {
+	return &tokenBucket{rate: r.PerSecond, burst: float64(r.Burst), tokens: float64(r.Burst), last: now}
+}
+
+// take consumes one token and returns 0, or consumes nothing and returns how
+// long until a token will be there.
+func (b *tokenBucket) take(now time.Time) time.Duration {
+	if elapsed := now.Sub(b.last); elapsed > 0 {
+		b.tokens = math.Min(b.burst, b.tokens+elapsed.Seconds()*b.rate)
+		b.last = now
+	}
+	if b.tokens >= 1 {
+		b.tokens--
+		return 0
+	}
+	wait := time.Duration(math.Ceil((1 - b.tokens) / b.rate * float64(time.Second)))
+	if wait <= 0 {
+		wait = 1 // never report "no wait" without handing out a token
+	}
+	return wait
+}
