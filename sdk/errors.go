@@ -14,6 +14,10 @@ import (
 // result and a restart, never into a crash.
 var ErrPluginShutdown = errors.New("plugin exited")
 
+// ErrUnimplemented is returned when the plugin does not serve the called
+// service, e.g. a check client talking to an action plugin.
+var ErrUnimplemented = errors.New("not served by this plugin")
+
 // BaseClient is the host's view of the calls every plugin kind answers.
 type BaseClient interface {
 	Info(ctx context.Context) (Info, error)
@@ -59,6 +63,8 @@ func clientError(op string, ctx, exited context.Context, err error) error {
 		return fmt.Errorf("%s: %w: %s", op, ErrPluginShutdown, st.Message())
 	case codes.DeadlineExceeded:
 		return fmt.Errorf("%s: %w", op, context.DeadlineExceeded)
+	case codes.Unimplemented:
+		return fmt.Errorf("%s: %w: %s", op, ErrUnimplemented, st.Message())
 	case codes.Canceled:
 		return fmt.Errorf("%s: %w", op, context.Canceled)
 	default:
