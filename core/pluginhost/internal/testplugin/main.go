@@ -1,0 +1,137 @@
+// Command testplugin is the misbehaving plugin the pluginhost tests run as a
+// real process. Flags pick its name, kind and failure mode.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/hawatch/hawatch/sdk"
+)
+
+func main() {
+	name := flag.String("name", "testplugin", "name reported in Info")
+	kind := flag.String("kind", "check", "check or action")
+	mode := flag.String("mode", "ok", "ok | crash | hang | push | flood")
+	crashEvery := flag.Int("crash-every", 3, "crash mode: exit on every Nth Check")
+	floodEvery := flag.Duration("flood-every", time.Millisecond, "flood mode: report period")
+	flag.Parse()
+
+	base := base{info: sdk.Info{Name: *name, Kind: sdk.Kind(*kind), Version: "test"}}
+	log := sdk.Logger()
+	log.Warn().Str("mode", *mode).Msg("testplugin starting")
+
+	switch {
+	case *kind == "action":
+		sdk.Serve(&action{base: base})
+	case *mode == "push" || *mode == "flood":
+		sdk.Serve(&watcher{base: base, flood: *mode == "flood", every: *floodEvery})
+	default:
+		sdk.Serve(&checker{base: base, mode: *mode, crashEvery: *crashEvery})
+	}
+}
+
+type base struct {
+	info sdk.Info
+	mu   sync.Mutex
+	cfg  struct {
+		File string `json:"file"`
+	}
+}
+
+func (b *base) Info() sdk.Info { return b.info }
+
+func (b *base) Schema() sdk.Schema {
+	return sdk.Schema{Attributes: []sdk.Attribute{
+		{Name: "file", Type: sdk.TypeString, Description: "action: append transitions here"},
+		{Name: "every", Type: sdk.TypeDuration, Default: "1s"},
+	}}
+}
+
+func (b *base) Configure(_ context.Context, c sdk.Config) error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return c.Decode(&b.cfg)
+}
+
+type checker struct {
+	base
+	mode       string
+	crashEvery int
+	calls      int
+}
+
+func (c *checker) Check(ctx context.Context) sdk.Result {
+	c.mu.Lock()
+	c.calls++
+	n := c.calls
+	c.mu.Unlock()
+	switch c.mode {
+	case "crash":
+		if n%c.crashEvery == 0 {
+			os.Exit(3)
+		}
+	case "hang":
+		select {} // ignores its context: the worst case
+	}
+	return sdk.Result{Status: sdk.StatusOK, Reason: "call " + strconv.Itoa(n), Detail: map[string]string{"pid": strconv.Itoa(os.Getpid())}}
+}
+
+type watcher struct {
+	base
+	flood bool
+	every time.Duration
+}
+
+func (w *watcher) Watch(ctx context.Context, report func(sdk.Result)) error {
+	report(sdk.OK("watching"))
+	if !w.flood {
+		<-ctx.Done()
+		return nil
+	}
+	// ObservedAt is stamped at report time: the benchmark measures
+	// report → delivery latency from it.
+	t := time.NewTicker(w.every)
+	defer t.Stop()
+	for n := 0; ; n++ {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+			report(sdk.Result{Status: sdk.StatusOK, Reason: "flood", ObservedAt: time.Now()})
+		}
+	}
+}
+
+type action struct {
+	base
+}
+
+func (a *action) Notify(ctx context.Context, t sdk.Transition) error {
+	switch t.Reason {
+	case "crash":
+		os.Exit(2)
+	case "slow":
+		select {
+		case <-time.After(300 * time.Millisecond):
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	case "fail":
+		return fmt.Errorf("refusing %s", t.Instance)
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	f, err := os.OpenFile(a.cfg.File, os.O_APPEND|os.O_WRONLY|os.O_CREATE, 0o600)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	_, err = fmt.Fprintf(f, "%s %s->%s\n", t.Instance, t.From, t.To)
+	return err
+}
