@@ -1,0 +1,169 @@
+package main
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+)
+
+// run executes hawatch in-process and returns exit code, stdout and stderr.
+func run(t *testing.T, args ...string) (int, string, string) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	code := execute(newApp(&out, &errb, false), args)
+	return code, out.String(), errb.String()
+}
+
+func writeFile(t *testing.T, name, src string) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), name)
+	if err := os.WriteFile(path, []byte(src), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// threeMistakes has a bad VRID (line 3), auth_pass without version 2
+// (line 5) and a track of a check that does not exist (line 7).
+const threeMistakes = `vrrp_instance "VI_1" {
+  interface         = "eth0"
+  virtual_router_id = 300
+  priority          = 100
+  auth_pass         = "1111"
+  virtual_ips       = ["198.51.100.50/24"]
+  track "nginx" {}
+}
+`
+
+func TestValidateExamples(t *testing.T) {
+	lb1 := filepath.Join("..", "..", "examples", "lb1.hcl")
+	lb2 := filepath.Join("..", "..", "examples", "lb2.hcl")
+	code, out, errOut := run(t, "validate", lb1, lb2)
+	if code != 0 {
+		t.Fatalf("exit %d, want 0; stderr:\n%s", code, errOut)
+	}
+	want := lb1 + ": ok (1 instance, 3 checks, 1 action, 4 plugins)\n" +
+		lb2 + ": ok (1 instance, 3 checks, 1 action, 4 plugins)\n"
+	if out != want {
+		t.Errorf("stdout:\n%s\nwant:\n%s", out, want)
+	}
+	if errOut != "" {
+		t.Errorf("stderr not empty for valid files:\n%s", errOut)
+	}
+}
+
+func TestValidateThreeMistakes(t *testing.T) {
+	path := writeFile(t, "bad.hcl", threeMistakes)
+	code, out, errOut := run(t, "validate", path)
+	if code != 1 {
+		t.Fatalf("exit %d, want 1", code)
+	}
+	if out != "" {
+		t.Errorf("stdout not empty for an invalid file:\n%s", out)
+	}
+	for _, want := range []string{
+		path + ":3:3: Error: Invalid value for virtual_router_id",
+		"   3:   virtual_router_id = 300",
+		path + ":5:3: Error: auth_pass needs VRRP version 2",
+		path + ":7:3: Error: Reference to undefined check",
+		`   7:   track "nginx" {}`,
+		path + ": 3 errors\n",
+	} {
+		if !strings.Contains(errOut, want) {
+			t.Errorf("stderr lacks %q:\n%s", want, errOut)
+		}
+	}
+	if n := len(regexp.MustCompile(`(?m)^\S+:\d+:\d+: Error: `).FindAllString(errOut, -1)); n != 3 {
+		t.Errorf("%d positioned errors in stderr, want 3:\n%s", n, errOut)
+	}
+	if strings.Contains(errOut, "\x1b[") {
+		t.Errorf("color codes written to a non-terminal:\n%q", errOut)
+	}
+}
+
+// Each file is validated on its own: a bad file does not hide a good one's
+// summary, and the exit code reports the bad one.
+func TestValidateMixed(t *testing.T) {
+	good := filepath.Join("..", "..", "examples", "lb1.hcl")
+	bad := writeFile(t, "bad.hcl", threeMistakes)
+	missing := filepath.Join(t.TempDir(), "missing.hcl")
+	code, out, errOut := run(t, "validate", bad, good, missing)
+	if code != 1 {
+		t.Fatalf("exit %d, want 1", code)
+	}
+	if !strings.Contains(out, good+": ok (") {
+		t.Errorf("stdout lacks the good file's summary:\n%s", out)
+	}
+	if !strings.Contains(errOut, bad+": 3 errors") || !strings.Contains(errOut, missing+": 1 error\n") ||
+		!strings.Contains(errOut, "Cannot read configuration file") {
+		t.Errorf("stderr:\n%s", errOut)
+	}
+}
+
+func TestValidateUsage(t *testing.T) {
+	code, _, errOut := run(t, "validate")
+	if code != exitUsage || !strings.Contains(errOut, "usage: hawatch validate FILE...") {
+		t.Errorf("exit %d, stderr %q; want %d and a usage line", code, errOut, exitUsage)
+	}
+}
+
+func TestStubs(t *testing.T) {
+	for _, args := range [][]string{
+		{"status"}, {"reload"}, {"demote", "VI_1"}, {"promote", "VI_1"}, {"convert", "keepalived.conf"},
+	} {
+		code, out, errOut := run(t, args...)
+		if code != 2 || !strings.Contains(errOut, args[0]+": not built yet") || out != "" {
+			t.Errorf("%v: exit %d, stdout %q, stderr %q; want 2 and \"not built yet\"", args, code, out, errOut)
+		}
+	}
+}
+
+func TestVersion(t *testing.T) {
+	old := version
+	version = "v1.2.3-test"
+	t.Cleanup(func() { version = old })
+	for _, args := range [][]string{{"version"}, {"--version"}} {
+		code, out, _ := run(t, args...)
+		if code != 0 || !strings.HasPrefix(out, "hawatch v1.2.3-test (go") {
+			t.Errorf("%v: exit %d, stdout %q", args, code, out)
+		}
+	}
+}
+
+func TestUsageErrors(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"stauts"}, `did you mean "status"?`},
+		{[]string{"--no-such-flag"}, "unknown flag"},
+		{[]string{"version", "extra"}, "accepts 0 arg(s)"},
+		{[]string{}, "Usage:"},
+	} {
+		code, _, errOut := run(t, tc.args...)
+		if code != exitUsage || !strings.Contains(errOut, tc.want) {
+			t.Errorf("%v: exit %d, stderr %q; want %d and %q", tc.args, code, errOut, exitUsage, tc.want)
+		}
+	}
+}
+
+// The run command is added by run.go; until then it must not exist, and
+// adding it must be a single line in newRootCmd.
+func TestCommandSet(t *testing.T) {
+	root := newRootCmd(newApp(&bytes.Buffer{}, &bytes.Buffer{}, false))
+	var names []string
+	for _, c := range root.Commands() {
+		if c.IsAvailableCommand() {
+			names = append(names, c.Name())
+		}
+	}
+	got := strings.Join(names, " ")
+	for _, want := range []string{"validate", "version", "status", "reload", "demote", "promote", "convert"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("command %q missing from %q", want, got)
+		}
+	}
+}

@@ -1,0 +1,33 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/spf13/cobra"
+)
+
+// errNotBuilt is returned by commands whose issue has not landed yet.
+var errNotBuilt = errors.New("not built yet")
+
+// newStubCmds declares the commands of the design that do not work yet, so
+// that `hawatch help` shows the whole tool and scripts get a clear exit code.
+func newStubCmds(_ *app) []*cobra.Command {
+	stub := func(use, short string, args cobra.PositionalArgs) *cobra.Command {
+		return &cobra.Command{
+			Use:   use,
+			Short: short + " (not built yet)",
+			Args:  args,
+			RunE: func(cmd *cobra.Command, _ []string) error {
+				return &exitError{code: exitNotBuilt, err: fmt.Errorf("%s: %w", cmd.Name(), errNotBuilt)}
+			},
+		}
+	}
+	return []*cobra.Command{
+		stub("status", "Show state, priority ledger, peers and plugin health of the running daemon", exactArgs(0)),
+		stub("reload", "Validate the policy file and apply it to the running daemon", exactArgs(0)),
+		stub("demote INSTANCE", "Put an instance into maintenance: give up mastership and stay BACKUP", exactArgs(1)),
+		stub("promote INSTANCE", "End maintenance of an instance", exactArgs(1)),
+		stub("convert KEEPALIVED.CONF", "Translate a keepalived.conf into a hawatch policy", exactArgs(1)),
+	}
+}
