@@ -12,7 +12,10 @@
 //   - Durations are Go duration strings ("1s", "10ms"); bare numbers are
 //     rejected so that "1" is never silently one nanosecond or one second.
 //   - Defaults are filled in here, never later: a *Config returned without
-//     errors is complete.
+//     errors is complete. Required: plugin.command, check.plugin,
+//     action.plugin, vrrp_instance interface, virtual_router_id, priority and
+//     virtual_ips, sync_group.instances; everything else has a default.
+//   - The policy is static: expressions may not use variables or functions.
 package config
 
 import (

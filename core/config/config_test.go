@@ -379,3 +379,18 @@ func TestDidYouMean(t *testing.T) {
 		}
 	}
 }
+
+// A timeout longer than the interval is allowed: a slow probe every 200ms
+// may take up to a second (the plugin overlaps or skips, its choice).
+func TestTimeoutMayExceedInterval(t *testing.T) {
+	cfg := mustParse(t, `
+plugin "p" { command = "x" }
+check "slow" {
+  plugin   = "p"
+  interval = "200ms"
+  timeout  = "1s"
+}`)
+	if c := cfg.Checks[0]; c.Interval != 200*time.Millisecond || c.Timeout != time.Second {
+		t.Errorf("check %+v", *c)
+	}
+}
