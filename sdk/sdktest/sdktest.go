@@ -36,9 +36,11 @@ func Action(t testing.TB, impl sdk.Action) *sdk.ActionClient {
 func dispense(t testing.TB, kind sdk.Kind, p plugin.Plugin) any {
 	t.Helper()
 	client, server := plugin.TestPluginGRPCConn(t, false, map[string]plugin.Plugin{string(kind): p})
+	// Not client.Close: it asks the server to stop itself over gRPC, which
+	// would race with this Stop; closing the connection ends the client.
 	t.Cleanup(func() {
-		_ = client.Close()
 		server.Stop()
+		_ = client.Conn.Close()
 	})
 	raw, err := client.Dispense(string(kind))
 	if err != nil {
