@@ -161,7 +161,8 @@ func (a *Advert) AppendBinary(b []byte) ([]byte, error) {
 		fam = family(a.Addresses[0])
 	}
 	for _, ip := range a.Addresses {
-		if family(ip) != fam {
+		// An IPv6 advert may carry any 16 bytes, IPv4-mapped ones included.
+		if fam == 4 && !ip.Unmap().Is4() || fam == 6 && !ip.Is6() {
 			return b, fmt.Errorf("encode: address %s in an IPv%d advert: %w", ip, fam, ErrFamily)
 		}
 	}
