@@ -63,7 +63,7 @@ func TestMatch(t *testing.T) {
 		30: {comm: "verylongdaemonn", cmdline: "/opt/bin/verylongdaemonname\x00--flag\x00"},
 		31: {comm: "verylongdaemonn", cmdline: "/opt/bin/verylongdaemonnameX\x00"},
 		32: {comm: "python3", exe: "/usr/bin/python3.11", cmdline: "python3\x00/opt/verylongdaemonname\x00"},
-		40: {comm: "kworker/0:1"}, // kernel thread: empty cmdline
+		40: {comm: "kworker/0:1"},                                                 // kernel thread: empty cmdline
 		50: {comm: "nginx", exe: "/usr/sbin/nginx", cmdline: "nginx: master\x00"}, // excluded (itself)
 		51: {comm: "nginx", exe: "/usr/sbin/nginx", cmdline: "nginx: master\x00"}, // excluded (parent)
 	}
