@@ -13,6 +13,7 @@ import (
 	"net/netip"
 	"os"
 	"os/exec"
+	"regexp"
 	"strings"
 	"syscall"
 	"testing"
@@ -370,4 +371,55 @@ func TestNginx(t *testing.T) {
 	for _, w := range workers {
 		waitGone(t, w)
 	}
+}
+
+// TestKeepalivedPeers runs two keepalived peers, as the interop tests will:
+// the higher priority ends up owning the VIP, the other not, for IPv4
+// unicast and IPv6 multicast configs.
+func TestKeepalivedPeers(t *testing.T) {
+	l := New(t, Options{Nodes: 2, NoClient: true, IPv6: true})
+	a, b := l.Nodes[0], l.Nodes[1]
+	tests := []struct {
+		name string
+		vip  netip.Prefix
+		cfg  func(self, peer *Node, prio int) KeepalivedConfig
+	}{
+		{"v3-ipv4-unicast", netip.MustParsePrefix("198.51.100.50/24"), func(self, peer *Node, prio int) KeepalivedConfig {
+			return KeepalivedConfig{VRID: 52, Priority: prio, Version: 3, AdvertInterval: 100 * time.Millisecond,
+				VIPs: []string{"198.51.100.50/24"}, UnicastSrc: self.Addr4.String(), UnicastPeers: []string{peer.Addr4.String()}}
+		}},
+		{"v3-ipv6", netip.MustParsePrefix("2001:db8::50/64"), func(self, peer *Node, prio int) KeepalivedConfig {
+			return KeepalivedConfig{VRID: 53, Priority: prio, Version: 3, AdvertInterval: 100 * time.Millisecond,
+				VIPs: []string{"2001:db8::50/64"}}
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			kb := StartKeepalived(t, b, tt.cfg(b, a, 100))
+			ka := StartKeepalived(t, a, tt.cfg(a, b, 200))
+			ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+			defer cancel()
+			if err := a.WaitAddr(ctx, "eth0", tt.vip, true); err != nil {
+				t.Fatalf("%v\n%s", err, ka.Output())
+			}
+			if err := b.WaitAddr(ctx, "eth0", tt.vip, false); err != nil {
+				t.Fatalf("%v\n%s", err, kb.Output())
+			}
+			// b may win the race to MASTER before a starts; it must end BACKUP.
+			if got := lastState(kb.Output()); got != "BACKUP" {
+				t.Errorf("lb2 ends in %q, want BACKUP:\n%s", got, kb.Output())
+			}
+		})
+	}
+}
+
+var stateRE = regexp.MustCompile(`Entering ([A-Z]+) STATE`)
+
+// lastState is the last state keepalived logged entering.
+func lastState(log string) string {
+	m := stateRE.FindAllStringSubmatch(log, -1)
+	if len(m) == 0 {
+		return ""
+	}
+	return m[len(m)-1][1]
 }
