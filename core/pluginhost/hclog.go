@@ -54,7 +54,8 @@ func (a *hclogAdapter) Log(level hclog.Level, msg string, args ...any) {
 
 // addPairs adds hclog's alternating key/value args as fields. go-plugin adds
 // the plugin's own timestamp as "timestamp"; zerolog stamps the line itself,
-// so that one is dropped.
+// so that one is dropped. go-plugin's "plugin" (the binary path) would
+// duplicate the manager's "plugin" (the plugin name) and is renamed.
 func addPairs(ev *zerolog.Event, args []any) {
 	for i := 0; i < len(args); i += 2 {
 		key := fmt.Sprint(args[i])
@@ -62,8 +63,11 @@ func addPairs(ev *zerolog.Event, args []any) {
 			ev.Str("EXTRA_VALUE_AT_END", key)
 			return
 		}
-		if key == "timestamp" {
+		switch key {
+		case "timestamp":
 			continue
+		case "plugin":
+			key = "plugin_path"
 		}
 		switch v := args[i+1].(type) {
 		case error:
