@@ -75,7 +75,10 @@ type SetFault struct {
 // kept per Reason (default ReasonOperatorDemote), so an operator demote and a
 // sync-group fault hold do not lift each other. While any hold is in place a
 // Master resigns once (priority 0 advert, release, Backup), and the machine
-// keeps tracking the master but never becomes Master itself.
+// keeps tracking whichever master it hears, lower priority included, but
+// never becomes Master itself. When the last hold lifts the normal rules
+// apply again (an owner takes over at once; a Master_Down_Timer that ran
+// out while held restarts from a full Master_Down_Interval).
 type Demote struct {
 	Demoted bool
 	Reason  Reason
@@ -390,7 +393,12 @@ func (m *Machine) backupReceive(now time.Time, a *Advert) []Action {
 		return nil
 	}
 	preempt := m.cfg.Preempt || m.owner // the owner always preempts (§6.1)
-	if preempt && m.cfg.PreemptDelay > 0 && now.Before(m.backupSince.Add(m.cfg.PreemptDelay)) {
+	switch {
+	case m.Demoted():
+		// We will not take over, so any master is the master: follow it,
+		// and let the timer tell whether one is alive.
+		preempt = false
+	case preempt && m.cfg.PreemptDelay > 0 && now.Before(m.backupSince.Add(m.cfg.PreemptDelay)):
 		preempt = false
 	}
 	if !preempt || a.Priority >= m.prio {
