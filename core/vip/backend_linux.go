@@ -18,8 +18,9 @@ import (
 // subscriptionBuffer is the receive buffer asked for the address
 // subscription: room for thousands of address events, so a burst (an
 // interface flush) does not overflow it. The kernel caps it at rmem_max; an
-// overflow is survived anyway (resubscribe and re-list).
-const subscriptionBuffer = 1 << 20
+// overflow is survived anyway (resubscribe and re-list). A variable so a
+// test can make it tiny.
+var subscriptionBuffer = 1 << 20
 
 // netlinkBackend is the kernel side of a Manager: vishvananda/netlink on one
 // interface, in the namespace ns (netns.None() = the caller's).

@@ -82,10 +82,11 @@ type fakeBackend struct {
 	addErr map[netip.Prefix]error
 	ops    []string
 
-	events chan addrEvent     // delivered by watch
-	broken chan struct{}      // a receive ends the current watch as an overflow would
-	watchC chan chan struct{} // each watch announces itself with a channel closed when it returns
-	closed bool
+	events        chan addrEvent // delivered by watch
+	broken        chan struct{}  // a receive ends the current watch as an overflow would
+	failSubscribe int            // watches that fail before ready
+	subscribes    int            // watch calls
+	closed        bool
 }
 
 func newFakeBackend(present ...netip.Prefix) *fakeBackend {
@@ -136,6 +137,16 @@ func (b *fakeBackend) list() ([]netip.Prefix, error) {
 }
 
 func (b *fakeBackend) watch(ctx context.Context, ready func() error, event func(addrEvent)) error {
+	b.mu.Lock()
+	b.subscribes++
+	fail := b.failSubscribe > 0
+	if fail {
+		b.failSubscribe--
+	}
+	b.mu.Unlock()
+	if fail {
+		return ErrSubscription
+	}
 	if err := ready(); err != nil {
 		return err
 	}
@@ -149,6 +160,12 @@ func (b *fakeBackend) watch(ctx context.Context, ready func() error, event func(
 			event(ev)
 		}
 	}
+}
+
+func (b *fakeBackend) subscribeCalls() int {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.subscribes
 }
 
 func (b *fakeBackend) close() error {

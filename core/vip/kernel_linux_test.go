@@ -13,6 +13,7 @@ import (
 	"net"
 	"net/netip"
 	"os"
+	"os/exec"
 	"slices"
 	"strings"
 	"testing"
@@ -628,5 +629,44 @@ func TestKernelReleaseKeepsOtherOwnersSecondaries(t *testing.T) {
 	}
 	if got := sysctl(); got != "0" {
 		t.Fatalf("promote_secondaries = %s after Close, want the old 0 back", got)
+	}
+}
+
+// TestKernelSurvivesSubscriptionOverflow shrinks the subscription's receive
+// buffer to the kernel minimum and floods it with address changes, among
+// them the deletion of a held VIP. If the event is lost with the overflow
+// (ENOBUFS), the resubscribe-and-re-list must still put the VIP back.
+func TestKernelSurvivesSubscriptionOverflow(t *testing.T) {
+	lab := newKernelLab(t)
+	lb1 := lab.Nodes[0]
+	old := subscriptionBuffer
+	subscriptionBuffer = 1 // the kernel rounds up to its minimum (a few KiB)
+	t.Cleanup(func() { subscriptionBuffer = old })
+	m := newKernelManager(t, lb1, Options{})
+	runManager(t, m)
+	if err := m.Acquire(context.Background(), "vi_1", []netip.Prefix{kv4}, "", Policy{Repeat: 1}); err != nil {
+		t.Fatal(err)
+	}
+	var batch strings.Builder
+	for i := range 400 {
+		if i == 200 {
+			fmt.Fprintf(&batch, "addr del %s dev eth0\n", kv4)
+		}
+		fmt.Fprintf(&batch, "addr add 2001:db8:1::%x/128 dev eth0 nodad\n", i+1)
+	}
+	cmd := exec.Command("ip", "-n", lb1.NS, "-batch", "-")
+	cmd.Stdin = strings.NewReader(batch.String())
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("ip -batch: %v: %s", err, out)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	if err := lb1.WaitAddr(ctx, "eth0", kv4, true); err != nil {
+		t.Fatal(err)
+	}
+	s := m.Stats()
+	t.Logf("after the flood: %d resubscription(s), %d re-add(s)", s.Resubscriptions, s.Reconciliations.ReAdded)
+	if s.Reconciliations.ReAdded != 1 {
+		t.Fatalf("ReAdded = %d, want 1", s.Reconciliations.ReAdded)
 	}
 }

@@ -125,6 +125,7 @@ type announcer struct {
 // goroutine.
 type Manager struct {
 	log    zerolog.Logger
+	noisy  zerolog.Logger // for what a fight over an address or a dead link repeats: sampled
 	ifname string
 	be     backend
 	tx     sender
@@ -153,8 +154,10 @@ func newManager(log zerolog.Logger, ifname string, be backend, tx sender, opts O
 		return nil, err
 	}
 	life, cancel := context.WithCancel(context.Background())
+	log = log.With().Str("interface", ifname).Logger()
 	return &Manager{
-		log:    log.With().Str("interface", ifname).Logger(),
+		log:    log,
+		noisy:  log.Sample(&zerolog.BurstSampler{Burst: noisyBurst, Period: noisyPeriod}),
 		ifname: ifname,
 		be:     be,
 		tx:     tx,
@@ -355,6 +358,14 @@ func (m *Manager) Stats() Stats {
 	}
 }
 
+// Logs that repeat with every event (a process that keeps deleting a VIP,
+// sends failing on a dead link) keep at most noisyBurst lines per
+// noisyPeriod; Stats count every occurrence.
+const (
+	noisyBurst  = 10
+	noisyPeriod = 10 * time.Second
+)
+
 // Watch retry backoff when the subscription cannot be set up.
 const (
 	minWatchBackoff = 50 * time.Millisecond
@@ -396,7 +407,7 @@ func (m *Manager) Run(ctx context.Context) error {
 	stop := context.AfterFunc(m.life, cancel)
 	defer stop()
 
-	backoff := minWatchBackoff
+	var backoff time.Duration
 	for {
 		live := false
 		err := m.be.watch(ctx, func() error {
@@ -407,12 +418,15 @@ func (m *Manager) Run(ctx context.Context) error {
 			return nil
 		}
 		m.resubs.Add(1)
+		// A subscription that worked and broke (an overflow) is replaced
+		// at once: changes are being missed. One that cannot be set up
+		// is retried with a growing pause.
 		if live {
-			backoff = minWatchBackoff
+			backoff = 0
 		} else {
-			backoff = min(2*backoff, maxWatchBackoff)
+			backoff = min(max(2*backoff, minWatchBackoff), maxWatchBackoff)
 		}
-		m.log.Warn().Err(err).Dur("retry_in", backoff).Msg("address watch ended; resubscribing and re-listing")
+		m.noisy.Warn().Err(err).Dur("retry_in", backoff).Msg("address watch ended; resubscribing and re-listing")
 		if !m.sleep(ctx, backoff) {
 			return nil
 		}
@@ -501,11 +515,11 @@ func (m *Manager) readd(name string, o *owner, pf netip.Prefix) bool {
 	case errors.Is(err, errAddrExists):
 		return false
 	case err != nil:
-		m.log.Error().Err(m.opError("add", pf, err)).Str("owner", name).Msg("cannot put back deleted VIP")
+		m.noisy.Error().Err(m.opError("add", pf, err)).Str("owner", name).Msg("cannot put back deleted VIP")
 		return false
 	}
 	m.reAdded.Add(1)
-	m.log.Warn().Str("owner", name).Stringer("prefix", pf).Msg("VIP was deleted by someone else; added it back")
+	m.noisy.Warn().Str("owner", name).Stringer("prefix", pf).Msg("VIP was deleted by someone else; added it back")
 	return true
 }
 
@@ -519,11 +533,11 @@ func (m *Manager) removeForeign(pf netip.Prefix) {
 	case errors.Is(err, errAddrMissing):
 		return
 	case err != nil:
-		m.log.Error().Err(m.opError("delete", pf, err)).Msg("cannot remove VIP that this node does not own")
+		m.noisy.Error().Err(m.opError("delete", pf, err)).Msg("cannot remove VIP that this node does not own")
 		return
 	}
 	m.removed.Add(1)
-	m.log.Warn().Stringer("prefix", pf).Msg("VIP appeared on the interface but no owner holds it; removed it")
+	m.noisy.Warn().Stringer("prefix", pf).Msg("VIP appeared on the interface but no owner holds it; removed it")
 }
 
 // deleteUnlessHeld deletes pf unless an owner still holds it.
@@ -626,7 +640,7 @@ func (m *Manager) announce(ctx context.Context, name string, pkts []announcement
 			m.sent.Add(1)
 		}
 		if firstErr != nil {
-			m.log.Warn().Err(firstErr).Str("owner", name).Int("failed", failed).Int("packets", len(pkts)).Msg("announcement not sent")
+			m.noisy.Warn().Err(firstErr).Str("owner", name).Int("failed", failed).Int("packets", len(pkts)).Msg("announcement not sent")
 		}
 	}
 }

@@ -371,10 +371,29 @@ func TestRunRelistsAfterSubscriptionBreaks(t *testing.T) {
 		r.be.externalDel(v4a) // the event is lost in the overflow
 		r.be.broken <- struct{}{}
 		synctest.Wait()
-		r.wantPresent(false, v4a) // still backing off
-		r.advance(minWatchBackoff)
-		r.wantPresent(true, v4a)
+		r.wantPresent(true, v4a) // resubscribed and re-listed at once
 		if s := r.m.Stats(); s.Resubscriptions != 1 || s.Reconciliations.ReAdded != 1 {
+			t.Fatalf("stats %+v", s)
+		}
+	})
+}
+
+func TestRunBacksOffWhenSubscribeFails(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		r := newRig(t, Options{})
+		r.be.failSubscribe = 3
+		r.run()
+		// Attempts at 0, +50ms, +150ms (after 100ms), +350ms (after 200ms).
+		for _, step := range []struct {
+			wait  time.Duration
+			calls int
+		}{{0, 1}, {ms(49), 1}, {ms(1), 2}, {ms(99), 2}, {ms(1), 3}, {ms(199), 3}, {ms(1), 4}} {
+			r.advance(step.wait)
+			if got := r.be.subscribeCalls(); got != step.calls {
+				t.Fatalf("at +%v: %d subscribe attempts, want %d", r.clock.Now().Sub(t0), got, step.calls)
+			}
+		}
+		if s := r.m.Stats(); s.Resubscriptions != 3 {
 			t.Fatalf("stats %+v", s)
 		}
 	})
