@@ -1,13 +1,14 @@
 package transport
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"net"
 	"net/netip"
-	"os"
-	"strconv"
+	"sync"
 	"sync/atomic"
+	"syscall"
 
 	"golang.org/x/net/ipv4"
 	"golang.org/x/net/ipv6"
@@ -15,7 +16,12 @@ import (
 )
 
 // Conn is a raw VRRP socket on one interface for one address family.
-// ReadPacket and WriteTo may run concurrently (one reader, any writers).
+// It is safe for concurrent use; reads are serialised, as are writes.
+//
+// x/net sets the socket up; packets move through recvmsg/sendmsg on the raw
+// descriptor with reused buffers, so the hot path allocates next to nothing
+// (x/net's own path costs tens of allocations per packet, and resolves IPv6
+// zones with an interface dump).
 type Conn struct {
 	family Family
 	ifi    *net.Interface
@@ -23,13 +29,32 @@ type Conn struct {
 	group  netip.Addr
 	peers  map[netip.Addr]struct{}
 
-	pc net.PacketConn
-	v4 *ipv4.RawConn    // IPv4: IP_HDRINCL, we write the header ourselves
-	v6 *ipv6.PacketConn // IPv6: the kernel writes the header
+	pc  net.PacketConn
+	raw syscall.RawConn
+	v4  *ipv4.RawConn    // IPv4 setup: IP_HDRINCL, we write the header ourselves
+	v6  *ipv6.PacketConn // IPv6 setup: the kernel writes the header
 
 	ipID   atomic.Uint32 // IPv4 identification, like keepalived: 1, 2, 3, ...
 	closed atomic.Bool
 	drops  dropCounters
+
+	rmu    sync.Mutex
+	rbuf   []byte
+	roob   []byte
+	rn     int
+	roobn  int
+	rflags int
+	rfrom  unix.Sockaddr
+	rerr   error
+	readFn func(fd uintptr) bool
+
+	wmu      sync.Mutex
+	wbuf     []byte // what goes out: IPv4 header + payload, or IPv6 payload
+	woob     []byte // IPv6: IPV6_PKTINFO with our source and interface
+	wto      unix.Sockaddr
+	wscratch []byte // IPv4 header + payload
+	werr     error
+	writeFn  func(fd uintptr) bool
 }
 
 type dropCounters struct {
@@ -75,6 +100,18 @@ func Listen(opts Options) (*Conn, error) {
 			c.pc.Close()
 		}
 		return nil, fmt.Errorf("listen %s %s: %w", opts.Family, opts.Interface, err)
+	}
+	c.roob = make([]byte, 128)
+	c.readFn = func(fd uintptr) bool {
+		c.rn, c.roobn, c.rflags, c.rfrom, c.rerr = unix.Recvmsg(int(fd), c.rbuf, c.roob, 0)
+		return c.rerr != unix.EAGAIN
+	}
+	c.writeFn = func(fd uintptr) bool {
+		_, c.werr = unix.SendmsgN(int(fd), c.wbuf, c.woob, c.wto, 0)
+		return c.werr != unix.EAGAIN
+	}
+	if opts.Family == IPv6 {
+		c.woob = unix.PktInfo6(&unix.Inet6Pktinfo{Addr: c.local.As16(), Ifindex: uint32(ifi.Index)})
 	}
 	return c, nil
 }
@@ -163,6 +200,7 @@ func (c *Conn) socketOptions(level, multicastAll int) error {
 	if err != nil {
 		return err
 	}
+	c.raw = raw
 	var serr error
 	err = raw.Control(func(fd uintptr) {
 		if serr = unix.BindToDevice(int(fd), c.ifi.Name); serr != nil {
@@ -212,15 +250,34 @@ func sourceAddr(ifi *net.Interface, f Family) (netip.Addr, error) {
 
 // ReadPacket blocks until a packet for this socket arrives and returns it.
 // Payload aliases buf; a buffer of at least the interface MTU avoids
-// truncation. After Close it returns net.ErrClosed.
+// truncation (truncated packets are dropped and counted). After Close it
+// returns net.ErrClosed.
 func (c *Conn) ReadPacket(buf []byte) (Packet, error) {
+	c.rmu.Lock()
+	defer c.rmu.Unlock()
 	for {
-		pkt, ok, err := c.readOne(buf)
+		c.rbuf = buf
+		err := c.raw.Read(c.readFn)
+		if err == nil {
+			err = c.rerr
+		}
+		c.rbuf = nil
 		if err != nil {
 			if c.closed.Load() || errors.Is(err, net.ErrClosed) {
 				return Packet{}, net.ErrClosed
 			}
 			return Packet{}, fmt.Errorf("vrrp transport %s %s: read: %w", c.family, c.ifi.Name, err)
+		}
+		if c.rflags&unix.MSG_TRUNC != 0 {
+			c.drops.truncated.Add(1)
+			continue
+		}
+		var pkt Packet
+		var ok bool
+		if c.family == IPv4 {
+			pkt, ok = c.parseIPv4(buf[:c.rn], c.roob[:c.roobn])
+		} else {
+			pkt, ok = c.parseIPv6(buf[:c.rn], c.roob[:c.roobn], c.rfrom)
 		}
 		if ok && c.accept(&pkt) {
 			return pkt, nil
@@ -228,54 +285,88 @@ func (c *Conn) ReadPacket(buf []byte) (Packet, error) {
 	}
 }
 
-// readOne reads one datagram; ok=false means it was dropped (and counted).
-func (c *Conn) readOne(buf []byte) (Packet, bool, error) {
-	if c.v4 != nil {
-		h, payload, cm, err := c.v4.ReadFrom(buf)
-		if err != nil {
-			if isHeaderErr(err) {
-				c.drops.header.Add(1)
-				return Packet{}, false, nil
-			}
-			return Packet{}, false, err
-		}
-		if h.Len+len(payload) < h.TotalLen {
-			c.drops.truncated.Add(1)
-			return Packet{}, false, nil
-		}
-		if h.TotalLen >= h.Len && h.TotalLen-h.Len < len(payload) {
-			payload = payload[:h.TotalLen-h.Len] // link-layer padding
-		}
-		src, _ := netip.AddrFromSlice(h.Src.To4())
-		dst, _ := netip.AddrFromSlice(h.Dst.To4())
-		pkt := Packet{Payload: payload, Src: src, Dst: dst, TTL: h.TTL}
-		if cm != nil {
-			pkt.IfIndex = cm.IfIndex
-		}
-		return pkt, true, nil
+// parseIPv4 splits what a raw IPv4 socket hands over (header included, as
+// on the wire) and takes the arrival interface from IP_PKTINFO.
+func (c *Conn) parseIPv4(b, oob []byte) (Packet, bool) {
+	if len(b) < ipv4.HeaderLen || b[0]>>4 != 4 {
+		c.drops.header.Add(1)
+		return Packet{}, false
 	}
-	n, cm, from, err := c.v6.ReadFrom(buf)
-	if err != nil {
-		return Packet{}, false, err
+	hlen := int(b[0]&0x0f) * 4
+	total := int(binary.BigEndian.Uint16(b[2:4]))
+	if hlen < ipv4.HeaderLen || hlen > len(b) || total < hlen {
+		c.drops.header.Add(1)
+		return Packet{}, false
 	}
-	pkt := Packet{Payload: buf[:n]}
-	if ipa, ok := from.(*net.IPAddr); ok {
-		pkt.Src, _ = netip.AddrFromSlice(ipa.IP)
+	if total > len(b) {
+		c.drops.truncated.Add(1)
+		return Packet{}, false
 	}
-	if cm != nil {
-		pkt.Dst, _ = netip.AddrFromSlice(cm.Dst)
-		pkt.TTL = cm.HopLimit
-		pkt.IfIndex = cm.IfIndex
+	pkt := Packet{
+		Payload: b[hlen:total], // total < len(b) only with link-layer padding
+		Src:     netip.AddrFrom4([4]byte(b[12:16])),
+		Dst:     netip.AddrFrom4([4]byte(b[16:20])),
+		TTL:     int(b[8]),
 	}
-	return pkt, true, nil
+	forEachCmsg(oob, func(level, typ int32, data []byte) {
+		if level == unix.IPPROTO_IP && typ == unix.IP_PKTINFO && len(data) >= unix.SizeofInet4Pktinfo {
+			pkt.IfIndex = int(int32(binary.NativeEndian.Uint32(data[0:4])))
+		}
+	})
+	return pkt, true
 }
 
-// isHeaderErr tells a header that x/net could not parse (count it, read
-// on) from a socket failure (return it). Socket failures carry an
-// os.SyscallError or net.ErrClosed.
-func isHeaderErr(err error) bool {
-	var sysErr *os.SyscallError
-	return !errors.As(err, &sysErr) && !errors.Is(err, net.ErrClosed)
+// parseIPv6 reads source from the socket address and destination, hop
+// limit and interface from IPV6_PKTINFO / IPV6_HOPLIMIT (raw IPv6 sockets
+// strip the header).
+func (c *Conn) parseIPv6(b, oob []byte, from unix.Sockaddr) (Packet, bool) {
+	pkt := Packet{Payload: b, TTL: -1}
+	if sa, ok := from.(*unix.SockaddrInet6); ok {
+		pkt.Src = netip.AddrFrom16(sa.Addr)
+	}
+	forEachCmsg(oob, func(level, typ int32, data []byte) {
+		if level != unix.IPPROTO_IPV6 {
+			return
+		}
+		switch {
+		case typ == unix.IPV6_PKTINFO && len(data) >= unix.SizeofInet6Pktinfo:
+			pkt.Dst = netip.AddrFrom16([16]byte(data[0:16]))
+			pkt.IfIndex = int(binary.NativeEndian.Uint32(data[16:20]))
+		case typ == unix.IPV6_HOPLIMIT && len(data) >= 4:
+			pkt.TTL = int(int32(binary.NativeEndian.Uint32(data[0:4])))
+		}
+	})
+	if !pkt.Src.IsValid() || !pkt.Dst.IsValid() || pkt.TTL < 0 {
+		c.drops.header.Add(1) // the kernel always sends these; be safe anyway
+		return Packet{}, false
+	}
+	return pkt, true
+}
+
+// forEachCmsg walks control messages without allocating.
+func forEachCmsg(oob []byte, fn func(level, typ int32, data []byte)) {
+	// struct cmsghdr is {size_t len; int level; int type}: the length
+	// field is 8 bytes on 64-bit systems, 4 on 32-bit ones.
+	lenSize := unix.SizeofCmsghdr - 8
+	for len(oob) >= unix.SizeofCmsghdr {
+		var l int
+		if lenSize == 8 {
+			l = int(binary.NativeEndian.Uint64(oob[0:8]))
+		} else {
+			l = int(binary.NativeEndian.Uint32(oob[0:4]))
+		}
+		level := int32(binary.NativeEndian.Uint32(oob[lenSize : lenSize+4]))
+		typ := int32(binary.NativeEndian.Uint32(oob[lenSize+4 : lenSize+8]))
+		if l < unix.CmsgLen(0) || l > len(oob) {
+			return
+		}
+		fn(level, typ, oob[unix.CmsgLen(0):l])
+		next := unix.CmsgSpace(l - unix.CmsgLen(0))
+		if next > len(oob) {
+			return
+		}
+		oob = oob[next:]
+	}
 }
 
 // accept applies the socket-level filters and normalises the addresses.
@@ -301,42 +392,57 @@ func (c *Conn) accept(p *Packet) bool {
 
 // WriteTo sends one VRRP message to dst: the group or a unicast peer.
 func (c *Conn) WriteTo(payload []byte, dst netip.Addr) error {
-	dst = dst.Unmap()
+	dst = dst.WithZone("").Unmap()
 	if dst.Is4() != (c.family == IPv4) {
 		return fmt.Errorf("vrrp transport %s %s: send to %s: %w", c.family, c.ifi.Name, dst, ErrAddressFamily)
 	}
-	var err error
-	if c.v4 != nil {
-		h := &ipv4.Header{
-			Version:  ipv4.Version,
-			Len:      ipv4.HeaderLen,
-			TOS:      TrafficClass,
-			TotalLen: ipv4.HeaderLen + len(payload),
-			// Wraps to 0 after 65535 sends; the kernel then picks one.
-			ID:       int(uint16(c.ipID.Add(1))),
-			TTL:      HopLimit,
-			Protocol: Protocol,
-			Src:      c.local.AsSlice(),
-			Dst:      dst.AsSlice(),
-		}
-		err = c.v4.WriteTo(h, payload, nil)
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	if c.family == IPv4 {
+		c.wbuf = c.ipv4Datagram(payload, dst)
+		c.wto = &unix.SockaddrInet4{Addr: dst.As4()}
 	} else {
-		to := &net.IPAddr{IP: dst.AsSlice()}
-		if dst.IsLinkLocalUnicast() || dst.IsLinkLocalMulticast() {
-			// A numeric zone: a name would be resolved in the calling
-			// thread's network namespace, which need not be the socket's.
-			to.Zone = strconv.Itoa(c.ifi.Index)
-		}
-		cm := &ipv6.ControlMessage{Src: c.local.AsSlice(), IfIndex: c.ifi.Index}
-		_, err = c.v6.WriteTo(payload, cm, to)
+		c.wbuf = payload
+		// The interface comes from IPV6_PKTINFO (and SO_BINDTODEVICE), so
+		// link-local destinations need no zone here.
+		c.wto = &unix.SockaddrInet6{Addr: dst.As16()}
 	}
+	err := c.raw.Write(c.writeFn)
+	if err == nil {
+		err = c.werr
+	}
+	c.wbuf, c.wto = nil, nil
 	if err != nil {
-		if c.closed.Load() {
+		if c.closed.Load() || errors.Is(err, net.ErrClosed) {
 			return net.ErrClosed
 		}
 		return fmt.Errorf("vrrp transport %s %s: send to %s: %w", c.family, c.ifi.Name, dst, err)
 	}
 	return nil
+}
+
+// ipv4Datagram builds header + payload the way keepalived does: TOS 0xc0,
+// no DF, TTL 255, protocol 112, IDs counting from 1. The kernel fills in the
+// header checksum (and picks an ID when ours wraps to 0).
+func (c *Conn) ipv4Datagram(payload []byte, dst netip.Addr) []byte {
+	total := ipv4.HeaderLen + len(payload)
+	if cap(c.wscratch) < total {
+		c.wscratch = make([]byte, total, max(total, 128))
+	}
+	b := c.wscratch[:total]
+	b[0] = 4<<4 | ipv4.HeaderLen/4
+	b[1] = TrafficClass
+	binary.BigEndian.PutUint16(b[2:4], uint16(total))
+	binary.BigEndian.PutUint16(b[4:6], uint16(c.ipID.Add(1)))
+	binary.BigEndian.PutUint16(b[6:8], 0) // flags and fragment offset
+	b[8] = HopLimit
+	b[9] = Protocol
+	binary.BigEndian.PutUint16(b[10:12], 0)
+	src, d := c.local.As4(), dst.As4()
+	copy(b[12:16], src[:])
+	copy(b[16:20], d[:])
+	copy(b[20:], payload)
+	return b
 }
 
 // LocalAddr is the source address written into the IP header (needed for

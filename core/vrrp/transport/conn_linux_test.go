@@ -318,6 +318,43 @@ func TestUnicastAllowList(t *testing.T) {
 	}
 }
 
+// TestTruncatedDropped: a packet larger than the read buffer is dropped and
+// counted, never handed up cut short.
+func TestTruncatedDropped(t *testing.T) {
+	lab := netlab.New(t, netlab.Options{Nodes: 2, NoClient: true, IPv6: true})
+	for _, f := range []transport.Family{transport.IPv4, transport.IPv6} {
+		t.Run(f.String(), func(t *testing.T) {
+			ca := listen(t, lab.Nodes[0], transport.Options{Family: f})
+			cb := listen(t, lab.Nodes[1], transport.Options{Family: f})
+			for _, msg := range []string{strings.Repeat("x", 100), "small"} {
+				if err := ca.WriteTo([]byte(msg), ca.Group()); err != nil {
+					t.Fatal(err)
+				}
+			}
+			bufSize := 10
+			if f == transport.IPv4 {
+				bufSize += 20 // the IPv4 header is read too
+			}
+			done := make(chan readResult, 1)
+			go func() {
+				p, err := cb.ReadPacket(make([]byte, bufSize))
+				done <- readResult{p, err}
+			}()
+			select {
+			case r := <-done:
+				if r.err != nil || string(r.pkt.Payload) != "small" {
+					t.Fatalf("read %q, %v; want \"small\"", r.pkt.Payload, r.err)
+				}
+			case <-time.After(ioTimeout):
+				t.Fatal("no packet")
+			}
+			if d := cb.Drops(); d[transport.DropTruncated] != 1 {
+				t.Errorf("drops = %v, want truncated=1", d)
+			}
+		})
+	}
+}
+
 func TestCloseUnblocksRead(t *testing.T) {
 	lab := netlab.New(t, netlab.Options{Nodes: 1, NoClient: true, IPv6: true})
 	for _, f := range []transport.Family{transport.IPv4, transport.IPv6} {
@@ -414,5 +451,43 @@ func TestKeepalivedAdvertReceivedAndMatched(t *testing.T) {
 	}
 	if !bytes.Equal(masked(ours), masked(kaFrame)) {
 		t.Errorf("our frame differs from keepalived's (ID and checksum masked)\nours % x\nka   % x", ours, kaFrame)
+	}
+}
+
+// BenchmarkSendReceive measures one 20-byte advert sent by A and read by B
+// over the lab bridge (both sockets in multicast mode).
+func BenchmarkSendReceive(b *testing.B) {
+	for _, f := range []transport.Family{transport.IPv4, transport.IPv6} {
+		b.Run(f.String(), func(b *testing.B) {
+			lab := netlab.New(b, netlab.Options{Nodes: 2, NoClient: true, IPv6: true})
+			var ca, cb *transport.Conn
+			for i, n := range lab.Nodes {
+				if err := n.Do(func() (err error) {
+					c, err := transport.Listen(transport.Options{Interface: "eth0", Family: f})
+					if i == 0 {
+						ca = c
+					} else {
+						cb = c
+					}
+					return err
+				}); err != nil {
+					b.Fatal(err)
+				}
+			}
+			defer ca.Close()
+			defer cb.Close()
+			msg := make([]byte, 20)
+			buf := make([]byte, 1500)
+			b.ReportAllocs()
+			b.ResetTimer()
+			for range b.N {
+				if err := ca.WriteTo(msg, ca.Group()); err != nil {
+					b.Fatal(err)
+				}
+				if _, err := cb.ReadPacket(buf); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }

@@ -12,7 +12,10 @@
 // On send it produces the IP header keepalived 2.2.7 produces: TOS / traffic
 // class 0xc0 (DSCP CS6), TTL / hop limit 255 (also for unicast), IPv4 without
 // the DF bit. The source is the interface's primary IPv4 or its IPv6
-// link-local address unless Options.Source overrides it.
+// link-local address unless Options.Source overrides it. The kernel never
+// computes or checks the VRRP checksum (no IPV6_CHECKSUM): the codec does
+// both, with LocalAddr for the pseudo-header, so bad checksums stay visible
+// and countable above.
 package transport
 
 import (
