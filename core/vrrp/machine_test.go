@@ -317,8 +317,7 @@ func (s *scenario) addrs(v string) []netip.Addr {
 }
 
 // fmtDur prints a duration as decimal seconds with every significant digit
-// ("3.609375s"), which reads better next to RFC formulas than "3.609375s"
-// vs "2m43.64s" mixes from time.Duration.String.
+// ("3.609375s", "163.640039062s"), so timers read like the RFC formulas.
 func fmtDur(d time.Duration) string {
 	sec, ns := d/time.Second, d%time.Second
 	if ns == 0 {
