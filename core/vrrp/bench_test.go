@@ -1,0 +1,47 @@
+package vrrp
+
+import (
+	"testing"
+	"time"
+)
+
+func BenchmarkUnmarshal(b *testing.B) {
+	msg := mustMarshal(b, v3advert4())
+	var a Advert
+	b.ReportAllocs()
+	for b.Loop() {
+		a.Src, a.Dst = src4, MulticastGroup4
+		if err := a.UnmarshalBinary(msg); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkAppendBinary(b *testing.B) {
+	a := v3advert4()
+	buf := make([]byte, 0, 64)
+	b.ReportAllocs()
+	for b.Loop() {
+		var err error
+		if buf, err = a.AppendBinary(buf[:0]); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkBackupReceive is the hot path of a Backup: one accepted advert.
+func BenchmarkBackupReceive(b *testing.B) {
+	m := NewMachine(baseConfig(3))
+	now := t0
+	m.Step(now, Start{})
+	in := AdvertReceived{v3advert4()}
+	in.Advert.Priority = 150
+	b.ReportAllocs()
+	for b.Loop() {
+		now = now.Add(time.Millisecond)
+		m.Step(now, in)
+	}
+	if m.State() != StateBackup {
+		b.Fatal(m.State())
+	}
+}
