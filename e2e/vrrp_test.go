@@ -11,6 +11,11 @@ import (
 
 const syscallTERM = syscall.SIGTERM
 
+// loadSlack widens timing assertions: CI shares two cores with builds and
+// other tests. Precise takeover numbers come from the benchmarks, not from
+// these pass/fail bounds.
+const loadSlack = 300 * time.Millisecond
+
 // rfcTimes returns Master_Down_Interval and Skew_Time for a backup of
 // priority prio at interval (RFC 5798 §6.1, centisecond arithmetic for v3).
 func rfcTimes(interval time.Duration, prio int) (mdi, skew time.Duration) {
@@ -64,16 +69,18 @@ func TestElectionCrashAndGracefulTakeover(t *testing.T) {
 
 			// Crash: the backup takes over within Master_Down_Interval.
 			d1.proc.Kill()
-			got := waitVIP(t, lb2, vip, true, mdi+interval)
+			got := waitVIP(t, lb2, vip, true, mdi+interval+loadSlack)
 			t.Logf("crash takeover %v (RFC Master_Down_Interval %v)", got, mdi)
 			if got < mdi-interval-20*time.Millisecond {
 				t.Errorf("takeover after crash in %v: faster than Master_Down_Interval-interval (%v) — timer wrong", got, mdi-interval)
 			}
 			// The crashed master left its VIP behind; restarting it
 			// (higher priority, preempt) must clean up and take over.
+			// (lb1 still carries the stale VIP until it starts: wait for
+			// lb2 to step down first.)
 			d1.restart()
-			waitVIP(t, lb1, vip, true, 3*mdi+2*time.Second)
-			waitVIP(t, lb2, vip, false, 2*interval+time.Second)
+			waitVIP(t, lb2, vip, false, 2*mdi+2*time.Second)
+			waitVIP(t, lb1, vip, true, time.Second)
 			exactlyOne(t, vip, lb1, 2*interval, lb1, lb2)
 
 			// Graceful stop: priority 0, the backup takes over after ~Skew_Time.
@@ -81,9 +88,9 @@ func TestElectionCrashAndGracefulTakeover(t *testing.T) {
 			if err := d1.proc.Signal(syscall.SIGTERM); err != nil {
 				t.Fatal(err)
 			}
-			got = waitVIP(t, lb2, vip, true, mdi)
+			got = waitVIP(t, lb2, vip, true, mdi+loadSlack)
 			t.Logf("graceful takeover %v (RFC Skew_Time %v)", time.Since(start), skew)
-			if got > skew+interval {
+			if got > skew+interval+loadSlack {
 				t.Errorf("graceful takeover took %v, want about Skew_Time %v", got, skew)
 			}
 			if err := d1.proc.Wait(5 * time.Second); err != nil {

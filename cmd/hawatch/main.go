@@ -101,8 +101,12 @@ func newRootCmd(a *app) *cobra.Command {
 	root.PersistentFlags().StringVar(&a.logFormat, "log-format", "",
 		"log format (json or console); overrides node.log_format and the terminal check")
 
-	// One line per command. The daemon itself lands as run.go:
-	// root.AddCommand(newRunCmd(a)) // <- lead: add this line with cmd/hawatch/run.go
+	root.AddCommand(newRunCmd(a))
+	root.AddCommand(newStatusCmd(a))
+	root.AddCommand(newReloadCmd(a))
+	root.AddCommand(newDemoteCmd(a, true))
+	root.AddCommand(newDemoteCmd(a, false))
+	root.AddCommand(newEventsCmd(a))
 	root.AddCommand(newValidateCmd(a))
 	root.AddCommand(newVersionCmd(a))
 	for _, c := range newStubCmds(a) {

@@ -24,10 +24,6 @@ func newStubCmds(_ *app) []*cobra.Command {
 		}
 	}
 	return []*cobra.Command{
-		stub("status", "Show state, priority ledger, peers and plugin health of the running daemon", exactArgs(0)),
-		stub("reload", "Validate the policy file and apply it to the running daemon", exactArgs(0)),
-		stub("demote INSTANCE", "Put an instance into maintenance: give up mastership and stay BACKUP", exactArgs(1)),
-		stub("promote INSTANCE", "End maintenance of an instance", exactArgs(1)),
 		stub("convert KEEPALIVED.CONF", "Translate a keepalived.conf into a hawatch policy", exactArgs(1)),
 	}
 }

@@ -7,7 +7,6 @@ package engine
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net/netip"
 	"sort"
@@ -67,6 +66,10 @@ type Engine struct {
 	events  *eventHub
 
 	limiter *rateLimiter
+
+	runCtx     context.Context
+	forwarders map[string]context.CancelFunc
+	lastResult map[string]sdk.Result
 }
 
 type checkResult struct {
@@ -93,25 +96,24 @@ func New(log zerolog.Logger, cfg *config.Config, opts Options) (*Engine, error) 
 		ctl:     make(chan func(time.Time)),
 		events:  newEventHub(),
 		limiter: newRateLimiter(time.Second),
+
+		forwarders: map[string]context.CancelFunc{},
+		lastResult: map[string]sdk.Result{},
 	}
 	checks := map[string]*config.Check{}
 	for _, c := range cfg.Checks {
 		checks[c.Name] = c
 	}
 	for _, ic := range cfg.Instances {
-		in := &instance{cfg: ic, demoted: map[string]string{}}
+		in := &instance{cfg: ic, demoted: map[string]string{}, holdsSent: map[string]bool{}}
 		for _, t := range ic.Tracks {
 			c := checks[t.Check]
 			if c == nil {
 				return nil, fmt.Errorf("instance %s: track %q: no such check", ic.Name, t.Check)
 			}
-			effect := Effect(t.Effect)
-			if effect == "" {
-				effect = EffectFault
-			}
 			in.tracks = append(in.tracks, &track{
 				tracker: newTracker(c.Name, c.Rise, c.Fall, c.OnUnknown, c.HoldFor),
-				effect:  effect,
+				effect:  effectOf(t),
 				weight:  t.Weight,
 			})
 		}
@@ -149,9 +151,8 @@ func (e *Engine) Run(ctx context.Context) error {
 	}
 	defer e.closeAll()
 
-	for name, feed := range e.opts.Checks {
-		go e.forward(runCtx, name, feed)
-	}
+	e.runCtx = runCtx
+	e.swapFeeds(e.opts.Checks)
 	e.restoreDemotes()
 
 	now := time.Now()
@@ -177,6 +178,19 @@ func (e *Engine) Run(ctx context.Context) error {
 		case <-timer.C:
 		}
 		e.tick(time.Now())
+	}
+}
+
+// swapFeeds starts a forwarder for each feed, replacing (and stopping) any
+// forwarder already running under the same check name.
+func (e *Engine) swapFeeds(feeds map[string]CheckFeed) {
+	for name, feed := range feeds {
+		if stop := e.forwarders[name]; stop != nil {
+			stop()
+		}
+		ctx, cancel := context.WithCancel(e.runCtx)
+		e.forwarders[name] = cancel
+		go e.forward(ctx, name, feed)
 	}
 }
 
@@ -282,21 +296,19 @@ func (e *Engine) receive(now time.Time, p rxPacket) {
 		}
 		return
 	}
-	if err := in.filter.Check(a); err != nil {
+	warn, err := in.filter.Check(a)
+	if err != nil {
 		reason := vrrp.DropReason(err)
-		if errors.Is(err, vrrp.ErrAddressList) {
-			// RFC 5798 §7.1: log the mismatch, keep the packet.
-			if e.limiter.allow("addr:" + in.cfg.Name) {
-				e.log.Warn().Str("instance", in.cfg.Name).Str("src", a.Src.String()).Msg("advert address list differs from ours")
-			}
-		} else {
-			in.drop(reason)
-			if e.limiter.allow("drop:" + in.cfg.Name + ":" + reason) {
-				e.log.Warn().Str("instance", in.cfg.Name).Str("src", a.Src.String()).Str("reason", reason).Err(err).Msg("advert dropped")
-			}
-			return
+		in.drop(reason)
+		if e.limiter.allow("drop:" + in.cfg.Name + ":" + reason) {
+			e.log.Warn().Str("instance", in.cfg.Name).Str("src", a.Src.String()).Str("reason", reason).Err(err).Msg("advert dropped")
 		}
+		return
 	}
+	if warn != 0 && e.limiter.allow("warn:"+in.cfg.Name+":"+warn.String()) {
+		e.log.Warn().Str("instance", in.cfg.Name).Str("src", a.Src.String()).Str("warning", warn.String()).Msg("advert accepted with warnings")
+	}
+	in.peer = peerInfo{addr: a.Src, priority: a.Priority, at: now}
 	in.stats.AdvertsReceived++
 	e.step(now, in, vrrp.AdvertReceived{Advert: a})
 }
@@ -305,6 +317,7 @@ func (e *Engine) checkResult(now time.Time, r checkResult) {
 	if r.result.ObservedAt.IsZero() {
 		r.result.ObservedAt = now
 	}
+	e.lastResult[r.check] = r.result
 	for _, in := range e.instances {
 		changed := false
 		for _, tr := range in.tracks {
@@ -335,7 +348,7 @@ func (e *Engine) syncTracks(now time.Time, in *instance) {
 	prio := effectivePriority(in.cfg.Priority, in.tracks)
 	if prio != in.prioSent {
 		in.prioSent = prio
-		e.step(now, in, vrrp.SetPriority{Priority: prio, Reason: vrrp.ReasonPriorityChange, Detail: ledgerDetail(in)})
+		e.step(now, in, vrrp.SetPriority{Priority: prio, Reason: vrrp.ReasonCheckFailed, Detail: ledgerDetail(in)})
 	}
 	fault := len(v.faulted) > 0
 	if fault != in.faultSent {
@@ -349,28 +362,34 @@ func (e *Engine) syncTracks(now time.Time, in *instance) {
 	e.syncDemote(now, in)
 }
 
+// demoteSources maps each demote source to the machine's hold reason.
+var demoteSources = []struct {
+	key    string
+	reason vrrp.Reason
+}{
+	{"operator", vrrp.ReasonOperatorDemote},
+	{"yield", vrrp.ReasonSplitBrainYield},
+	{"pending", vrrp.ReasonCheckFailed},
+}
+
+// syncDemote tells the machine about every demote source that changed; the
+// machine keeps one hold per reason.
 func (e *Engine) syncDemote(now time.Time, in *instance) {
-	demote := len(in.demoted) > 0
-	if demote == in.demoteSent {
-		return
-	}
-	in.demoteSent = demote
-	reason, detail := vrrp.ReasonOperatorDemote, ""
-	switch {
-	case in.demoted["operator"] != "":
-		detail = in.demoted["operator"]
-	case in.demoted["yield"] != "":
-		reason, detail = vrrp.ReasonSplitBrainYield, in.demoted["yield"]
-	case in.demoted["pending"] != "":
-		reason, detail = vrrp.ReasonChecksPending, in.demoted["pending"]
-	}
-	if !demote {
-		reason = vrrp.ReasonPromote
-		if in.stats.LastReason == vrrp.ReasonSplitBrainYield.String() {
-			reason = vrrp.ReasonSplitBrainResolved
+	for _, src := range demoteSources {
+		detail, on := in.demoted[src.key]
+		if on == in.holdsSent[src.key] {
+			continue
+		}
+		in.holdsSent[src.key] = on
+		if on {
+			e.step(now, in, vrrp.Demote{Demoted: true, Reason: src.reason, Detail: detail})
+			continue
+		}
+		e.step(now, in, vrrp.Demote{Demoted: false, Reason: src.reason, Detail: src.key + " cleared"})
+		if src.key == "yield" {
+			e.log.Info().Str("instance", in.cfg.Name).Msg("split brain over: the other owner is gone, normal VRRP timers apply")
 		}
 	}
-	e.step(now, in, vrrp.Demote{Demoted: demote, Reason: reason, Detail: detail})
 }
 
 func setSource(m map[string]string, key string, on bool, detail string) {
@@ -388,20 +407,20 @@ func setSource(m map[string]string, key string, on bool, detail string) {
 // heard (VRRP may be partitioned: then compare against the configured peers'
 // knowledge we have, i.e. the master address we last saw).
 func (e *Engine) mustYield(in *instance) bool {
-	if in.m.State() != vrrp.StateMaster && !in.demoteSent {
+	if in.m.State() != vrrp.StateMaster && !in.holdsSent["yield"] {
 		return false
 	}
-	other, ok := in.m.LastPeer()
-	if !ok {
+	other := in.peer
+	if !other.addr.IsValid() {
 		// Nothing heard from the other owner: keep the VIP. Yielding blind
 		// could leave zero masters.
 		return false
 	}
 	mine := in.m.Priority()
-	if other.Priority != mine {
-		return mine < other.Priority
+	if other.priority != mine && other.priority != 0 {
+		return mine < other.priority
 	}
-	return in.sock.local.Less(other.Addr)
+	return in.sock.local.Less(other.addr)
 }
 
 func ledgerDetail(in *instance) string {
@@ -416,11 +435,20 @@ func ledgerDetail(in *instance) string {
 
 // step feeds one input to an instance's machine and carries out the actions.
 func (e *Engine) step(now time.Time, in *instance, input vrrp.Input) {
-	e.exec(now, in, in.m.Step(now, input))
+	g := e.groups[in.group]
+	if g == nil || g.coord == nil {
+		e.exec(now, in, in.m.Step(now, input))
+		return
+	}
+	// A sync group steps the member, then whatever members follow it.
+	for _, ma := range g.coord.Step(now, in.cfg.Name, input) {
+		if m := e.byName[ma.Member]; m != nil {
+			e.exec(now, m, []vrrp.Action{ma.Action})
+		}
+	}
 }
 
 func (e *Engine) exec(now time.Time, in *instance, actions []vrrp.Action) {
-	var follow []groupEffect
 	for _, a := range actions {
 		switch a := a.(type) {
 		case vrrp.SendAdvert:
@@ -433,13 +461,7 @@ func (e *Engine) exec(now time.Time, in *instance, actions []vrrp.Action) {
 			in.vips.Reannounce(in.cfg.Name)
 		case vrrp.Transition:
 			e.transition(now, in, a)
-			if g := e.groups[in.group]; g != nil {
-				follow = append(follow, g.observe(in, a)...)
-			}
 		}
-	}
-	for _, f := range follow {
-		e.step(now, f.member, f.input)
 	}
 }
 
@@ -462,10 +484,6 @@ func (e *Engine) transition(now time.Time, in *instance, t vrrp.Transition) {
 		if n := e.opts.Actions[name]; n != nil {
 			n.Notify(tr)
 		}
-	}
-	if t.From == vrrp.StateMaster || t.To == vrrp.StateMaster {
-		// A master change may settle or start a split brain: re-evaluate.
-		e.syncDemote(now, in)
 	}
 }
 

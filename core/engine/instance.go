@@ -21,13 +21,22 @@ type instance struct {
 	tracks  []*track
 	demoted map[string]string // demote sources (operator, yield, pending) → detail
 
-	// fault and demote as last told to the machine, so inputs are sent only
-	// on change.
-	faultSent  bool
-	demoteSent bool
-	prioSent   uint8
+	// fault, holds and priority as last told to the machine, so inputs are
+	// sent only on change.
+	faultSent bool
+	holdsSent map[string]bool
+	prioSent  uint8
+
+	peer peerInfo // sender of the last accepted advert
 
 	stats InstanceStats
+}
+
+// peerInfo is what we last heard from the other router.
+type peerInfo struct {
+	addr     netip.Addr
+	priority uint8
+	at       time.Time
 }
 
 // InstanceStats are per-instance counters for status and metrics.
@@ -93,9 +102,3 @@ func machineConfig(ic *config.Instance, local netip.Addr) vrrp.Config {
 	return c
 }
 
-// vrrpFilter is the receive filter for an instance: the same facts as its
-// machine (version, VRID, interval, PASS, addresses).
-func vrrpFilter(ic *config.Instance) *vrrp.Config {
-	c := machineConfig(ic, netip.Addr{})
-	return &c
-}

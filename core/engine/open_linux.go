@@ -46,8 +46,9 @@ func (e *Engine) open(ctx context.Context) error {
 		}
 		s.byVRID[ic.VRID] = in
 		in.sock = s
-		in.filter = vrrpFilter(ic)
-		in.m = vrrp.NewMachine(machineConfig(ic, s.local))
+		mc := machineConfig(ic, s.local)
+		in.filter = &mc
+		in.m = vrrp.NewMachine(mc)
 		in.prioSent = ic.Priority
 
 		vm := e.vips[ic.Interface]
@@ -66,6 +67,14 @@ func (e *Engine) open(ctx context.Context) error {
 			}()
 		}
 		in.vips = vm
+	}
+	for _, g := range e.groups {
+		g.coord = vrrp.NewGroup(g.name)
+		for _, m := range g.members {
+			if err := g.coord.Add(m.cfg.Name, m.m); err != nil {
+				return err
+			}
+		}
 	}
 	// A crash can leave VIPs on the interface; nobody owns them yet, so they
 	// go. An instance that becomes master re-adds its own.
@@ -125,3 +134,8 @@ func (e *Engine) closeAll() {
 		vm.Close()
 	}
 }
+
+// VIPStats are one interface's announcement and reconciliation counters.
+type VIPStats = vip.Stats
+
+func (vm *vipManager) stats() VIPStats { return vm.Stats() }

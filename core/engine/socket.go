@@ -28,6 +28,7 @@ func (k socketKey) String() string {
 type packetConn interface {
 	WriteTo(payload []byte, dst netip.Addr) error
 	Group() netip.Addr
+	Drops() map[string]uint64
 	Close() error
 }
 

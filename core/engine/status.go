@@ -31,6 +31,17 @@ type Status struct {
 	At        time.Time                    `json:"at"`
 	Instances []InstanceStatus             `json:"instances"`
 	Sockets   map[string]map[string]uint64 `json:"socket_drops"`
+	Checks    []CheckStatus                `json:"checks"`
+	VIP       map[string]VIPStats          `json:"vip"`
+}
+
+// CheckStatus is the last result of one check.
+type CheckStatus struct {
+	Name       string            `json:"name"`
+	Status     string            `json:"status"`
+	Reason     string            `json:"reason"`
+	ObservedAt time.Time         `json:"observed_at"`
+	Detail     map[string]string `json:"detail,omitempty"`
 }
 
 // Status takes a consistent snapshot inside the loop.
@@ -40,10 +51,27 @@ func (e *Engine) Status(ctx context.Context) (Status, error) {
 		st.At = now
 		st.Sockets = map[string]map[string]uint64{}
 		for _, s := range e.sockets {
-			st.Sockets[s.key.String()] = maps.Clone(s.drops)
+			drops := maps.Clone(s.drops)
+			for reason, n := range s.conn.Drops() {
+				if n > 0 {
+					drops[reason] += n
+				}
+			}
+			st.Sockets[s.key.String()] = drops
 		}
 		for _, in := range e.instances {
 			st.Instances = append(st.Instances, in.status())
+		}
+		for _, c := range e.cfg.Checks {
+			cs := CheckStatus{Name: c.Name, Status: "unknown", Reason: "no result yet"}
+			if r, ok := e.lastResult[c.Name]; ok {
+				cs.Status, cs.Reason, cs.ObservedAt, cs.Detail = r.Status.String(), r.Reason, r.ObservedAt, maps.Clone(r.Detail)
+			}
+			st.Checks = append(st.Checks, cs)
+		}
+		st.VIP = map[string]VIPStats{}
+		for name, vm := range e.vips {
+			st.VIP[name] = vm.stats()
 		}
 	})
 	return st, err
@@ -58,8 +86,8 @@ func (in *instance) status() InstanceStatus {
 		Stats: in.stats,
 	}
 	s.Stats.Dropped = maps.Clone(in.stats.Dropped)
-	if p, ok := in.m.LastPeer(); ok {
-		s.Stats.MasterAddr = p.Addr.String()
+	if m := in.m.Master(); m.IsValid() {
+		s.Stats.MasterAddr = m.String()
 	}
 	for _, tr := range in.tracks {
 		s.Ledger = append(s.Ledger, tr.ledger())

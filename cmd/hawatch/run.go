@@ -1,0 +1,42 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/spf13/cobra"
+
+	"github.com/hawatch/hawatch/core/config"
+	"github.com/hawatch/hawatch/core/control"
+	"github.com/hawatch/hawatch/core/daemon"
+)
+
+func newRunCmd(a *app) *cobra.Command {
+	var path string
+	cmd := &cobra.Command{
+		Use:   "run --config FILE",
+		Short: "Run the node: VRRP instances, virtual IPs, plugins, control socket",
+		Args:  exactArgs(0),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, diags := config.Load(path)
+			if diags.HasErrors() {
+				_ = config.WriteDiagnostics(a.stderr, cfg.Files, diags, a.stderrIsTerminal)
+				return &exitError{code: exitFailure, err: fmt.Errorf("%s: invalid policy", path)}
+			}
+			log, err := a.logger(cfg.Node)
+			if err != nil {
+				return usageError(err)
+			}
+			err = daemon.Run(context.Background(), log, path, cfg)
+			var re *control.ReloadError
+			if errors.As(err, &re) {
+				fmt.Fprint(a.stderr, re.Diagnostics)
+				return &exitError{code: exitFailure, err: fmt.Errorf("%s: invalid plugin configuration", path)}
+			}
+			return err
+		},
+	}
+	cmd.Flags().StringVarP(&path, "config", "c", "/etc/hawatch/hawatch.hcl", "node policy file")
+	return cmd
+}

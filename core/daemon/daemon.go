@@ -1,0 +1,177 @@
+// Package daemon is `hawatch run`: it wires a validated node policy into the
+// plugin host, the engine, the control socket and the metrics endpoint, and
+// owns their lifetimes, signals and reloads.
+package daemon
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/hawatch/hawatch/core/config"
+	"github.com/hawatch/hawatch/core/control"
+	"github.com/hawatch/hawatch/core/engine"
+	"github.com/hawatch/hawatch/core/pluginhost"
+)
+
+// Daemon is one running node.
+type Daemon struct {
+	log  zerolog.Logger
+	path string
+
+	mu      sync.Mutex // guards cfg, checks, actions during reload
+	cfg     *config.Config
+	host    *pluginhost.Manager
+	eng     *engine.Engine
+	checks  map[string]*pluginhost.Check
+	actions map[string]*pluginhost.Action
+	pcfg    PluginConfigs
+
+	reloads reloadStats
+}
+
+type reloadStats struct {
+	OK       uint64    `json:"ok"`
+	Failed   uint64    `json:"failed"`
+	Last     time.Time `json:"last,omitempty"`
+	LastErr  string    `json:"last_error,omitempty"`
+	inFlight sync.Mutex
+}
+
+// Run starts the node described by the file at path (already loaded and
+// validated as cfg) and serves until ctx is done or SIGTERM/SIGINT; SIGHUP
+// reloads. On the way out every instance sends priority 0 if master and
+// releases its VIPs, then plugins are stopped.
+func Run(ctx context.Context, log zerolog.Logger, path string, cfg *config.Config) error {
+	host, err := pluginhost.NewManager(log.With().Str("component", "plugins").Logger(), pluginhost.Options{
+		SocketDir:      runtimeDir(),
+		SchemaCacheDir: cacheDir(cfg),
+	})
+	if err != nil {
+		return err
+	}
+	defer host.Close()
+
+	d := &Daemon{log: log, path: path, cfg: cfg, host: host}
+	pc, diags := ValidatePlugins(ctx, host, cfg, "", false)
+	if diags.HasErrors() {
+		return &control.ReloadError{Diagnostics: renderDiags(cfg, diags)}
+	}
+	d.pcfg = pc
+	d.checks, d.actions, err = startPlugins(ctx, host, cfg, pc)
+	if err != nil {
+		return err
+	}
+	defer d.stopPlugins()
+
+	d.eng, err = engine.New(log, cfg, engine.Options{
+		Checks:   feeds(d.checks),
+		Actions:  notifiers(d.actions),
+		StateDir: cfg.Node.StateDir,
+	})
+	if err != nil {
+		return err
+	}
+
+	ctx, stop := signal.NotifyContext(ctx, syscall.SIGTERM, syscall.SIGINT)
+	defer stop()
+
+	srv, err := control.Listen(log.With().Str("component", "control").Logger(), cfg.Node.ControlSocket, -1, d)
+	if err != nil {
+		return err
+	}
+	go func() {
+		if err := srv.Serve(); err != nil {
+			log.Error().Err(err).Msg("control socket stopped")
+		}
+	}()
+	defer srv.Close()
+
+	if cfg.Node.MetricsListen != "" {
+		ms, err := d.serveMetrics(cfg.Node.MetricsListen)
+		if err != nil {
+			return err
+		}
+		defer ms.Close()
+	}
+
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	go func() {
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-hup:
+				if err := d.Reload(ctx); err != nil {
+					log.Error().Err(err).Msg("reload on SIGHUP failed; running config unchanged")
+				}
+			}
+		}
+	}()
+
+	log.Info().Str("config", path).Int("instances", len(cfg.Instances)).Int("checks", len(cfg.Checks)).Msg("hawatch running")
+	err = d.eng.Run(ctx)
+	log.Info().Msg("hawatch stopped")
+	return err
+}
+
+func (d *Daemon) stopPlugins() {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	var wg sync.WaitGroup
+	for _, c := range d.checks {
+		wg.Go(c.Stop)
+	}
+	for _, a := range d.actions {
+		wg.Go(a.Stop)
+	}
+	wg.Wait()
+}
+
+func feeds(checks map[string]*pluginhost.Check) map[string]engine.CheckFeed {
+	out := map[string]engine.CheckFeed{}
+	for n, c := range checks {
+		out[n] = c
+	}
+	return out
+}
+
+func notifiers(actions map[string]*pluginhost.Action) map[string]engine.Notifier {
+	out := map[string]engine.Notifier{}
+	for n, a := range actions {
+		out[n] = a
+	}
+	return out
+}
+
+func cacheDir(cfg *config.Config) string {
+	if cfg.Node.StateDir == "" {
+		return ""
+	}
+	return cfg.Node.StateDir + "/schema-cache"
+}
+
+func (d *Daemon) serveMetrics(addr string) (*http.Server, error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("metrics_listen %s: %w", addr, err)
+	}
+	srv := &http.Server{Handler: d.metricsHandler(), ReadHeaderTimeout: 5 * time.Second}
+	go func() {
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			d.log.Error().Err(err).Msg("metrics endpoint stopped")
+		}
+	}()
+	return srv, nil
+}

@@ -1,0 +1,144 @@
+package daemon
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+
+	"github.com/hashicorp/hcl/v2"
+
+	"github.com/hawatch/hawatch/core/config"
+	"github.com/hawatch/hawatch/core/pluginhost"
+)
+
+// PluginConfigs are the decoded `config {}` blocks, keyed by check or action
+// name, ready for the plugins' Configure.
+type PluginConfigs struct {
+	Checks  map[string]json.RawMessage
+	Actions map[string]json.RawMessage
+}
+
+// pluginSpecs maps `plugin {}` blocks to the host's start specs.
+func pluginSpecs(cfg *config.Config, pluginDir string) map[string]pluginhost.PluginSpec {
+	dir := cfg.Node.PluginDir
+	if pluginDir != "" {
+		dir = pluginDir
+	}
+	specs := map[string]pluginhost.PluginSpec{}
+	for _, p := range cfg.Plugins {
+		specs[p.Name] = pluginhost.PluginSpec{Name: p.Name, Command: p.Command, Args: p.Args, SHA256: p.SHA256, User: p.User, Dir: dir}
+	}
+	return specs
+}
+
+// ValidatePlugins fetches each referenced plugin's schema (starting it just
+// long enough, or from the host's cache) and decodes every `config {}` block
+// against it, so plugin config mistakes get file:line:col diagnostics before
+// anything runs. With missingOK, a plugin binary that does not exist yields
+// a warning instead of an error (validating on a machine where the plugins
+// are not installed).
+func ValidatePlugins(ctx context.Context, host *pluginhost.Manager, cfg *config.Config, pluginDir string, missingOK bool) (PluginConfigs, hcl.Diagnostics) {
+	out := PluginConfigs{Checks: map[string]json.RawMessage{}, Actions: map[string]json.RawMessage{}}
+	specs := pluginSpecs(cfg, pluginDir)
+	var diags hcl.Diagnostics
+	described := map[string]*pluginhost.Description{}
+	failed := map[string]bool{}
+	describe := func(name string, at hcl.Range) *pluginhost.Description {
+		if d, ok := described[name]; ok || failed[name] {
+			return d
+		}
+		spec, ok := specs[name]
+		if !ok {
+			failed[name] = true // the config loader already reported it
+			return nil
+		}
+		d, err := host.Describe(ctx, spec)
+		if err != nil {
+			failed[name] = true
+			sev := hcl.DiagError
+			if missingOK && errors.Is(err, fs.ErrNotExist) {
+				sev = hcl.DiagWarning
+			}
+			diags = append(diags, &hcl.Diagnostic{
+				Severity: sev,
+				Summary:  "Cannot load plugin",
+				Detail:   fmt.Sprintf("Plugin %q (%s) could not be started to read its config schema: %v.", name, spec.Path(), err),
+				Subject:  pluginRange(cfg, name, at).Ptr(),
+			})
+			return nil
+		}
+		described[name] = &d
+		return &d
+	}
+	for _, c := range cfg.Checks {
+		if d := describe(c.Plugin, c.DefRange); d != nil {
+			raw, ds := pluginhost.DecodeConfig(d.Schema, c.Config, c.DefRange)
+			diags = append(diags, ds...)
+			out.Checks[c.Name] = raw
+		}
+	}
+	for _, a := range cfg.Actions {
+		if d := describe(a.Plugin, a.DefRange); d != nil {
+			raw, ds := pluginhost.DecodeConfig(d.Schema, a.Config, a.DefRange)
+			diags = append(diags, ds...)
+			out.Actions[a.Name] = raw
+		}
+	}
+	return out, diags
+}
+
+func pluginRange(cfg *config.Config, name string, fallback hcl.Range) hcl.Range {
+	for _, p := range cfg.Plugins {
+		if p.Name == name {
+			return p.DefRange
+		}
+	}
+	return fallback
+}
+
+// startPlugins starts every check and action of cfg. On error, whatever
+// started is stopped.
+func startPlugins(ctx context.Context, host *pluginhost.Manager, cfg *config.Config, pc PluginConfigs) (map[string]*pluginhost.Check, map[string]*pluginhost.Action, error) {
+	specs := pluginSpecs(cfg, "")
+	checks := map[string]*pluginhost.Check{}
+	actions := map[string]*pluginhost.Action{}
+	stopAll := func() {
+		for _, c := range checks {
+			c.Stop()
+		}
+		for _, a := range actions {
+			a.Stop()
+		}
+	}
+	for _, c := range cfg.Checks {
+		ch, err := host.StartCheck(ctx, checkSpec(c, specs, pc))
+		if err != nil {
+			stopAll()
+			return nil, nil, err
+		}
+		checks[c.Name] = ch
+	}
+	for _, a := range cfg.Actions {
+		ac, err := host.StartAction(ctx, pluginhost.ActionSpec{Name: a.Name, Plugin: specs[a.Plugin], Timeout: a.Timeout, Config: pc.Actions[a.Name]})
+		if err != nil {
+			stopAll()
+			return nil, nil, err
+		}
+		actions[a.Name] = ac
+	}
+	return checks, actions, nil
+}
+
+func checkSpec(c *config.Check, specs map[string]pluginhost.PluginSpec, pc PluginConfigs) pluginhost.CheckSpec {
+	return pluginhost.CheckSpec{Name: c.Name, Plugin: specs[c.Plugin], Interval: c.Interval, Timeout: c.Timeout, Config: pc.Checks[c.Name]}
+}
+
+func runtimeDir() string {
+	if d := os.Getenv("RUNTIME_DIRECTORY"); d != "" {
+		return d
+	}
+	return ""
+}

@@ -1,0 +1,153 @@
+package daemon
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"reflect"
+	"time"
+
+	"github.com/hawatch/hawatch/core/config"
+	"github.com/hawatch/hawatch/core/control"
+	"github.com/hawatch/hawatch/core/pluginhost"
+)
+
+// firstResultTimeout bounds how long a reload waits for a new check to
+// report before giving up (and keeping the old one).
+const firstResultTimeout = 15 * time.Second
+
+// Reload re-reads the config file and applies it without touching VRRP:
+// everything is parsed and validated first (an invalid file changes
+// nothing); a changed or new check is started and must deliver a first
+// result before it replaces the old one (make-before-break); unchanged
+// checks and actions keep running; removed ones stop last.
+func (d *Daemon) Reload(ctx context.Context) (err error) {
+	d.reloads.inFlight.Lock()
+	defer d.reloads.inFlight.Unlock()
+	defer func() {
+		d.mu.Lock()
+		defer d.mu.Unlock()
+		d.reloads.Last = time.Now()
+		if err != nil {
+			d.reloads.Failed++
+			d.reloads.LastErr = err.Error()
+			d.log.Error().Err(err).Msg("reload rejected; running config unchanged")
+			return
+		}
+		d.reloads.OK++
+		d.reloads.LastErr = ""
+		d.log.Info().Str("config", d.path).Msg("reloaded")
+	}()
+
+	next, diags := config.Load(d.path)
+	if diags.HasErrors() {
+		return &control.ReloadError{Diagnostics: renderDiags(next, diags)}
+	}
+	pc, diags := ValidatePlugins(ctx, d.host, next, "", false)
+	if diags.HasErrors() {
+		return &control.ReloadError{Diagnostics: renderDiags(next, diags)}
+	}
+	if err := d.eng.CheckReload(next); err != nil {
+		return &control.ReloadError{Diagnostics: err.Error()}
+	}
+
+	d.mu.Lock()
+	prev, prevChecks, prevActions, prevPC := d.cfg, d.checks, d.actions, d.pcfg
+	d.mu.Unlock()
+
+	specs, prevSpecs := pluginSpecs(next, ""), pluginSpecs(prev, "")
+	checks := map[string]*pluginhost.Check{}
+	started := map[string]*pluginhost.Check{}
+	actions := map[string]*pluginhost.Action{}
+	startedActions := map[string]*pluginhost.Action{}
+	abort := func(err error) error {
+		for _, c := range started {
+			c.Stop()
+		}
+		for _, a := range startedActions {
+			a.Stop()
+		}
+		return err
+	}
+	for _, c := range next.Checks {
+		want := checkSpec(c, specs, pc)
+		if old := prevChecks[c.Name]; old != nil {
+			if pc := findCheck(prev, c.Name); pc != nil && sameCheckSpec(checkSpec(pc, prevSpecs, prevPC), want) {
+				checks[c.Name] = old
+				continue
+			}
+		}
+		ch, err := d.host.StartCheck(ctx, want)
+		if err != nil {
+			return abort(fmt.Errorf("reload: %w", err))
+		}
+		started[c.Name] = ch
+		fctx, cancel := context.WithTimeout(ctx, firstResultTimeout)
+		_, err = ch.First(fctx)
+		cancel()
+		if err != nil {
+			return abort(fmt.Errorf("reload: new check %s delivered no first result: %w", c.Name, err))
+		}
+		checks[c.Name] = ch
+	}
+	for _, a := range next.Actions {
+		want := pluginhost.ActionSpec{Name: a.Name, Plugin: specs[a.Plugin], Timeout: a.Timeout, Config: pc.Actions[a.Name]}
+		if old := prevActions[a.Name]; old != nil {
+			if pa := findAction(prev, a.Name); pa != nil && reflect.DeepEqual(
+				pluginhost.ActionSpec{Name: pa.Name, Plugin: prevSpecs[pa.Plugin], Timeout: pa.Timeout, Config: prevPC.Actions[pa.Name]}, want) {
+				actions[a.Name] = old
+				continue
+			}
+		}
+		ac, err := d.host.StartAction(ctx, want)
+		if err != nil {
+			return abort(fmt.Errorf("reload: %w", err))
+		}
+		startedActions[a.Name] = ac
+		actions[a.Name] = ac
+	}
+
+	if err := d.eng.Reconfigure(ctx, next, feeds(started), notifiers(actions)); err != nil {
+		return abort(fmt.Errorf("reload: %w", err))
+	}
+
+	d.mu.Lock()
+	d.cfg, d.checks, d.actions, d.pcfg = next, checks, actions, pc
+	d.mu.Unlock()
+	// Break after make: the engine already reads the new feeds.
+	for name, c := range prevChecks {
+		if checks[name] != c {
+			c.Stop()
+		}
+	}
+	for name, a := range prevActions {
+		if actions[name] != a {
+			a.Stop()
+		}
+	}
+	return nil
+}
+
+func sameCheckSpec(a, b pluginhost.CheckSpec) bool {
+	return bytes.Equal(a.Config, b.Config) && reflect.DeepEqual(
+		pluginhost.CheckSpec{Name: a.Name, Plugin: a.Plugin, Interval: a.Interval, Timeout: a.Timeout},
+		pluginhost.CheckSpec{Name: b.Name, Plugin: b.Plugin, Interval: b.Interval, Timeout: b.Timeout})
+}
+
+func findCheck(cfg *config.Config, name string) *config.Check {
+	for _, c := range cfg.Checks {
+		if c.Name == name {
+			return c
+		}
+	}
+	return nil
+}
+
+func findAction(cfg *config.Config, name string) *config.Action {
+	for _, a := range cfg.Actions {
+		if a.Name == name {
+			return a
+		}
+	}
+	return nil
+}
