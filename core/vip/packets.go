@@ -55,10 +55,17 @@ func announcementsFor(prefixes []netip.Prefix) []announcement {
 
 // garpFrame builds a broadcast Ethernet frame carrying a gratuitous ARP for
 // vip: sender and target protocol address are both the VIP, the sender
-// hardware address is the interface's. The target hardware address is the
-// broadcast address, as keepalived sends it.
+// hardware address is the interface's. The target hardware address of the
+// request is the broadcast address, byte for byte what keepalived sends; the
+// reply carries the sender's own MAC there (as `arping -A` does), because
+// Linux only treats a reply as gratuitous, and lets it override a fresh
+// entry or create one under arp_accept, when target and sender MAC match.
 func garpFrame(op arp.Operation, mac net.HardwareAddr, vip netip.Addr) ([]byte, error) {
-	p, err := arp.NewPacket(op, mac, vip, ethernet.Broadcast, vip)
+	tha := ethernet.Broadcast
+	if op == arp.OperationReply {
+		tha = mac
+	}
+	p, err := arp.NewPacket(op, mac, vip, tha, vip)
 	if err != nil {
 		return nil, err
 	}

@@ -59,6 +59,13 @@ func TestGARPFrameForms(t *testing.T) {
 			if p.Operation != op || p.SenderIP != vip || p.TargetIP != vip || !bytes.Equal(p.SenderHardwareAddr, testMAC) {
 				t.Fatalf("arp %+v", p)
 			}
+			wantTHA := ethernet.Broadcast
+			if op == arp.OperationReply {
+				wantTHA = testMAC
+			}
+			if !bytes.Equal(p.TargetHardwareAddr, wantTHA) {
+				t.Fatalf("%v target MAC %s, want %s", op, p.TargetHardwareAddr, wantTHA)
+			}
 		})
 	}
 	if _, err := garpFrame(arp.OperationRequest, testMAC, netip.MustParseAddr("2001:db8::50")); err == nil {
