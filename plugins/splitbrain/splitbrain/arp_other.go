@@ -1,0 +1,10 @@
+//go:build !linux
+
+package splitbrain
+
+import "errors"
+
+// ErrUnsupported is returned on systems without AF_PACKET sockets.
+var ErrUnsupported = errors.New("splitbrain: ARP probing is only supported on Linux")
+
+func dialARP(string) (arpConn, error) { return nil, ErrUnsupported }

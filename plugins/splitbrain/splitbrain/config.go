@@ -1,0 +1,111 @@
+// Package splitbrain is the logic of the hawatch "splitbrain" check plugin,
+// the peer guard: it asks the segment who owns the VIP (an ARP probe) and
+// fails when a MAC other than ours answers, optionally only when the peer's
+// application answers too. The engine uses it while the instance is MASTER
+// to find out whether a second master exists.
+package splitbrain
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"time"
+
+	"github.com/hawatch/hawatch/sdk"
+)
+
+// DefaultProbeTimeout is how long replies are collected, and how long a
+// peer application connect may take.
+const DefaultProbeTimeout = 100 * time.Millisecond
+
+// ErrConfig is wrapped by every configuration error.
+var ErrConfig = errors.New("invalid splitbrain config")
+
+// Config is the plugin's `config {}` block as the host sends it (JSON).
+type Config struct {
+	Interface    string   `json:"interface"`
+	VIP          string   `json:"vip"`
+	PeerApp      []string `json:"peer_app"`
+	ProbeTimeout Duration `json:"probe_timeout"`
+}
+
+type settings struct {
+	iface        string
+	vip          netip.Addr
+	peerApp      []string
+	probeTimeout time.Duration
+}
+
+func (c Config) settings() (*settings, error) {
+	s := &settings{iface: c.Interface, peerApp: c.PeerApp, probeTimeout: time.Duration(c.ProbeTimeout)}
+	if s.iface == "" {
+		return nil, fmt.Errorf("%w: interface is required", ErrConfig)
+	}
+	vip, err := netip.ParseAddr(c.VIP)
+	if err != nil {
+		return nil, fmt.Errorf("%w: vip %q: %w", ErrConfig, c.VIP, err)
+	}
+	vip = vip.Unmap()
+	if !vip.Is4() {
+		return nil, fmt.Errorf("%w: vip %s: only IPv4 VIPs are supported (IPv6 needs NDP, not yet implemented)", ErrConfig, vip)
+	}
+	if vip.IsUnspecified() || vip.IsMulticast() || vip == netip.AddrFrom4([4]byte{255, 255, 255, 255}) {
+		return nil, fmt.Errorf("%w: vip %s is not a unicast address", ErrConfig, vip)
+	}
+	s.vip = vip
+	for _, a := range s.peerApp {
+		if _, port, err := net.SplitHostPort(a); err != nil || port == "" {
+			return nil, fmt.Errorf("%w: peer_app %q: want host:port", ErrConfig, a)
+		}
+	}
+	if s.probeTimeout == 0 {
+		s.probeTimeout = DefaultProbeTimeout
+	}
+	if s.probeTimeout < time.Millisecond {
+		return nil, fmt.Errorf("%w: probe_timeout %s is below 1ms", ErrConfig, s.probeTimeout)
+	}
+	return s, nil
+}
+
+// Schema is the declared `config {}` block.
+func Schema() sdk.Schema {
+	return sdk.Schema{Attributes: []sdk.Attribute{
+		{Name: "interface", Type: sdk.TypeString, Required: true,
+			Description: "interface that carries the VIP; the ARP probe goes out here"},
+		{Name: "vip", Type: sdk.TypeString, Required: true,
+			Description: "IPv4 virtual address whose other owners are looked for"},
+		{Name: "peer_app", Type: sdk.TypeListString, Default: []string{},
+			Description: "host:port of the peer's application; if set, another owner counts only when one of these accepts a connection"},
+		{Name: "probe_timeout", Type: sdk.TypeDuration, Default: DefaultProbeTimeout.String(),
+			Description: "how long ARP replies are collected, and the connect timeout for peer_app"},
+	}}
+}
+
+// Duration decodes a JSON string such as "250ms" (or a number of
+// nanoseconds) into a time.Duration.
+type Duration time.Duration
+
+// UnmarshalJSON implements json.Unmarshaler.
+func (d *Duration) UnmarshalJSON(b []byte) error {
+	var s string
+	if err := json.Unmarshal(b, &s); err != nil {
+		var n int64
+		if errN := json.Unmarshal(b, &n); errN != nil {
+			return fmt.Errorf("duration: want a string like \"250ms\": %w", err)
+		}
+		*d = Duration(n)
+		return nil
+	}
+	if s == "" {
+		*d = 0
+		return nil
+	}
+	v, err := time.ParseDuration(s)
+	if err != nil {
+		return fmt.Errorf("duration: %w", err)
+	}
+	*d = Duration(v)
+	return nil
+}

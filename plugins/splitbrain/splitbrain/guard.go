@@ -1,0 +1,242 @@
+package splitbrain
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"os"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/mdlayher/arp"
+
+	"github.com/hawatch/hawatch/sdk"
+)
+
+// Version is reported in Info.
+const Version = "0.1.0"
+
+// deadlineMargin is kept free at the end of the check's deadline to build
+// and return the result.
+const deadlineMargin = 5 * time.Millisecond
+
+// ErrNotConfigured is returned before a successful Configure.
+var ErrNotConfigured = errors.New("splitbrain: Check before Configure")
+
+// arpConn is what a check needs from an ARP socket on the interface.
+type arpConn interface {
+	// Probe broadcasts an ARP probe for ip: sender address 0.0.0.0 (RFC
+	// 5227), so the owner answers even when it believes we hold the same
+	// address (a request from "its own" address would be dropped as a
+	// martian).
+	Probe(ip netip.Addr) error
+	// Read returns the next ARP packet; it fails with a timeout error once
+	// the read deadline has passed.
+	Read() (*arp.Packet, error)
+	SetReadDeadline(t time.Time) error
+	HardwareAddr() net.HardwareAddr
+	Close() error
+}
+
+// Plugin is the "splitbrain" check in poll form (sdk.Checker).
+type Plugin struct {
+	dialARP func(iface string) (arpConn, error)
+	dialTCP func(ctx context.Context, addr string) error
+	now     func() time.Time
+
+	mu  sync.Mutex
+	cfg *settings
+}
+
+var _ sdk.Checker = (*Plugin)(nil)
+
+// New returns an unconfigured plugin.
+func New() *Plugin {
+	return &Plugin{dialARP: dialARP, dialTCP: dialTCP, now: time.Now}
+}
+
+func dialTCP(ctx context.Context, addr string) error {
+	var d net.Dialer
+	c, err := d.DialContext(ctx, "tcp", addr)
+	if err != nil {
+		return err
+	}
+	return c.Close()
+}
+
+// Info implements sdk.Base.
+func (p *Plugin) Info() sdk.Info {
+	return sdk.Info{Name: "splitbrain", Kind: sdk.KindCheck, Version: Version}
+}
+
+// Schema implements sdk.Base.
+func (p *Plugin) Schema() sdk.Schema { return Schema() }
+
+// Configure implements sdk.Base.
+func (p *Plugin) Configure(_ context.Context, cfg sdk.Config) error {
+	var c Config
+	if err := cfg.Decode(&c); err != nil {
+		return fmt.Errorf("splitbrain: %w", err)
+	}
+	s, err := c.settings()
+	if err != nil {
+		return err
+	}
+	p.mu.Lock()
+	p.cfg = s
+	p.mu.Unlock()
+	return nil
+}
+
+// Check implements sdk.Checker:
+//   - fail: another owner of the VIP is visible (a MAC other than ours
+//     claims it over ARP) and, when peer_app is set, the peer application
+//     answers too;
+//   - ok: no other owner seen (or one seen while peer_app is down);
+//   - unknown: we could not look (no interface, no CAP_NET_RAW).
+//
+// Both nodes see the VIP owner's reply, the holder and the node that only
+// watches it; the engine acts on the guard only while MASTER.
+func (p *Plugin) Check(ctx context.Context) sdk.Result {
+	p.mu.Lock()
+	s := p.cfg
+	p.mu.Unlock()
+	if s == nil {
+		return sdk.Result{Status: sdk.StatusUnknown, Reason: ErrNotConfigured.Error()}
+	}
+	until := p.now().Add(s.probeTimeout)
+	if dl, ok := ctx.Deadline(); ok && dl.Add(-deadlineMargin).Before(until) {
+		until = dl.Add(-deadlineMargin)
+	}
+	detail := map[string]string{"vip": s.vip.String(), "interface": s.iface}
+
+	others, err := p.lookARP(ctx, s, until)
+	if err != nil {
+		return sdk.Result{Status: sdk.StatusUnknown, Reason: fmt.Sprintf("%s: %v", s.vip, err), Detail: detail}
+	}
+	var up []string
+	if len(others) > 0 && len(s.peerApp) > 0 {
+		up = p.probePeers(ctx, s)
+	}
+	return decide(s, others, up, detail)
+}
+
+// lookARP sends one probe for the VIP and collects, until the deadline,
+// the MACs other than ours that claim it.
+func (p *Plugin) lookARP(ctx context.Context, s *settings, until time.Time) ([]net.HardwareAddr, error) {
+	c, err := p.dialARP(s.iface)
+	if err != nil {
+		return nil, err
+	}
+	defer c.Close()
+	// Unblock the read if the host cancels the check.
+	stop := context.AfterFunc(ctx, func() { _ = c.SetReadDeadline(time.Unix(1, 0)) })
+	defer stop()
+	if err := c.SetReadDeadline(until); err != nil {
+		return nil, fmt.Errorf("arp on %s: %w", s.iface, err)
+	}
+	if err := c.Probe(s.vip); err != nil {
+		return nil, fmt.Errorf("arp probe on %s: %w", s.iface, err)
+	}
+	return collect(c, s.vip, c.HardwareAddr())
+}
+
+// collect reads ARP packets until the read deadline and returns the
+// distinct sender MACs, other than own, that claim ip: replies to our
+// probe, and any gratuitous ARP or request the other owner sends from the
+// VIP meanwhile.
+func collect(c arpConn, ip netip.Addr, own net.HardwareAddr) ([]net.HardwareAddr, error) {
+	var others []net.HardwareAddr
+	for {
+		pkt, err := c.Read()
+		if err != nil {
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() || errors.Is(err, os.ErrDeadlineExceeded) {
+				return others, nil
+			}
+			return others, fmt.Errorf("arp read: %w", err)
+		}
+		mac := pkt.SenderHardwareAddr
+		if pkt.SenderIP != ip || len(mac) == 0 || bytes.Equal(mac, own) || isZeroOrBroadcast(mac) {
+			continue
+		}
+		if !slices.ContainsFunc(others, func(m net.HardwareAddr) bool { return bytes.Equal(m, mac) }) {
+			others = append(others, mac)
+		}
+	}
+}
+
+func isZeroOrBroadcast(mac net.HardwareAddr) bool {
+	zero, bcast := true, true
+	for _, b := range mac {
+		zero = zero && b == 0
+		bcast = bcast && b == 0xff
+	}
+	return zero || bcast
+}
+
+// probePeers connects to every peer_app address at once and returns those
+// that accepted.
+func (p *Plugin) probePeers(ctx context.Context, s *settings) []string {
+	ctx, cancel := context.WithTimeout(ctx, s.probeTimeout)
+	defer cancel()
+	var (
+		wg sync.WaitGroup
+		mu sync.Mutex
+		up []string
+	)
+	for _, addr := range s.peerApp {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if p.dialTCP(ctx, addr) == nil {
+				mu.Lock()
+				up = append(up, addr)
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	slices.Sort(up)
+	return up
+}
+
+// decide turns what was seen into the result. others are foreign MACs
+// claiming the VIP; up are the peer_app addresses that answered (only
+// probed when others is not empty).
+func decide(s *settings, others []net.HardwareAddr, up []string, detail map[string]string) sdk.Result {
+	if len(others) == 0 {
+		r := sdk.OK("%s: no other owner on %s", s.vip, s.iface)
+		r.Detail = detail
+		return r
+	}
+	macs := make([]string, len(others))
+	for i, m := range others {
+		macs[i] = m.String()
+	}
+	slices.Sort(macs)
+	detail["other_mac"] = strings.Join(macs, ",")
+
+	if len(s.peerApp) == 0 {
+		r := sdk.Fail("%s: another owner on %s: %s", s.vip, s.iface, detail["other_mac"])
+		r.Detail = detail
+		return r
+	}
+	if len(up) == 0 {
+		detail["peer_app"] = "down"
+		r := sdk.OK("%s: %s answers ARP on %s but the peer app is down: not counted as a second master",
+			s.vip, detail["other_mac"], s.iface)
+		r.Detail = detail
+		return r
+	}
+	detail["peer_app"] = "up"
+	detail["peer_app_up"] = strings.Join(up, ",")
+	r := sdk.Fail("%s: another owner on %s: %s, peer app up (%s)", s.vip, s.iface, detail["other_mac"], detail["peer_app_up"])
+	r.Detail = detail
+	return r
+}
