@@ -57,6 +57,10 @@ type app struct {
 	// Flags of the root command, shared by all subcommands.
 	logLevel  string
 	logFormat string
+
+	// validate's flags.
+	pluginDir string
+	noPlugins bool
 }
 
 func newApp(stdout, stderr io.Writer, stderrIsTerminal bool) *app {

@@ -1,20 +1,30 @@
 package main
 
 import (
+	"context"
 	"fmt"
+	"os"
 	"strings"
+	"time"
+
+	"github.com/hashicorp/hcl/v2"
+	"github.com/rs/zerolog"
+	"github.com/spf13/cobra"
 
 	"github.com/hawatch/hawatch/core/config"
-	"github.com/spf13/cobra"
+	"github.com/hawatch/hawatch/core/daemon"
+	"github.com/hawatch/hawatch/core/pluginhost"
 )
 
 func newValidateCmd(a *app) *cobra.Command {
-	return &cobra.Command{
+	cmd := &cobra.Command{
 		Use:   "validate FILE...",
 		Short: "Check policy files and report every mistake with file:line:col",
 		Long: "validate loads each file with the same loader the daemon uses and reports every problem\n" +
 			"it finds, not just the first. Each file is checked on its own. The exit status is 0 when\n" +
-			"all files are valid and 1 when any is not.",
+			"all files are valid and 1 when any is not. Each plugin a file uses is started just long\n" +
+			"enough to read the schema of its config {} block (cached by the binary's hash), and every\n" +
+			"config {} block is checked against it; a plugin binary that is not installed is a warning.",
 		Args: minArgs(1),
 		RunE: func(_ *cobra.Command, files []string) error {
 			failed := 0
@@ -29,6 +39,9 @@ func newValidateCmd(a *app) *cobra.Command {
 			return nil
 		},
 	}
+	cmd.Flags().StringVar(&a.pluginDir, "plugin-dir", "", "look for plugin binaries here instead of node.plugin_dir")
+	cmd.Flags().BoolVar(&a.noPlugins, "no-plugins", false, "do not start plugins to check their config blocks")
+	return cmd
 }
 
 // validateFile prints a one-line summary to stdout for a valid file, or the
@@ -36,6 +49,9 @@ func newValidateCmd(a *app) *cobra.Command {
 // Warnings are shown in both cases.
 func (a *app) validateFile(path string) bool {
 	cfg, diags := config.Load(path)
+	if !diags.HasErrors() && !a.noPlugins {
+		diags = append(diags, a.validatePlugins(cfg)...)
+	}
 	if len(diags) > 0 {
 		if err := config.WriteDiagnostics(a.stderr, cfg.Files, diags, a.stderrIsTerminal); err != nil {
 			fmt.Fprintf(a.stderr, "hawatch: %v\n", err)
@@ -68,4 +84,26 @@ func count(n int, one, many string) string {
 		return "1 " + one
 	}
 	return fmt.Sprintf("%d %s", n, many)
+}
+
+// validatePlugins checks every config {} block against its plugin's schema.
+func (a *app) validatePlugins(cfg *config.Config) hcl.Diagnostics {
+	host, err := pluginhost.NewManager(zerolog.Nop(), pluginhost.Options{SchemaCacheDir: schemaCache()})
+	if err != nil {
+		return hcl.Diagnostics{{Severity: hcl.DiagWarning, Summary: "Plugin configs not checked", Detail: err.Error()}}
+	}
+	defer host.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	_, diags := daemon.ValidatePlugins(ctx, host, cfg, a.pluginDir, true)
+	return diags
+}
+
+// schemaCache is a per-user cache of plugin schemas; none if it can't be had.
+func schemaCache() string {
+	dir, err := os.UserCacheDir()
+	if err != nil {
+		return ""
+	}
+	return dir + "/hawatch/schemas"
 }
