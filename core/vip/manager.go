@@ -183,6 +183,12 @@ func (m *Manager) Interface() string { return m.ifname }
 // address that fails to add is reported in the returned error (all failures
 // joined), the others are still added, and the owner counts as holding the
 // whole set, so a later re-list retries the missing ones.
+//
+// Invalid prefixes or label reject the call. An invalid policy does not: a
+// master without its addresses would black-hole the traffic, so the
+// addresses are acquired and announced by DefaultPolicy, and the returned
+// error wraps ErrInvalidPolicy. Configuration loading should have caught it
+// with Policy.Validate.
 func (m *Manager) Acquire(ctx context.Context, name string, prefixes []netip.Prefix, label string, p Policy) error {
 	if err := ctx.Err(); err != nil {
 		return err
@@ -194,8 +200,10 @@ func (m *Manager) Acquire(ctx context.Context, name string, prefixes []netip.Pre
 	if err := m.validateLabel(label); err != nil {
 		return err
 	}
+	var errs []error
 	if err := p.Validate(); err != nil {
-		return err
+		errs = append(errs, fmt.Errorf("vip %s: owner %s: announcing by the default policy: %w", m.ifname, name, err))
+		p = DefaultPolicy()
 	}
 
 	m.mu.Lock()
@@ -207,7 +215,6 @@ func (m *Manager) Acquire(ctx context.Context, name string, prefixes []netip.Pre
 	wasHolding, prev, prevPolicy := o.holding, o.held, o.policy
 	o.known, o.held, o.holding, o.label, o.policy = set, set, true, label, p
 
-	var errs []error
 	for _, pf := range set {
 		if err := m.be.add(pf, label); err != nil && !errors.Is(err, errAddrExists) {
 			errs = append(errs, m.opError("add", pf, err))

@@ -216,7 +216,6 @@ func TestAcquireRejects(t *testing.T) {
 			{"label of another interface", []netip.Prefix{v4a}, "eth1:vip", once, ErrInvalidLabel},
 			{"label too long", []netip.Prefix{v4a}, "eth0:0123456789a", once, ErrInvalidLabel},
 			{"label shorter than ifname", []netip.Prefix{v4a}, "eth", once, ErrInvalidLabel},
-			{"bad policy", []netip.Prefix{v4a}, "", Policy{}, ErrInvalidPolicy},
 		}
 		for _, tt := range tests {
 			err := r.m.Acquire(context.Background(), "vi_1", tt.prefixes, tt.label, tt.policy)
@@ -234,6 +233,19 @@ func TestAcquireRejects(t *testing.T) {
 		if got := r.m.Held("vi_1"); !slices.Equal(got, []netip.Prefix{v4a}) {
 			t.Fatalf("Held = %v", got)
 		}
+	})
+}
+
+func TestAcquireWithInvalidPolicyStillTakesOver(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		r := newRig(t, Options{})
+		err := r.m.Acquire(context.Background(), "vi_1", []netip.Prefix{v4a}, "", Policy{Repeat: 0})
+		if !errors.Is(err, ErrInvalidPolicy) {
+			t.Fatalf("Acquire = %v, want ErrInvalidPolicy", err)
+		}
+		synctest.Wait()
+		r.wantPresent(true, v4a)
+		r.wantPackets(2 * DefaultPolicy().Repeat) // the default burst
 	})
 }
 
