@@ -30,7 +30,7 @@ func (a *hclogAdapter) Log(level hclog.Level, msg string, args ...any) {
 	switch level {
 	case hclog.Trace:
 		ev = a.log.Trace()
-	case hclog.Debug, hclog.NoLevel, hclog.DefaultLevel:
+	case hclog.Debug, hclog.NoLevel:
 		ev = a.log.Debug()
 	case hclog.Info:
 		ev = a.log.Info()

@@ -1,3 +1,5 @@
+//go:build linux
+
 package pluginhost
 
 import (
@@ -373,6 +375,33 @@ func TestCheckBinaryOwnership(t *testing.T) {
 		{"group-writable binary", mk("gw", 0o775, 0), -1, "gw is writable by group or others (mode 0775)"},
 		{"owned by another user", mk("other", 0o755, 65534), -1, "other is owned by uid 65534, want root"},
 		{"owned by the plugin user", mk("mine", 0o755, 65534), 65534, ""},
+		{"in a root-owned sticky directory", func() string {
+			sticky := filepath.Join(dir, "sticky")
+			if err := os.Mkdir(sticky, 0o755); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Chmod(sticky, 0o777|os.ModeSticky); err != nil {
+				t.Fatal(err)
+			}
+			p := filepath.Join(sticky, "bin")
+			copyBin(t, bin, p)
+			return p
+		}(), -1, ""},
+		{"in a sticky directory not owned by root", func() string {
+			sticky := filepath.Join(dir, "sticky-user")
+			if err := os.Mkdir(sticky, 0o755); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Chmod(sticky, 0o777|os.ModeSticky); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Chown(sticky, 65534, 0); err != nil {
+				t.Fatal(err)
+			}
+			p := filepath.Join(sticky, "bin")
+			copyBin(t, bin, p)
+			return p
+		}(), -1, "sticky-user is owned by uid 65534"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
