@@ -109,10 +109,7 @@ func (p *Plugin) Check(ctx context.Context) sdk.Result {
 	if s == nil {
 		return sdk.Result{Status: sdk.StatusUnknown, Reason: ErrNotConfigured.Error()}
 	}
-	until := p.now().Add(s.probeTimeout)
-	if dl, ok := ctx.Deadline(); ok && dl.Add(-deadlineMargin).Before(until) {
-		until = dl.Add(-deadlineMargin)
-	}
+	until := p.listenUntil(ctx, s)
 	detail := map[string]string{"vip": s.vip.String(), "interface": s.iface}
 
 	others, err := p.lookARP(ctx, s, until)
@@ -124,6 +121,26 @@ func (p *Plugin) Check(ctx context.Context) sdk.Result {
 		up = p.probePeers(ctx, s)
 	}
 	return decide(s, others, up, detail)
+}
+
+// listenUntil is the end of the ARP window: probe_timeout, cut to fit the
+// check's deadline, and to half of what is left when a peer_app probe may
+// have to follow it.
+func (p *Plugin) listenUntil(ctx context.Context, s *settings) time.Time {
+	now := p.now()
+	until := now.Add(s.probeTimeout)
+	dl, ok := ctx.Deadline()
+	if !ok {
+		return until
+	}
+	limit := dl.Add(-deadlineMargin)
+	if len(s.peerApp) > 0 {
+		limit = now.Add(limit.Sub(now) / 2)
+	}
+	if limit.Before(until) {
+		until = limit
+	}
+	return until
 }
 
 // lookARP sends one probe for the VIP and collects, until the deadline,

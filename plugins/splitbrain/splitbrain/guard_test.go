@@ -192,11 +192,17 @@ func TestCheckWindowRespectsDeadline(t *testing.T) {
 		{"probe_timeout", "100ms", 0, 100 * time.Millisecond},
 		{"probe_timeout inside the deadline", "100ms", time.Second, 100 * time.Millisecond},
 		{"deadline shorter than probe_timeout", "500ms", 200 * time.Millisecond, 200*time.Millisecond - deadlineMargin},
+		{"half the deadline when peer_app may follow", "500ms", 200*time.Millisecond + deadlineMargin, 100 * time.Millisecond},
+		{"peer_app and a roomy deadline", "100ms", time.Second, 100 * time.Millisecond},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			conn := &fakeARP{}
-			p, _ := configured(t, map[string]any{"interface": "eth0", "vip": "198.51.100.50", "probe_timeout": tt.timeout}, conn, nil, nil)
+			cfg := map[string]any{"interface": "eth0", "vip": "198.51.100.50", "probe_timeout": tt.timeout}
+			if strings.Contains(tt.name, "peer_app") {
+				cfg["peer_app"] = []string{"198.51.100.11:80"}
+			}
+			p, _ := configured(t, cfg, conn, nil, nil)
 			p.now = func() time.Time { return now }
 			ctx := context.Background()
 			if tt.deadline > 0 {
