@@ -7,11 +7,13 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"path/filepath"
 
 	"github.com/hashicorp/hcl/v2"
 
 	"github.com/hawatch/hawatch/core/config"
 	"github.com/hawatch/hawatch/core/pluginhost"
+	"github.com/hawatch/hawatch/sdk"
 )
 
 // PluginConfigs are the decoded `config {}` blocks, keyed by check or action
@@ -26,6 +28,9 @@ func pluginSpecs(cfg *config.Config, pluginDir string) map[string]pluginhost.Plu
 	dir := cfg.Node.PluginDir
 	if pluginDir != "" {
 		dir = pluginDir
+		if abs, err := filepath.Abs(dir); err == nil {
+			dir = abs
+		}
 	}
 	specs := map[string]pluginhost.PluginSpec{}
 	for _, p := range cfg.Plugins {
@@ -73,15 +78,27 @@ func ValidatePlugins(ctx context.Context, host *pluginhost.Manager, cfg *config.
 		described[name] = &d
 		return &d
 	}
+	kindOK := func(d *pluginhost.Description, want sdk.Kind, plugin string, at hcl.Range) bool {
+		if d.Info.Kind == want {
+			return true
+		}
+		diags = append(diags, &hcl.Diagnostic{
+			Severity: hcl.DiagError,
+			Summary:  "Wrong kind of plugin",
+			Detail:   fmt.Sprintf("Plugin %q is a %s plugin; it cannot serve a %s block.", plugin, d.Info.Kind, want),
+			Subject:  at.Ptr(),
+		})
+		return false
+	}
 	for _, c := range cfg.Checks {
-		if d := describe(c.Plugin, c.DefRange); d != nil {
+		if d := describe(c.Plugin, c.DefRange); d != nil && kindOK(d, sdk.KindCheck, c.Plugin, c.DefRange) {
 			raw, ds := pluginhost.DecodeConfig(d.Schema, c.Config, c.DefRange)
 			diags = append(diags, ds...)
 			out.Checks[c.Name] = raw
 		}
 	}
 	for _, a := range cfg.Actions {
-		if d := describe(a.Plugin, a.DefRange); d != nil {
+		if d := describe(a.Plugin, a.DefRange); d != nil && kindOK(d, sdk.KindAction, a.Plugin, a.DefRange) {
 			raw, ds := pluginhost.DecodeConfig(d.Schema, a.Config, a.DefRange)
 			diags = append(diags, ds...)
 			out.Actions[a.Name] = raw

@@ -101,4 +101,3 @@ func machineConfig(ic *config.Instance, local netip.Addr) vrrp.Config {
 	}
 	return c
 }
-

@@ -67,6 +67,13 @@ func (e *Engine) open(ctx context.Context) error {
 			}()
 		}
 		in.vips = vm
+		if !ic.AddressOwner {
+			// Known VIPs: the reconciler removes them whenever this node
+			// does not hold them (someone added one by hand, or a crash).
+			if err := vm.Watch(ic.Name, ic.VirtualIPs); err != nil {
+				return fmt.Errorf("instance %s: %w", ic.Name, err)
+			}
+		}
 	}
 	for _, g := range e.groups {
 		g.coord = vrrp.NewGroup(g.name)

@@ -9,4 +9,3 @@ type syncGroup struct {
 	members []*instance
 	coord   *vrrp.Group
 }
-
