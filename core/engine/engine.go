@@ -324,6 +324,12 @@ func (e *Engine) checkResult(now time.Time, r checkResult) {
 			if tr.check == r.check {
 				before := tr.up
 				changed = tr.observe(now, r.result) || changed
+				if tr.up != before && tr.up && tr.effect == EffectYield && in.m.State() == vrrp.StateMaster {
+					// The other owner is gone: clients may still point at
+					// its MAC, so the survivor announces again at once.
+					in.vips.Reannounce(in.cfg.Name)
+					e.log.Info().Str("instance", in.cfg.Name).Str("check", tr.check).Msg("split brain resolved: this node kept the VIP; re-announcing")
+				}
 				if tr.up != before {
 					e.events.publish(Event{Type: "check", At: now, Instance: in.cfg.Name, Check: tr.check,
 						Status: tr.last.Status.String(), Up: tr.up, Reason: tr.reason()})
