@@ -22,17 +22,17 @@ func main() {
 	floodEvery := flag.Duration("flood-every", time.Millisecond, "flood mode: report period")
 	flag.Parse()
 
-	base := base{info: sdk.Info{Name: *name, Kind: sdk.Kind(*kind), Version: "test"}}
+	info := sdk.Info{Name: *name, Kind: sdk.Kind(*kind), Version: "test"}
 	log := sdk.Logger()
 	log.Warn().Str("mode", *mode).Msg("testplugin starting")
 
 	switch {
 	case *kind == "action":
-		sdk.Serve(&action{base: base})
+		sdk.Serve(&action{base: base{info: info}})
 	case *mode == "push" || *mode == "flood":
-		sdk.Serve(&watcher{base: base, flood: *mode == "flood", every: *floodEvery})
+		sdk.Serve(&watcher{base: base{info: info}, flood: *mode == "flood", every: *floodEvery})
 	default:
-		sdk.Serve(&checker{base: base, mode: *mode, crashEvery: *crashEvery})
+		sdk.Serve(&checker{base: base{info: info}, mode: *mode, crashEvery: *crashEvery})
 	}
 }
 
