@@ -1,0 +1,117 @@
+package control
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/rs/zerolog"
+)
+
+type fakeBackend struct {
+	demoted map[string]bool
+	reload  error
+	events  chan any
+}
+
+func (f *fakeBackend) Status(context.Context) (any, error) {
+	return map[string]any{"instances": []map[string]string{{"name": "VI_1", "state": "MASTER"}}}, nil
+}
+func (f *fakeBackend) Reload(context.Context) error { return f.reload }
+func (f *fakeBackend) Demote(_ context.Context, name string, demote bool) error {
+	if name == "nope" {
+		return errors.New(`no instance "nope"`)
+	}
+	f.demoted[name] = demote
+	return nil
+}
+func (f *fakeBackend) Subscribe() (<-chan any, func()) { return f.events, func() {} }
+
+func serve(t *testing.T, b Backend) *Client {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "run", "hawatch.sock")
+	s, err := Listen(zerolog.Nop(), path, -1, b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	go s.Serve()
+	t.Cleanup(func() { s.Close() })
+	fi, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fi.Mode().Perm() != 0o660 {
+		t.Errorf("socket mode %v, want 0660", fi.Mode().Perm())
+	}
+	di, _ := os.Stat(filepath.Dir(path))
+	if di.Mode().Perm() != 0o750 {
+		t.Errorf("socket dir mode %v, want 0750", di.Mode().Perm())
+	}
+	return NewClient(path)
+}
+
+func TestControlSocket(t *testing.T) {
+	b := &fakeBackend{demoted: map[string]bool{}, events: make(chan any, 1)}
+	c := serve(t, b)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+
+	var st struct {
+		Instances []struct{ Name, State string }
+	}
+	if err := c.Do(ctx, "GET", "/v1/status", nil, &st); err != nil || len(st.Instances) != 1 || st.Instances[0].State != "MASTER" {
+		t.Fatalf("status: %v %+v", err, st)
+	}
+
+	if os.Geteuid() == 0 {
+		// SO_PEERCRED says root: mutating calls are allowed.
+		if err := c.Do(ctx, "POST", "/v1/demote", map[string]string{"instance": "VI_1"}, nil); err != nil || !b.demoted["VI_1"] {
+			t.Fatalf("demote: %v %v", err, b.demoted)
+		}
+		if err := c.Do(ctx, "POST", "/v1/promote", map[string]string{}, nil); err != nil || b.demoted[""] {
+			t.Fatalf("promote all: %v %v", err, b.demoted)
+		}
+		var se *StatusError
+		if err := c.Do(ctx, "POST", "/v1/demote", map[string]string{"instance": "nope"}, nil); !errors.As(err, &se) || se.Code != 404 {
+			t.Fatalf("demote unknown: %v", err)
+		}
+		b.reload = &ReloadError{Diagnostics: "x.hcl:3:5: Error: bad"}
+		if err := c.Do(ctx, "POST", "/v1/reload", nil, nil); !errors.As(err, &se) || se.Code != 422 || !strings.Contains(se.Message, "x.hcl:3:5") {
+			t.Fatalf("rejected reload: %v", err)
+		}
+	} else {
+		var se *StatusError
+		if err := c.Do(ctx, "POST", "/v1/reload", nil, nil); !errors.As(err, &se) || se.Code != 403 {
+			t.Fatalf("non-root reload: %v, want 403", err)
+		}
+	}
+
+	body, err := c.Stream(ctx, "/v1/events")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer body.Close()
+	b.events <- map[string]string{"type": "transition", "to": "MASTER"}
+	line, err := bufio.NewReader(body).ReadString('\n')
+	if err != nil || !strings.Contains(line, `"to":"MASTER"`) {
+		t.Fatalf("event stream: %q %v", line, err)
+	}
+}
+
+func TestListenRefusesNonSocket(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "hawatch.sock")
+	if err := os.WriteFile(path, []byte("precious"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Listen(zerolog.Nop(), path, -1, &fakeBackend{}); err == nil || !strings.Contains(err.Error(), "not a socket") {
+		t.Fatalf("Listen over a regular file: %v", err)
+	}
+	if b, _ := os.ReadFile(path); string(b) != "precious" {
+		t.Fatal("Listen clobbered a regular file")
+	}
+}
