@@ -37,63 +37,63 @@ import (
 	"github.com/hawatch/hawatch/internal/netlab"
 )
 
-// pingEvery is the client's echo interval: fine enough to resolve a 10 ms
+// vipPingEvery is the client's echo interval: fine enough to resolve a 10 ms
 // advert takeover, cheap enough for a few seconds of 1 s adverts.
-const pingEvery = 2 * time.Millisecond
+const vipPingEvery = 2 * time.Millisecond
 
-// reconcileBound is issue 5's bound for putting back a deleted VIP.
-const reconcileBound = 100 * time.Millisecond
+// vipReconcileBound is issue 5's bound for putting back a deleted VIP.
+const vipReconcileBound = 100 * time.Millisecond
 
-// wireKind classifies the frames the client's capture keeps.
-type wireKind int
+// vipWireKind classifies the frames the client's capture keeps.
+type vipWireKind int
 
 const (
-	kindEchoReply   wireKind = iota + 1 // an echo reply from the VIP to our pinger
-	kindGARPRequest                     // gratuitous ARP, request form, for the VIP
-	kindGARPReply                       // gratuitous ARP, reply form, for the VIP
-	kindNA                              // unsolicited neighbour advertisement for the VIP
-	kindClientAsks                      // the client's own ARP request / NS for the VIP
+	wkEchoReply   vipWireKind = iota + 1 // an echo reply from the VIP to our pinger
+	wkGARPRequest                        // gratuitous ARP, request form, for the VIP
+	wkGARPReply                          // gratuitous ARP, reply form, for the VIP
+	wkNA                                 // unsolicited neighbour advertisement for the VIP
+	wkClientAsks                         // the client's own ARP request / NS for the VIP
 )
 
-func (k wireKind) String() string {
+func (k vipWireKind) String() string {
 	switch k {
-	case kindEchoReply:
+	case wkEchoReply:
 		return "echo-reply"
-	case kindGARPRequest:
+	case wkGARPRequest:
 		return "garp-request"
-	case kindGARPReply:
+	case wkGARPReply:
 		return "garp-reply"
-	case kindNA:
+	case wkNA:
 		return "unsolicited-na"
-	case kindClientAsks:
+	case wkClientAsks:
 		return "client-asks"
 	}
 	return fmt.Sprintf("wireKind(%d)", int(k))
 }
 
-// wireEvent is one kept frame. bad is set when an announcement's fields are
+// vipWireEvent is one kept frame. bad is set when an announcement's fields are
 // not what issue 5 requires (it is kept, so the test can report it).
-type wireEvent struct {
+type vipWireEvent struct {
 	at   time.Time
-	kind wireKind
+	kind vipWireKind
 	src  net.HardwareAddr // Ethernet source
 	bad  string
 }
 
-// wire captures the client's eth0 and keeps the frames about one VIP.
-type wire struct {
+// vipWire captures the client's eth0 and keeps the frames about one VIP.
+type vipWire struct {
 	vip    netip.Addr
 	client *netlab.Node
 	echoID int
 
 	mu      sync.Mutex
-	events  []wireEvent
+	events  []vipWireEvent
 	changed chan struct{} // closed and replaced on every new event
 }
 
-// watchWire opens a packet socket in the client's namespace and reads it
+// vipWatchWire opens a packet socket in the client's namespace and reads it
 // until the test ends.
-func watchWire(t *testing.T, client *netlab.Node, vip netip.Addr, echoID int) *wire {
+func vipWatchWire(t *testing.T, client *netlab.Node, vip netip.Addr, echoID int) *vipWire {
 	t.Helper()
 	var c *packet.Conn
 	err := client.Do(func() error {
@@ -107,7 +107,7 @@ func watchWire(t *testing.T, client *netlab.Node, vip netip.Addr, echoID int) *w
 	if err != nil {
 		t.Fatalf("capture on %s: %v", client, err)
 	}
-	w := &wire{vip: vip, client: client, echoID: echoID, changed: make(chan struct{})}
+	w := &vipWire{vip: vip, client: client, echoID: echoID, changed: make(chan struct{})}
 	stopped := make(chan struct{})
 	go func() {
 		defer close(stopped)
@@ -130,7 +130,7 @@ func watchWire(t *testing.T, client *netlab.Node, vip netip.Addr, echoID int) *w
 	return w
 }
 
-func (w *wire) add(ev wireEvent) {
+func (w *vipWire) add(ev vipWireEvent) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	w.events = append(w.events, ev)
@@ -140,12 +140,12 @@ func (w *wire) add(ev wireEvent) {
 
 // classify keeps echo replies to our pinger from the VIP, announcements of
 // the VIP, and the client's own requests for the VIP's MAC.
-func (w *wire) classify(b []byte) (wireEvent, bool) {
+func (w *vipWire) classify(b []byte) (vipWireEvent, bool) {
 	var f ethernet.Frame
 	if f.UnmarshalBinary(b) != nil {
-		return wireEvent{}, false
+		return vipWireEvent{}, false
 	}
-	ev := wireEvent{src: slices.Clone(f.Source)}
+	ev := vipWireEvent{src: slices.Clone(f.Source)}
 	fromClient := bytes.Equal(f.Source, w.client.MAC)
 	switch f.EtherType {
 	case ethernet.EtherTypeARP:
@@ -155,11 +155,11 @@ func (w *wire) classify(b []byte) (wireEvent, bool) {
 		}
 		switch {
 		case fromClient && p.Operation == arp.OperationRequest && p.TargetIP == w.vip:
-			ev.kind = kindClientAsks
+			ev.kind = wkClientAsks
 		case !fromClient && p.SenderIP == w.vip && p.TargetIP == w.vip:
-			ev.kind = kindGARPRequest
+			ev.kind = wkGARPRequest
 			if p.Operation == arp.OperationReply {
-				ev.kind = kindGARPReply
+				ev.kind = wkGARPReply
 			}
 			if !bytes.Equal(p.SenderHardwareAddr, f.Source) || !bytes.Equal(f.Destination, ethernet.Broadcast) {
 				ev.bad = fmt.Sprintf("sender MAC %s in a frame from %s to %s", p.SenderHardwareAddr, f.Source, f.Destination)
@@ -190,7 +190,7 @@ func (w *wire) classify(b []byte) (wireEvent, bool) {
 			if err != nil || !ok || !fromClient || ns.TargetAddress != w.vip {
 				return ev, false
 			}
-			ev.kind = kindClientAsks
+			ev.kind = wkClientAsks
 			return ev, true
 		case 136: // neighbour advertisement
 			m, err := ndp.ParseMessage(body)
@@ -198,7 +198,7 @@ func (w *wire) classify(b []byte) (wireEvent, bool) {
 			if err != nil || !ok || fromClient || na.TargetAddress != w.vip || na.Solicited {
 				return ev, false
 			}
-			ev.kind = kindNA
+			ev.kind = wkNA
 			var tlla net.HardwareAddr
 			for _, o := range na.Options {
 				if l, ok := o.(*ndp.LinkLayerAddress); ok && l.Direction == ndp.Target {
@@ -218,7 +218,7 @@ func (w *wire) classify(b []byte) (wireEvent, bool) {
 	return ev, false
 }
 
-func (w *wire) isOurEchoReply(proto int, b []byte, typ icmp.Type, ev *wireEvent) bool {
+func (w *vipWire) isOurEchoReply(proto int, b []byte, typ icmp.Type, ev *vipWireEvent) bool {
 	m, err := icmp.ParseMessage(proto, b)
 	if err != nil || m.Type != typ {
 		return false
@@ -227,13 +227,13 @@ func (w *wire) isOurEchoReply(proto int, b []byte, typ icmp.Type, ev *wireEvent)
 	if !ok || e.ID != w.echoID {
 		return false
 	}
-	ev.kind = kindEchoReply
+	ev.kind = wkEchoReply
 	return true
 }
 
 // snapshot returns a copy of the events so far and the channel closed by
 // the next one.
-func (w *wire) snapshot() ([]wireEvent, <-chan struct{}) {
+func (w *vipWire) snapshot() ([]vipWireEvent, <-chan struct{}) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	return slices.Clone(w.events), w.changed
@@ -241,7 +241,7 @@ func (w *wire) snapshot() ([]wireEvent, <-chan struct{}) {
 
 // first waits for the first event after since that match reports, and
 // returns it with its index in the event list.
-func (w *wire) first(since time.Time, timeout time.Duration, match func(wireEvent) bool) (wireEvent, int, bool) {
+func (w *vipWire) first(since time.Time, timeout time.Duration, match func(vipWireEvent) bool) (vipWireEvent, int, bool) {
 	deadline := time.NewTimer(timeout)
 	defer deadline.Stop()
 	for {
@@ -254,19 +254,19 @@ func (w *wire) first(since time.Time, timeout time.Duration, match func(wireEven
 		select {
 		case <-changed:
 		case <-deadline.C:
-			return wireEvent{}, 0, false
+			return vipWireEvent{}, 0, false
 		}
 	}
 }
 
-func isFrom(kind wireKind, mac net.HardwareAddr) func(wireEvent) bool {
-	return func(ev wireEvent) bool { return ev.kind == kind && bytes.Equal(ev.src, mac) }
+func vipFrom(kind vipWireKind, mac net.HardwareAddr) func(vipWireEvent) bool {
+	return func(ev vipWireEvent) bool { return ev.kind == kind && bytes.Equal(ev.src, mac) }
 }
 
-// startPinger sends ICMP echo requests with id to the VIP from the client
-// every pingEvery until the test ends. The replies are seen by the capture;
+// startVIPPinger sends ICMP echo requests with id to the VIP from the client
+// every vipPingEvery until the test ends. The replies are seen by the capture;
 // the socket is only drained.
-func startPinger(t *testing.T, client *netlab.Node, vip netip.Addr, id int) {
+func startVIPPinger(t *testing.T, client *netlab.Node, vip netip.Addr, id int) {
 	t.Helper()
 	network, listen, typ := "ip4:icmp", "0.0.0.0", icmp.Type(ipv4.ICMPTypeEcho)
 	if vip.Is6() {
@@ -293,7 +293,7 @@ func startPinger(t *testing.T, client *netlab.Node, vip netip.Addr, id int) {
 	}()
 	go func() {
 		defer wg.Done()
-		tick := time.NewTicker(pingEvery)
+		tick := time.NewTicker(vipPingEvery)
 		defer tick.Stop()
 		dst := &net.IPAddr{IP: vip.AsSlice()}
 		for seq := 0; ; seq++ {
@@ -316,9 +316,9 @@ func startPinger(t *testing.T, client *netlab.Node, vip netip.Addr, id int) {
 	})
 }
 
-// waitNeigh polls the node's neighbour entry for ip until it holds mac and
+// vipWaitNeigh polls the node's neighbour entry for ip until it holds mac and
 // returns the NUD state, or the last entry seen on timeout.
-func waitNeigh(t *testing.T, n *netlab.Node, ip netip.Addr, mac net.HardwareAddr, timeout time.Duration) string {
+func vipWaitNeigh(t *testing.T, n *netlab.Node, ip netip.Addr, mac net.HardwareAddr, timeout time.Duration) string {
 	t.Helper()
 	deadline := time.Now().Add(timeout)
 	for {
@@ -333,11 +333,11 @@ func waitNeigh(t *testing.T, n *netlab.Node, ip netip.Addr, mac net.HardwareAddr
 	}
 }
 
-// pullPlug takes the node off the wire: its eth0 goes down, so its kernel
+// vipPullPlug takes the node off the wire: its eth0 goes down, so its kernel
 // stops answering for the VIP it still carries after a SIGKILL.
-func pullPlug(t *testing.T, n *netlab.Node) {
+func vipPullPlug(t *testing.T, n *netlab.Node) {
 	t.Helper()
-	h := nodeHandle(t, n)
+	h := vipNodeHandle(t, n)
 	link, err := h.LinkByName("eth0")
 	if err == nil {
 		err = h.LinkSetDown(link)
@@ -347,9 +347,9 @@ func pullPlug(t *testing.T, n *netlab.Node) {
 	}
 }
 
-// nodeHandle is a netlink handle inside the node's namespace, closed at the
+// vipNodeHandle is a netlink handle inside the node's namespace, closed at the
 // end of the test.
-func nodeHandle(t *testing.T, n *netlab.Node) *netlink.Handle {
+func vipNodeHandle(t *testing.T, n *netlab.Node) *netlink.Handle {
 	t.Helper()
 	ns, err := netns.GetFromName(n.NS)
 	if err != nil {
@@ -364,8 +364,8 @@ func nodeHandle(t *testing.T, n *netlab.Node) *netlink.Handle {
 	return h
 }
 
-// takeover is what the client saw of one change of master.
-type takeover struct {
+// vipTakeover is what the client saw of one change of master.
+type vipTakeover struct {
 	toFirstReply time.Duration // event → first echo reply from the new master
 	gap          time.Duration // last reply from the old master → first from the new one
 	toAnnounce   time.Duration // event → first announcement from the new master
@@ -397,15 +397,15 @@ func TestVIPClientTakeover(t *testing.T) {
 				name = sh.name + "/crash"
 			}
 			t.Run(name, func(t *testing.T) {
-				got := runTakeover(t, sh.inst, crash)
+				got := runVIPTakeover(t, sh.inst, crash)
 				t.Logf("RESULT %s: event→first reply from lb2 %v, interruption (last lb1 reply → first lb2 reply) %v, event→first announcement %v, client entry %s",
-					name, ms(got.toFirstReply), ms(got.gap), ms(got.toAnnounce), got.neighState)
+					name, vipMS(got.toFirstReply), vipMS(got.gap), vipMS(got.toAnnounce), got.neighState)
 			})
 		}
 	}
 }
 
-func runTakeover(t *testing.T, inst instance, crash bool) takeover {
+func runVIPTakeover(t *testing.T, inst instance, crash bool) vipTakeover {
 	t.Helper()
 	vip := vipOf(inst)
 	v6 := vip.Addr().Is6()
@@ -416,20 +416,20 @@ func runTakeover(t *testing.T, inst instance, crash bool) takeover {
 
 	d1, d2 := pair(t, lab, inst)
 	id := rand.IntN(0xffff) + 1
-	w := watchWire(t, client, vip.Addr(), id)
-	startPinger(t, client, vip.Addr(), id)
+	w := vipWatchWire(t, client, vip.Addr(), id)
+	startVIPPinger(t, client, vip.Addr(), id)
 
 	// Steady state: replies come from lb1 and the client's entry says so.
-	if _, _, ok := w.first(time.Time{}, 5*time.Second, isFrom(kindEchoReply, lb1.MAC)); !ok {
+	if _, _, ok := w.first(time.Time{}, 5*time.Second, vipFrom(wkEchoReply, lb1.MAC)); !ok {
 		t.Fatalf("no echo reply from lb1 for %s within 5 s", vip.Addr())
 	}
-	waitNeigh(t, client, vip.Addr(), lb1.MAC, time.Second)
+	vipWaitNeigh(t, client, vip.Addr(), lb1.MAC, time.Second)
 
 	event := time.Now()
 	bound := mdi + 2*interval + loadSlack
 	if crash {
 		d1.proc.Kill()
-		pullPlug(t, lb1)
+		vipPullPlug(t, lb1)
 	} else {
 		if err := d1.proc.Signal(syscall.SIGTERM); err != nil {
 			t.Fatal(err)
@@ -437,24 +437,24 @@ func runTakeover(t *testing.T, inst instance, crash bool) takeover {
 		bound = skew + 2*interval + loadSlack
 	}
 
-	reply, replyIdx, ok := w.first(event, mdi+3*time.Second, isFrom(kindEchoReply, lb2.MAC))
+	reply, replyIdx, ok := w.first(event, mdi+3*time.Second, vipFrom(wkEchoReply, lb2.MAC))
 	if !ok {
 		evs, _ := w.snapshot()
 		t.Fatalf("no echo reply from lb2 within %v of the event; lb2 status %+v; %d frames kept", mdi+3*time.Second, d2.mustStatus().Instances, len(evs))
 	}
-	res := takeover{toFirstReply: reply.at.Sub(event)}
+	res := vipTakeover{toFirstReply: reply.at.Sub(event)}
 	if res.toFirstReply > bound {
 		t.Errorf("client's first reply from lb2 after %v, want ≤ %v", res.toFirstReply, bound)
 	}
 
 	// The announcements from lb2 arrived before that first reply; the
 	// request and reply forms of the GARP for IPv4, the NA for IPv6.
-	kinds := []wireKind{kindGARPRequest, kindGARPReply}
+	kinds := []vipWireKind{wkGARPRequest, wkGARPReply}
 	if v6 {
-		kinds = []wireKind{kindNA}
+		kinds = []vipWireKind{wkNA}
 	}
 	for _, k := range kinds {
-		ev, idx, ok := w.first(event, time.Second, isFrom(k, lb2.MAC))
+		ev, idx, ok := w.first(event, time.Second, vipFrom(k, lb2.MAC))
 		switch {
 		case !ok:
 			t.Errorf("client saw no %s from lb2 (%s)", k, lb2.MAC)
@@ -472,15 +472,15 @@ func runTakeover(t *testing.T, inst instance, crash bool) takeover {
 	evs, _ := w.snapshot()
 	var lastLB1 time.Time
 	for _, ev := range evs[:replyIdx] {
-		if ev.kind == kindEchoReply && bytes.Equal(ev.src, lb1.MAC) {
+		if ev.kind == wkEchoReply && bytes.Equal(ev.src, lb1.MAC) {
 			lastLB1 = ev.at
 		}
-		if ev.kind == kindClientAsks && ev.at.After(event) {
+		if ev.kind == wkClientAsks && ev.at.After(event) {
 			t.Errorf("client asked for the VIP's MAC itself %v after the event: the takeover relied on resolution, not on the announcement", ev.at.Sub(event))
 		}
 	}
 	res.gap = reply.at.Sub(lastLB1)
-	res.neighState = waitNeigh(t, client, vip.Addr(), lb2.MAC, time.Second)
+	res.neighState = vipWaitNeigh(t, client, vip.Addr(), lb2.MAC, time.Second)
 
 	if !crash {
 		if err := d1.proc.Wait(5 * time.Second); err != nil {
@@ -491,23 +491,25 @@ func runTakeover(t *testing.T, inst instance, crash bool) takeover {
 	return res
 }
 
-func ms(d time.Duration) string { return fmt.Sprintf("%.2f ms", float64(d)/float64(time.Millisecond)) }
-
-// addrWatch timestamps address changes in one namespace (netlink
-// RTM_NEWADDR / RTM_DELADDR), so reconcile times are the kernel's, not the
-// polling's or the `ip` command's start-up.
-type addrWatch struct {
-	ch chan addrChange
+func vipMS(d time.Duration) string {
+	return fmt.Sprintf("%.2f ms", float64(d)/float64(time.Millisecond))
 }
 
-type addrChange struct {
+// vipAddrWatch timestamps address changes in one namespace (netlink
+// RTM_NEWADDR / RTM_DELADDR), so reconcile times are the kernel's, not the
+// polling's or the `ip` command's start-up.
+type vipAddrWatch struct {
+	ch chan vipAddrChange
+}
+
+type vipAddrChange struct {
 	at     time.Time
 	prefix netip.Prefix
 	added  bool
 	label  string
 }
 
-func watchAddrs(t *testing.T, n *netlab.Node) *addrWatch {
+func vipWatchAddrs(t *testing.T, n *netlab.Node) *vipAddrWatch {
 	t.Helper()
 	ns, err := netns.GetFromName(n.NS)
 	if err != nil {
@@ -519,7 +521,7 @@ func watchAddrs(t *testing.T, n *netlab.Node) *addrWatch {
 	if err := netlink.AddrSubscribeWithOptions(updates, done, netlink.AddrSubscribeOptions{Namespace: &ns}); err != nil {
 		t.Fatalf("%s: address subscription: %v", n, err)
 	}
-	w := &addrWatch{ch: make(chan addrChange, 256)}
+	w := &vipAddrWatch{ch: make(chan vipAddrChange, 256)}
 	stopped := make(chan struct{})
 	go func() {
 		defer close(stopped)
@@ -531,7 +533,7 @@ func watchAddrs(t *testing.T, n *netlab.Node) *addrWatch {
 			}
 			ones, _ := u.LinkAddress.Mask.Size()
 			select {
-			case w.ch <- addrChange{at: at, prefix: netip.PrefixFrom(ip.Unmap(), ones), added: u.NewAddr}:
+			case w.ch <- vipAddrChange{at: at, prefix: netip.PrefixFrom(ip.Unmap(), ones), added: u.NewAddr}:
 			default: // a stuck test must not block the subscription
 			}
 		}
@@ -545,7 +547,7 @@ func watchAddrs(t *testing.T, n *netlab.Node) *addrWatch {
 
 // next returns the next add (added) or delete of p, skipping other changes
 // (IPv6 addresses also report leaving the tentative state as an add).
-func (w *addrWatch) next(t *testing.T, p netip.Prefix, added bool, timeout time.Duration) addrChange {
+func (w *vipAddrWatch) next(t *testing.T, p netip.Prefix, added bool, timeout time.Duration) vipAddrChange {
 	t.Helper()
 	deadline := time.NewTimer(timeout)
 	defer deadline.Stop()
@@ -561,13 +563,13 @@ func (w *addrWatch) next(t *testing.T, p netip.Prefix, added bool, timeout time.
 				verb = "add"
 			}
 			t.Fatalf("no %s of %s within %v", verb, p, timeout)
-			return addrChange{}
+			return vipAddrChange{}
 		}
 	}
 }
 
 // drain forgets changes seen so far (e.g. the start-up churn).
-func (w *addrWatch) drain() {
+func (w *vipAddrWatch) drain() {
 	for {
 		select {
 		case <-w.ch:
@@ -578,7 +580,7 @@ func (w *addrWatch) drain() {
 }
 
 // TestVIPReconcileViaDaemon: on the master (lb1), a deleted VIP is put back
-// (and announced again) within reconcileBound; on the backup (lb2), an added
+// (and announced again) within vipReconcileBound; on the backup (lb2), an added
 // VIP is removed. The first round each way uses the `ip` command as an
 // operator would; the timed rounds send the same netlink request from the
 // test, stamped just before the request and when the kernel's notification
@@ -599,9 +601,9 @@ func TestVIPReconcileViaDaemon(t *testing.T) {
 			lab := netlab.New(t, netlab.Options{Nodes: 2, IPv6: vip.Addr().Is6()})
 			lb1, lb2, client := lab.Nodes[0], lab.Nodes[1], lab.Client
 			d1, d2 := pair(t, lab, tc.inst)
-			w1, w2 := watchAddrs(t, lb1), watchAddrs(t, lb2)
-			h1, h2 := nodeHandle(t, lb1), nodeHandle(t, lb2)
-			cap := watchWire(t, client, vip.Addr(), 0)
+			w1, w2 := vipWatchAddrs(t, lb1), vipWatchAddrs(t, lb2)
+			h1, h2 := vipNodeHandle(t, lb1), vipNodeHandle(t, lb2)
+			seen := vipWatchWire(t, client, vip.Addr(), 0)
 			w1.drain()
 			w2.drain()
 			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
@@ -615,15 +617,15 @@ func TestVIPReconcileViaDaemon(t *testing.T) {
 			}
 			w1.next(t, vip, false, 2*time.Second)
 			w1.next(t, vip, true, 2*time.Second)
-			announce := kindGARPRequest
+			announce := wkGARPRequest
 			if vip.Addr().Is6() {
-				announce = kindNA
+				announce = wkNA
 			}
-			if _, _, ok := cap.first(start, time.Second, isFrom(announce, lb1.MAC)); !ok {
+			if _, _, ok := seen.first(start, time.Second, vipFrom(announce, lb1.MAC)); !ok {
 				t.Errorf("client saw no %s from lb1 after the VIP was put back", announce)
 			}
 			if vip.Addr().Is4() {
-				checkLabel(t, lb1, vip, "eth0:vip")
+				vipCheckLabel(t, lb1, vip, "eth0:vip")
 			}
 			link1, err := h1.LinkByName("eth0")
 			if err != nil {
@@ -660,9 +662,9 @@ func TestVIPReconcileViaDaemon(t *testing.T) {
 			}
 			exactlyOne(t, vip, lb1, 500*time.Millisecond, lb1, lb2)
 
-			t.Logf("RESULT reconcile %s: master re-add %s; backup removal %s", tc.name, durs(readd), durs(remove))
-			checkReconcileBound(t, "re-add on the master", readd)
-			checkReconcileBound(t, "removal on the backup", remove)
+			t.Logf("RESULT reconcile %s: master re-add %s; backup removal %s", tc.name, vipDurs(readd), vipDurs(remove))
+			vipCheckReconcileBound(t, "re-add on the master", readd)
+			vipCheckReconcileBound(t, "removal on the backup", remove)
 
 			st1, st2 := d1.mustStatus(), d2.mustStatus()
 			if got := st1.VIP["eth0"].Reconciliations.ReAdded; got < rounds+1 {
@@ -678,24 +680,24 @@ func TestVIPReconcileViaDaemon(t *testing.T) {
 	}
 }
 
-// checkReconcileBound: the median must meet reconcileBound; a single
+// vipCheckReconcileBound: the median must meet vipReconcileBound; a single
 // sample may be stretched by a scheduler stall on the shared machine, up to
-// reconcileBound+loadSlack.
-func checkReconcileBound(t *testing.T, what string, samples []time.Duration) {
+// vipReconcileBound+loadSlack.
+func vipCheckReconcileBound(t *testing.T, what string, samples []time.Duration) {
 	t.Helper()
 	sorted := slices.Clone(samples)
 	slices.Sort(sorted)
-	if med := sorted[len(sorted)/2]; med > reconcileBound {
-		t.Errorf("%s: median %v > %v (samples %s)", what, med, reconcileBound, durs(samples))
+	if med := sorted[len(sorted)/2]; med > vipReconcileBound {
+		t.Errorf("%s: median %v > %v (samples %s)", what, med, vipReconcileBound, vipDurs(samples))
 	}
-	if max := sorted[len(sorted)-1]; max > reconcileBound+loadSlack {
-		t.Errorf("%s: worst %v > %v even with load slack (samples %s)", what, max, reconcileBound+loadSlack, durs(samples))
+	if max := sorted[len(sorted)-1]; max > vipReconcileBound+loadSlack {
+		t.Errorf("%s: worst %v > %v even with load slack (samples %s)", what, max, vipReconcileBound+loadSlack, vipDurs(samples))
 	}
 }
 
-func checkLabel(t *testing.T, n *netlab.Node, p netip.Prefix, label string) {
+func vipCheckLabel(t *testing.T, n *netlab.Node, p netip.Prefix, label string) {
 	t.Helper()
-	h := nodeHandle(t, n)
+	h := vipNodeHandle(t, n)
 	link, err := h.LinkByName("eth0")
 	if err != nil {
 		t.Fatal(err)
@@ -715,13 +717,13 @@ func checkLabel(t *testing.T, n *netlab.Node, p netip.Prefix, label string) {
 	t.Errorf("%s: VIP %s not on eth0", n, p)
 }
 
-func durs(ds []time.Duration) string {
+func vipDurs(ds []time.Duration) string {
 	s := ""
 	for i, d := range ds {
 		if i > 0 {
 			s += ", "
 		}
-		s += ms(d)
+		s += vipMS(d)
 	}
 	return "[" + s + "]"
 }
