@@ -330,6 +330,24 @@ func neighMAC(t *testing.T, client *netlab.Node, ip netip.Addr) string {
 	return mac.String()
 }
 
+// stateTimes returns the log timestamps (ms precision) of the daemon's
+// transitions into state to, in order.
+func stateTimes(t *testing.T, d *daemon, to string) []time.Time {
+	t.Helper()
+	var out []time.Time
+	for _, l := range d.logLines("state change") {
+		if l["to"] != to {
+			continue
+		}
+		ts, err := time.Parse("2006-01-02T15:04:05.000Z07:00", fmt.Sprint(l["time"]))
+		if err != nil {
+			t.Fatalf("log time %v: %v", l["time"], err)
+		}
+		out = append(out, ts)
+	}
+	return out
+}
+
 func median(ds []time.Duration) time.Duration {
 	s := slices.Clone(ds)
 	slices.Sort(s)
@@ -382,7 +400,7 @@ func TestNginxDeathMovesVIP(t *testing.T) {
 			ping := startMACPinger(t, client, vip.Addr(), 2*time.Millisecond)
 			ping.waitReplyFrom(t, lb1.MAC, time.Now(), 3*time.Second)
 
-			var took []time.Duration
+			var took, detected []time.Duration
 			for round := range 2 * tc.rounds {
 				how := "stop"
 				if round%2 == 1 {
@@ -410,8 +428,15 @@ func TestNginxDeathMovesVIP(t *testing.T) {
 				last, _ := ping.lastFrom(lb1.MAC, r.at)
 				d := r.at.Sub(death)
 				took = append(took, d)
-				t.Logf("round %d (%s): nginx exit %v after the signal; first reply from lb2 %v after the exit (last reply from lb1 %v after the exit; Skew_Time %v)",
-					round, how, death.Sub(signalled).Round(time.Microsecond), d.Round(time.Microsecond), last.at.Sub(death).Round(time.Microsecond), skew)
+				// Where the time goes (daemon log times, ms precision).
+				faultAt := stateTimes(t, d1, "FAULT")
+				masterAt := stateTimes(t, d2, "MASTER")
+				detect := faultAt[len(faultAt)-1].Sub(death)
+				detected = append(detected, detect)
+				t.Logf("round %d (%s): nginx exit %v after the signal; lb1 FAULT +%v, lb2 MASTER +%v, first reply from lb2 +%v after the exit (last reply from lb1 %+v; Skew_Time %v)",
+					round, how, death.Sub(signalled).Round(time.Microsecond), detect.Round(time.Millisecond),
+					masterAt[len(masterAt)-1].Sub(death).Round(time.Millisecond), d.Round(time.Microsecond),
+					last.at.Sub(death).Round(time.Microsecond), skew)
 				if d > skew+interval+loadSlack {
 					t.Errorf("round %d (%s): client answered by lb2 only %v after nginx died (Skew_Time %v)", round, how, d, skew)
 				}
@@ -436,7 +461,8 @@ func TestNginxDeathMovesVIP(t *testing.T) {
 			if n := d1.transitions("FAULT"); n != 2*tc.rounds {
 				t.Errorf("lb1 went FAULT %d times, want %d", n, 2*tc.rounds)
 			}
-			t.Logf("%s: nginx exit → first client reply from lb2: p50 %v over %d runs %v", tc.name, median(took), len(took), took)
+			t.Logf("%s: nginx exit → first client reply from lb2: p50 %v, max %v over %d runs %v", tc.name, median(took), slices.Max(took), len(took), took)
+			t.Logf("%s: nginx exit → lb1 FAULT logged: p50 %v, max %v (ms log precision) %v", tc.name, median(detected), slices.Max(detected), detected)
 		})
 	}
 }
@@ -558,8 +584,10 @@ func TestSplitBrainGuardYields(t *testing.T) {
 	}
 	// After the heal lb2 must still be able to take over: the yield hold
 	// must not outlive the split brain.
+	stopped := time.Now()
 	d1.stop()
 	waitVIP(t, lb2, vip, true, 2*time.Second)
+	t.Logf("lb2 took over %v after lb1's SIGTERM (after the split brain)", time.Since(stopped).Round(time.Millisecond))
 }
 
 // TestZeroMasterHazard: the old peer script stopped the backup whenever
@@ -858,17 +886,11 @@ action "hang" {
 	// Master_Down_Interval, although the INIT→BACKUP exec hangs for 1.5 s.
 	mdi, _ := rfcTimes(100*time.Millisecond, 100)
 	at := func(to string) time.Time {
-		for _, l := range d.logLines("state change") {
-			if l["to"] == to {
-				ts, err := time.Parse("2006-01-02T15:04:05.000Z07:00", fmt.Sprint(l["time"]))
-				if err != nil {
-					t.Fatalf("log time %v: %v", l["time"], err)
-				}
-				return ts
-			}
+		ts := stateTimes(t, d, to)
+		if len(ts) == 0 {
+			t.Fatalf("no transition to %s logged", to)
 		}
-		t.Fatalf("no transition to %s logged", to)
-		return time.Time{}
+		return ts[0]
 	}
 	gap := at("MASTER").Sub(at("BACKUP"))
 	t.Logf("INIT→BACKUP to BACKUP→MASTER: %v (Master_Down_Interval %v)", gap, mdi)
