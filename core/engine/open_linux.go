@@ -53,7 +53,7 @@ func (e *Engine) open(ctx context.Context) error {
 
 		vm := e.vips[ic.Interface]
 		if vm == nil {
-			m, err := vip.NewManager(e.log.With().Str("interface", ic.Interface).Logger(), ic.Interface, vip.Options{})
+			m, err := vip.NewManager(e.log, ic.Interface, vip.Options{}) // the Manager adds the interface field itself
 			if err != nil {
 				return fmt.Errorf("instance %s: %w", ic.Name, err)
 			}
