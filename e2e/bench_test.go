@@ -1,0 +1,534 @@
+package e2e
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/vishvananda/netlink"
+	"github.com/vishvananda/netns"
+
+	"github.com/hawatch/hawatch/core/vrrp"
+	"github.com/hawatch/hawatch/internal/netlab"
+)
+
+// Benchmarks of the VRRP engine next to keepalived 2.2.7, in one run. They
+// print tables (docs/benchmarks.md "VRRP failover") instead of asserting
+// bounds, and run only when asked, as root:
+//
+//	HAWATCH_BENCH=1 go test -count=1 -timeout 60m -v -run 'TestBench(Failover|Resources)' ./e2e
+//
+// HAWATCH_BENCH_RUNS=N overrides the number of runs per cell (default 5 at
+// 1 s, 20 at 100 ms and 10 ms).
+
+func needBench(t *testing.T) {
+	t.Helper()
+	needRoot(t)
+	if os.Getenv("HAWATCH_BENCH") == "" {
+		t.Skip("benchmark: set HAWATCH_BENCH=1 to run (takes ~15 minutes)")
+	}
+}
+
+type benchMode struct {
+	name     string
+	version  int
+	interval time.Duration
+	auth     string
+	runs     int
+	vrid     int
+}
+
+var benchModes = []benchMode{
+	{name: "v2 1s PASS", version: 2, interval: time.Second, auth: "1111", runs: 5, vrid: 81},
+	{name: "v3 100ms", version: 3, interval: 100 * time.Millisecond, runs: 20, vrid: 82},
+	{name: "v3 10ms", version: 3, interval: 10 * time.Millisecond, runs: 20, vrid: 83},
+}
+
+var benchVIP = netip.MustParsePrefix("198.51.100.50/24")
+
+// Backup priority in every benchmark; the master has 100.
+const benchBackupPrio = 50
+
+// stopper is a running master: stop(crash) sends SIGKILL or SIGTERM,
+// wait waits for the process (and its helpers) to be gone.
+type stopper struct {
+	stop func(crash bool)
+	wait func() error
+}
+
+// benchImpl starts one VRRP implementation in a node.
+type benchImpl struct {
+	name  string
+	start func(t *testing.T, n *netlab.Node, m benchMode, prio int) stopper
+}
+
+var benchImpls = []benchImpl{
+	{name: "hawatch", start: func(t *testing.T, n *netlab.Node, m benchMode, prio int) stopper {
+		i := instance{vrid: m.vrid, prio: prio, version: m.version, interval: m.interval.String(), auth: m.auth, vips: []string{benchVIP.String()}}
+		d := startQuietDaemon(t, n, i.String())
+		return stopper{
+			stop: func(crash bool) {
+				if crash {
+					d.proc.Kill()
+				} else {
+					_ = d.proc.Signal(syscall.SIGTERM)
+				}
+			},
+			wait: func() error { return d.proc.Wait(10 * time.Second) },
+		}
+	}},
+	{name: "keepalived", start: func(t *testing.T, n *netlab.Node, m benchMode, prio int) stopper {
+		p := netlab.StartKeepalived(t, n, netlab.KeepalivedConfig{
+			VRID: m.vrid, Priority: prio, Version: m.version, AdvertInterval: m.interval,
+			AuthPass: m.auth, VIPs: []string{benchVIP.String()},
+		})
+		return stopper{
+			stop: func(crash bool) {
+				if crash {
+					p.Kill()
+				} else {
+					_ = p.Signal(syscall.SIGTERM)
+				}
+			},
+			wait: func() error {
+				err := p.Wait(10 * time.Second)
+				for _, pid := range p.ExtraPIDs() {
+					for deadline := time.Now().Add(5 * time.Second); processExists(pid) && time.Now().Before(deadline); {
+						time.Sleep(5 * time.Millisecond)
+					}
+				}
+				return err
+			},
+		}
+	}},
+}
+
+// startQuietDaemon is startDaemon at log level info, as in production.
+func startQuietDaemon(t *testing.T, node *netlab.Node, body string) *daemon {
+	t.Helper()
+	dir := t.TempDir()
+	d := &daemon{t: t, node: node, dir: dir, config: filepath.Join(dir, "hawatch.hcl"), socket: filepath.Join(dir, "hawatch.sock")}
+	cfg := strings.Replace(nodeConfig(node, dir, body), `"debug"`, `"info"`, 1)
+	if err := os.WriteFile(d.config, []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	d.start()
+	return d
+}
+
+func processExists(pid int) bool {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return false
+	}
+	// A zombie has released its sockets and addresses already.
+	f := strings.Fields(string(b[strings.LastIndexByte(string(b), ')')+1:]))
+	return len(f) > 0 && f[0] != "Z"
+}
+
+// addrWatch timestamps every appearance of one address in a namespace, from
+// a netlink subscription (no polling interval in the measurement).
+type addrWatch struct {
+	added chan time.Time
+	done  chan struct{}
+}
+
+func watchAddr(t *testing.T, n *netlab.Node, p netip.Prefix) *addrWatch {
+	t.Helper()
+	h, err := netns.GetFromName(n.NS)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { h.Close() })
+	w := &addrWatch{added: make(chan time.Time, 64), done: make(chan struct{})}
+	updates := make(chan netlink.AddrUpdate, 64)
+	err = netlink.AddrSubscribeWithOptions(updates, w.done, netlink.AddrSubscribeOptions{
+		Namespace:     &h,
+		ErrorCallback: func(err error) {
+			select {
+			case <-w.done: // closing the subscription makes its last read fail
+			default:
+				t.Logf("%s: address subscription: %v", n.Name, err)
+			}
+		},
+	})
+	if err != nil {
+		t.Fatalf("%s: subscribe to addresses: %v", n.Name, err)
+	}
+	go func() {
+		for u := range updates {
+			at := time.Now()
+			ip, ok := netip.AddrFromSlice(u.LinkAddress.IP)
+			if ok && u.NewAddr && ip.Unmap() == p.Addr() {
+				select {
+				case w.added <- at:
+				default:
+				}
+			}
+		}
+	}()
+	t.Cleanup(func() { close(w.done) })
+	return w
+}
+
+// drain forgets events seen so far.
+func (w *addrWatch) drain() {
+	for {
+		select {
+		case <-w.added:
+		default:
+			return
+		}
+	}
+}
+
+// next waits for the next appearance after since.
+func (w *addrWatch) next(since time.Time, timeout time.Duration) (time.Duration, bool) {
+	deadline := time.NewTimer(timeout)
+	defer deadline.Stop()
+	for {
+		select {
+		case at := <-w.added:
+			if at.After(since) {
+				return at.Sub(since), true
+			}
+		case <-deadline.C:
+			return 0, false
+		}
+	}
+}
+
+type benchResult struct {
+	mode    benchMode
+	kind    string // "crash" or "graceful"
+	impl    string
+	samples []time.Duration
+	failed  int
+}
+
+func TestBenchFailover(t *testing.T) {
+	needBench(t)
+	runsOverride, _ := strconv.Atoi(os.Getenv("HAWATCH_BENCH_RUNS"))
+	var results []benchResult
+	for _, m := range benchModes {
+		if runsOverride > 0 {
+			m.runs = runsOverride
+		}
+		for _, impl := range benchImpls {
+			t.Run(m.name+"/"+impl.name, func(t *testing.T) {
+				results = append(results, benchFailover(t, m, impl)...)
+			})
+		}
+	}
+	printFailoverTable(results)
+}
+
+func benchFailover(t *testing.T, m benchMode, impl benchImpl) []benchResult {
+	lab := netlab.New(t, netlab.Options{Nodes: 2, NoClient: true})
+	lb1, lb2 := lab.Nodes[0], lab.Nodes[1]
+	mdi := vrrp.MasterDownInterval(uint8(m.version), benchBackupPrio, m.interval)
+	impl.start(t, lb2, m, benchBackupPrio)
+	watch := watchAddr(t, lb2, benchVIP)
+	rng := rand.New(rand.NewPCG(uint64(m.vrid), uint64(len(impl.name))))
+
+	var out []benchResult
+	for _, kind := range []string{"crash", "graceful"} {
+		res := benchResult{mode: m, kind: kind, impl: impl.name}
+		for run := range m.runs {
+			master := impl.start(t, lb1, m, 100)
+			// Converged: lb1 preempted (after its Master_Down_Interval) and
+			// lb2 heard it and released the VIP.
+			waitVIP(t, lb1, benchVIP, true, 3*mdi+10*time.Second)
+			waitVIP(t, lb2, benchVIP, false, 3*mdi+5*time.Second)
+			// A few adverts of steady state, then a random phase within
+			// the advert cycle: a crash right after an advert waits a full
+			// Master_Down_Interval, one just before the next advert would
+			// have gone out waits about one interval less.
+			time.Sleep(2*m.interval + 50*time.Millisecond + time.Duration(rng.Int64N(int64(m.interval))))
+			watch.drain()
+
+			start := time.Now()
+			master.stop(kind == "crash")
+			took, ok := watch.next(start, 3*mdi+3*time.Second)
+			if ok {
+				res.samples = append(res.samples, took)
+			} else {
+				res.failed++
+				t.Errorf("%s %s run %d: lb2 did not take the VIP", kind, impl.name, run)
+			}
+			if err := master.wait(); err != nil && kind == "graceful" {
+				t.Errorf("%s %s run %d: master after SIGTERM: %v", kind, impl.name, run, err)
+			}
+			// A crashed master leaves its VIP behind; clear it so the next
+			// start begins from a clean interface for both implementations.
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			_, _ = lb1.Exec(ctx, "ip", "addr", "del", benchVIP.String(), "dev", "eth0")
+			cancel()
+		}
+		t.Logf("%s %s %s: %v", m.name, kind, impl.name, res.samples)
+		out = append(out, res)
+	}
+	return out
+}
+
+func printFailoverTable(results []benchResult) {
+	var b strings.Builder
+	fmt.Fprintf(&b, "\n| mode | stop | implementation | runs | min | median | max | RFC (backup prio %d) |\n|---|---|---|---|---|---|---|---|\n", benchBackupPrio)
+	for _, r := range results {
+		v := uint8(r.mode.version)
+		mdi := vrrp.MasterDownInterval(v, benchBackupPrio, r.mode.interval)
+		skew := vrrp.SkewTime(v, benchBackupPrio, r.mode.interval)
+		ref := fmt.Sprintf("Master_Down_Interval %v (window %v–%v)", ms(mdi), ms(mdi-r.mode.interval), ms(mdi))
+		if r.kind == "graceful" {
+			ref = fmt.Sprintf("Skew_Time %v", ms(skew))
+		}
+		lo, med, hi := summarize(r.samples)
+		runs := strconv.Itoa(len(r.samples))
+		if r.failed > 0 {
+			runs += fmt.Sprintf(" (+%d failed)", r.failed)
+		}
+		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s | %s | %s |\n", r.mode.name, r.kind, r.impl, runs, ms(lo), ms(med), ms(hi), ref)
+	}
+	fmt.Print(b.String())
+}
+
+func summarize(xs []time.Duration) (lo, med, hi time.Duration) {
+	if len(xs) == 0 {
+		return 0, 0, 0
+	}
+	s := slices.Clone(xs)
+	slices.Sort(s)
+	med = s[len(s)/2]
+	if len(s)%2 == 0 {
+		med = (s[len(s)/2-1] + s[len(s)/2]) / 2
+	}
+	return s[0], med, s[len(s)-1]
+}
+
+// ms renders a duration in milliseconds with one decimal.
+func ms(d time.Duration) string {
+	return strconv.FormatFloat(float64(d)/float64(time.Millisecond), 'f', 1, 64) + " ms"
+}
+
+// ---- resources ----
+
+// usage is CPU and memory of one process over a window.
+type usage struct {
+	cpu   float64 // percent of one core
+	rssKB int
+}
+
+// procTicks returns utime+stime (all threads) in clock ticks.
+func procTicks(pid int) (int64, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0, err
+	}
+	s := string(b)
+	f := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
+	// After the command: state(0) ppid(1) ... utime(11) stime(12).
+	if len(f) < 13 {
+		return 0, fmt.Errorf("pid %d: short /proc stat", pid)
+	}
+	u, err1 := strconv.ParseInt(f[11], 10, 64)
+	st, err2 := strconv.ParseInt(f[12], 10, 64)
+	if err1 != nil || err2 != nil {
+		return 0, fmt.Errorf("pid %d: bad /proc stat", pid)
+	}
+	return u + st, nil
+}
+
+func procRSSKB(pid int) (int, error) {
+	f, err := os.Open(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0, err
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		if v, ok := strings.CutPrefix(sc.Text(), "VmRSS:"); ok {
+			return strconv.Atoi(strings.TrimSuffix(strings.TrimSpace(v), " kB"))
+		}
+	}
+	return 0, fmt.Errorf("pid %d: no VmRSS", pid)
+}
+
+// clkTck is USER_HZ, 100 on every Linux architecture Go supports.
+const clkTck = 100
+
+// measure samples the CPU time of each process group (PIDs summed) over
+// window, and their summed VmRSS at the end.
+func measure(t *testing.T, window time.Duration, groups ...[]int) []usage {
+	t.Helper()
+	before := make([]int64, len(groups))
+	for i, g := range groups {
+		for _, pid := range g {
+			n, err := procTicks(pid)
+			if err != nil {
+				t.Fatal(err)
+			}
+			before[i] += n
+		}
+	}
+	start := time.Now()
+	time.Sleep(window)
+	elapsed := time.Since(start)
+	out := make([]usage, len(groups))
+	for i, g := range groups {
+		var ticks int64
+		for _, pid := range g {
+			n, err := procTicks(pid)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ticks += n
+			rss, err := procRSSKB(pid)
+			if err != nil {
+				t.Fatal(err)
+			}
+			out[i].rssKB += rss
+		}
+		out[i].cpu = 100 * float64(ticks-before[i]) / clkTck / elapsed.Seconds()
+	}
+	return out
+}
+
+// benchVIPs returns n VIPs 198.51.100.101, .102, ... (n ≤ 100).
+func benchVIPs(n int) []netip.Prefix {
+	out := make([]netip.Prefix, n)
+	for i := range out {
+		out[i] = netip.PrefixFrom(netip.AddrFrom4([4]byte{198, 51, 100, byte(101 + i)}), 24)
+	}
+	return out
+}
+
+func allVIPs(t *testing.T, node *netlab.Node, vips []netip.Prefix, present bool, timeout time.Duration) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		missing := 0
+		for _, p := range vips {
+			if hasVIP(t, node, p) != present {
+				missing++
+			}
+		}
+		if missing == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: %d of %d VIPs not present=%v after %v", node.Name, missing, len(vips), present, timeout)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// resProc is one started implementation: the PIDs to account and a count
+// of state changes so far (to check the window was steady).
+type resProc struct {
+	pids        []int
+	transitions func() int
+}
+
+func startResHawatch(t *testing.T, n *netlab.Node, count, prio int, interval time.Duration) resProc {
+	var body strings.Builder
+	for i, p := range benchVIPs(count) {
+		body.WriteString(instance{name: fmt.Sprintf("VI_%d", i+1), vrid: i + 1, prio: prio, version: 3,
+			interval: interval.String(), vips: []string{p.String()}}.String())
+	}
+	d := startQuietDaemon(t, n, body.String())
+	return resProc{pids: []int{d.proc.PID()}, transitions: func() int { return stateChanges(d) }}
+}
+
+// startResKeepalived runs keepalived with count instances. netlab's helper
+// renders a single instance, so this writes the config itself (reusing its
+// renderer for each instance block) and starts keepalived the same way.
+func startResKeepalived(t *testing.T, n *netlab.Node, count, prio int, interval time.Duration) resProc {
+	t.Helper()
+	var conf strings.Builder
+	conf.WriteString("global_defs {\n    router_id " + n.Name + "\n}\n\n")
+	for i, p := range benchVIPs(count) {
+		c := netlab.KeepalivedConfig{Instance: fmt.Sprintf("VI_%d", i+1), VRID: i + 1, Priority: prio, Version: 3,
+			AdvertInterval: interval, VIPs: []string{p.String()}}
+		_, inst, _ := strings.Cut(c.Render(), "\n}\n\n") // drop its global_defs
+		conf.WriteString(inst)
+	}
+	dir := t.TempDir()
+	path := filepath.Join(dir, "keepalived.conf")
+	pidFile, vrrpPID := filepath.Join(dir, "keepalived.pid"), filepath.Join(dir, "vrrp.pid")
+	if err := os.WriteFile(path, []byte(conf.String()), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	p := n.Start(t, "keepalived", "--dont-fork", "--log-console", "--log-detail", "--no-syslog",
+		"--vrrp", "--dont-respawn", "--use-file", path, "--pid", pidFile, "--vrrp_pid", vrrpPID)
+	var child int
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		b, err := os.ReadFile(vrrpPID)
+		if pid, _ := strconv.Atoi(strings.TrimSpace(string(b))); err == nil && pid > 0 {
+			child = pid
+			break
+		}
+		if p.Exited() || time.Now().After(deadline) {
+			t.Fatalf("%s: keepalived did not start its VRRP child:\n%s", n.Name, p.Output())
+		}
+	}
+	// Runs before n.Start's cleanup (LIFO): the child first, then the group.
+	t.Cleanup(func() { _ = syscall.Kill(child, syscall.SIGKILL) })
+	return resProc{pids: []int{p.PID(), child}, transitions: func() int { return strings.Count(p.Output(), "Entering ") }}
+}
+
+type resResult struct {
+	impl           string
+	instances      int
+	master, backup usage
+	changes        int
+}
+
+func TestBenchResources(t *testing.T) {
+	needBench(t)
+	const interval = 10 * time.Millisecond
+	const window = 10 * time.Second
+	var results []resResult
+	for _, count := range []int{1, 100} {
+		for _, impl := range []struct {
+			name  string
+			start func(*testing.T, *netlab.Node, int, int, time.Duration) resProc
+		}{{"hawatch", startResHawatch}, {"keepalived", startResKeepalived}} {
+			t.Run(fmt.Sprintf("%s/%d", impl.name, count), func(t *testing.T) {
+				lab := netlab.New(t, netlab.Options{Nodes: 2, NoClient: true})
+				lb1, lb2 := lab.Nodes[0], lab.Nodes[1]
+				vips := benchVIPs(count)
+				bk := impl.start(t, lb2, count, benchBackupPrio, interval)
+				mp := impl.start(t, lb1, count, 100, interval)
+				allVIPs(t, lb1, vips, true, 20*time.Second)
+				allVIPs(t, lb2, vips, false, 20*time.Second)
+				time.Sleep(2 * time.Second) // past start-up work (GARP rounds, first allocations)
+				c0 := mp.transitions() + bk.transitions()
+				u := measure(t, window, mp.pids, bk.pids)
+				changes := mp.transitions() + bk.transitions() - c0
+				if changes != 0 {
+					t.Errorf("%d state changes during the measurement window: not a steady pair", changes)
+				}
+				r := resResult{impl: impl.name, instances: count, master: u[0], backup: u[1], changes: changes}
+				t.Logf("%+v", r)
+				results = append(results, r)
+			})
+		}
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "\n| implementation | instances @ %v | master CPU (%% of one core) | master VmRSS | backup CPU | backup VmRSS |\n|---|---|---|---|---|---|\n", interval)
+	for _, r := range results {
+		fmt.Fprintf(&b, "| %s | %d | %.1f %% | %.1f MB | %.1f %% | %.1f MB |\n", r.impl, r.instances,
+			r.master.cpu, float64(r.master.rssKB)/1024, r.backup.cpu, float64(r.backup.rssKB)/1024)
+	}
+	fmt.Print(b.String())
+}
