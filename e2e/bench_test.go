@@ -153,7 +153,7 @@ func watchAddr(t *testing.T, n *netlab.Node, p netip.Prefix) *addrWatch {
 	w := &addrWatch{added: make(chan time.Time, 64), done: make(chan struct{})}
 	updates := make(chan netlink.AddrUpdate, 64)
 	err = netlink.AddrSubscribeWithOptions(updates, w.done, netlink.AddrSubscribeOptions{
-		Namespace:     &h,
+		Namespace: &h,
 		ErrorCallback: func(err error) {
 			select {
 			case <-w.done: // closing the subscription makes its last read fail
