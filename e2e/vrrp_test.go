@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hawatch/hawatch/core/vrrp"
 	"github.com/hawatch/hawatch/internal/netlab"
 )
 
@@ -17,11 +18,9 @@ const syscallTERM = syscall.SIGTERM
 const loadSlack = 300 * time.Millisecond
 
 // rfcTimes returns Master_Down_Interval and Skew_Time for a backup of
-// priority prio at interval (RFC 5798 §6.1, centisecond arithmetic for v3).
+// priority prio at interval, as core/vrrp computes them (RFC 5798 §6.1).
 func rfcTimes(interval time.Duration, prio int) (mdi, skew time.Duration) {
-	cs := int(interval / (10 * time.Millisecond))
-	skewCS := (256 - prio) * cs / 256
-	return time.Duration(3*cs+skewCS) * 10 * time.Millisecond, time.Duration(skewCS) * 10 * time.Millisecond
+	return vrrp.MasterDownInterval(3, uint8(prio), interval), vrrp.SkewTime(3, uint8(prio), interval)
 }
 
 // pair starts hawatch on lb1 (prio 100) and lb2 (prio 50) with the same
@@ -34,6 +33,8 @@ func pair(t *testing.T, lab *netlab.Lab, base instance) (*daemon, *daemon) {
 	d2 := startDaemon(t, lb2, i2.String())
 	d1 := startDaemon(t, lb1, i1.String())
 	waitVIP(t, lb1, vipOf(base), true, 10*time.Second)
+	// lb2 may have become master before lb1 started: wait for it to yield.
+	waitVIP(t, lb2, vipOf(base), false, 2*time.Second)
 	exactlyOne(t, vipOf(base), lb1, 3*intervalOf(base), lb1, lb2)
 	_ = d2
 	return d1, d2
