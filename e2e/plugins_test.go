@@ -16,6 +16,7 @@ import (
 	"net/http"
 	"net/netip"
 	"os"
+	"os/user"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -396,6 +397,13 @@ func TestNginxDeathMovesVIP(t *testing.T) {
 			if st := d1.mustStatus(); len(st.Checks) != 1 || st.Checks[0].Status != "ok" {
 				t.Fatalf("lb1 nginx check not ok: %+v", st.Checks)
 			}
+			nobody, err := user.Lookup("nobody")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if uid := pluginUID(t, d1, "hawatch-process"); strconv.Itoa(uid) != nobody.Uid {
+				t.Errorf("lb1's process plugin runs as uid %d, want nobody (%s)", uid, nobody.Uid)
+			}
 
 			ping := startMACPinger(t, client, vip.Addr(), 2*time.Millisecond)
 			ping.waitReplyFrom(t, lb1.MAC, time.Now(), 3*time.Second)
@@ -752,6 +760,41 @@ func controlPost(t *testing.T, d *daemon, path, body string) {
 		b, _ := io.ReadAll(resp.Body)
 		t.Fatalf("POST %s: HTTP %d: %s", path, resp.StatusCode, b)
 	}
+}
+
+// pluginUID returns the real UID of the daemon's child process named comm
+// (comm is cut to 15 bytes by the kernel).
+func pluginUID(t *testing.T, d *daemon, comm string) int {
+	t.Helper()
+	entries, _ := os.ReadDir("/proc")
+	for _, e := range entries {
+		if _, err := strconv.Atoi(e.Name()); err != nil {
+			continue
+		}
+		b, err := os.ReadFile(filepath.Join("/proc", e.Name(), "status"))
+		if err != nil {
+			continue
+		}
+		var name string
+		ppid, uid := -1, -1
+		for _, l := range strings.Split(string(b), "\n") {
+			k, v, _ := strings.Cut(l, ":")
+			f := strings.Fields(v)
+			switch {
+			case k == "Name" && len(f) > 0:
+				name = f[0]
+			case k == "PPid" && len(f) > 0:
+				ppid, _ = strconv.Atoi(f[0])
+			case k == "Uid" && len(f) > 0:
+				uid, _ = strconv.Atoi(f[0])
+			}
+		}
+		if ppid == d.proc.PID() && name == comm {
+			return uid
+		}
+	}
+	t.Fatalf("%s: no %s child of the daemon (pid %d)", d.node.Name, comm, d.proc.PID())
+	return -1
 }
 
 // processGroupAlive reports whether any process is in process group pgid.
