@@ -338,10 +338,25 @@ func (e *Engine) checkResult(now time.Time, r checkResult) {
 				}
 			}
 		}
-		if changed {
+		if changed || failingYieldWhileMaster(in) {
 			e.syncTracks(now, in)
 		}
 	}
+}
+
+// failingYieldWhileMaster: a guard that already failed while this node was
+// BACKUP (it sees the master) changes nothing when the node becomes MASTER,
+// so the yield decision must be taken again on the next result.
+func failingYieldWhileMaster(in *instance) bool {
+	if in.m.State() != vrrp.StateMaster {
+		return false
+	}
+	for _, tr := range in.tracks {
+		if tr.effect == EffectYield && tr.reported && !tr.up {
+			return true
+		}
+	}
+	return false
 }
 
 // syncTracks derives fault, demote and priority from the instance's trackers
