@@ -219,6 +219,7 @@ type benchResult struct {
 func TestBenchFailover(t *testing.T) {
 	needBench(t)
 	runsOverride, _ := strconv.Atoi(os.Getenv("HAWATCH_BENCH_RUNS"))
+	fmt.Printf("start %s, %s\n", time.Now().UTC().Format(time.RFC3339), machineLoad())
 	var results []benchResult
 	for _, m := range benchModes {
 		if runsOverride > 0 {
@@ -231,6 +232,7 @@ func TestBenchFailover(t *testing.T) {
 		}
 	}
 	printFailoverTable(results)
+	fmt.Printf("end %s, %s\n", time.Now().UTC().Format(time.RFC3339), machineLoad())
 }
 
 func benchFailover(t *testing.T, m benchMode, impl benchImpl) []benchResult {
@@ -324,8 +326,9 @@ func ms(d time.Duration) string {
 
 // usage is CPU and memory of one process over a window.
 type usage struct {
-	cpu   float64 // percent of one core
-	rssKB int
+	cpu    float64 // percent of one core
+	rssKB  int
+	perPID []int // VmRSS of each process, kB
 }
 
 // procTicks returns utime+stime (all threads) in clock ticks.
@@ -397,6 +400,7 @@ func measure(t *testing.T, window time.Duration, groups ...[]int) []usage {
 				t.Fatal(err)
 			}
 			out[i].rssKB += rss
+			out[i].perPID = append(out[i].perPID, rss)
 		}
 		out[i].cpu = 100 * float64(ticks-before[i]) / clkTck / elapsed.Seconds()
 	}
@@ -489,46 +493,78 @@ func startResKeepalived(t *testing.T, n *netlab.Node, count, prio int, interval 
 type resResult struct {
 	impl           string
 	instances      int
+	interval       time.Duration
 	master, backup usage
 	changes        int
 }
 
+// machineLoad describes how busy the shared machine was: the load average
+// and the kernel's CPU pressure (share of time some task waited for a CPU).
+func machineLoad() string {
+	la, _ := os.ReadFile("/proc/loadavg")
+	f := strings.Fields(string(la))
+	out := "load average " + strings.Join(f[:min(3, len(f))], " ")
+	if psi, err := os.ReadFile("/proc/pressure/cpu"); err == nil {
+		line, _, _ := strings.Cut(string(psi), "\n")
+		out += "; CPU pressure " + strings.TrimPrefix(line, "some ")
+	}
+	return out
+}
+
 func TestBenchResources(t *testing.T) {
 	needBench(t)
-	const interval = 10 * time.Millisecond
 	const window = 10 * time.Second
+	fmt.Printf("start %s, %s\n", time.Now().UTC().Format(time.RFC3339), machineLoad())
 	var results []resResult
-	for _, count := range []int{1, 100} {
+	for _, cell := range []struct {
+		count    int
+		interval time.Duration
+	}{{1, 10 * time.Millisecond}, {100, 10 * time.Millisecond}, {100, 100 * time.Millisecond}} {
 		for _, impl := range []struct {
 			name  string
 			start func(*testing.T, *netlab.Node, int, int, time.Duration) resProc
 		}{{"hawatch", startResHawatch}, {"keepalived", startResKeepalived}} {
-			t.Run(fmt.Sprintf("%s/%d", impl.name, count), func(t *testing.T) {
+			t.Run(fmt.Sprintf("%s/%dx%v", impl.name, cell.count, cell.interval), func(t *testing.T) {
 				lab := netlab.New(t, netlab.Options{Nodes: 2, NoClient: true})
 				lb1, lb2 := lab.Nodes[0], lab.Nodes[1]
-				vips := benchVIPs(count)
-				bk := impl.start(t, lb2, count, benchBackupPrio, interval)
-				mp := impl.start(t, lb1, count, 100, interval)
+				vips := benchVIPs(cell.count)
+				bk := impl.start(t, lb2, cell.count, benchBackupPrio, cell.interval)
+				mp := impl.start(t, lb1, cell.count, 100, cell.interval)
 				allVIPs(t, lb1, vips, true, 20*time.Second)
 				allVIPs(t, lb2, vips, false, 20*time.Second)
 				time.Sleep(2 * time.Second) // past start-up work (GARP rounds, first allocations)
 				c0 := mp.transitions() + bk.transitions()
 				u := measure(t, window, mp.pids, bk.pids)
+				// Not a failure: a benchmark reports what happened. A
+				// pair that flaps is not in steady state, and the table
+				// says so next to the numbers.
 				changes := mp.transitions() + bk.transitions() - c0
-				if changes != 0 {
-					t.Errorf("%d state changes during the measurement window: not a steady pair", changes)
-				}
-				r := resResult{impl: impl.name, instances: count, master: u[0], backup: u[1], changes: changes}
+				r := resResult{impl: impl.name, instances: cell.count, interval: cell.interval, master: u[0], backup: u[1], changes: changes}
 				t.Logf("%+v", r)
 				results = append(results, r)
 			})
 		}
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "\n| implementation | instances @ %v | master CPU (%% of one core) | master VmRSS | backup CPU | backup VmRSS |\n|---|---|---|---|---|---|\n", interval)
+	fmt.Fprintf(&b, "\n| implementation | instances × interval | master CPU (%% of one core) | master VmRSS | backup CPU | backup VmRSS | state changes in the %v window |\n|---|---|---|---|---|---|---|\n", window)
 	for _, r := range results {
-		fmt.Fprintf(&b, "| %s | %d | %.1f %% | %.1f MB | %.1f %% | %.1f MB |\n", r.impl, r.instances,
-			r.master.cpu, float64(r.master.rssKB)/1024, r.backup.cpu, float64(r.backup.rssKB)/1024)
+		fmt.Fprintf(&b, "| %s | %d × %v | %.1f %% | %s | %.1f %% | %s | %d |\n", r.impl, r.instances, r.interval,
+			r.master.cpu, rss(r.master), r.backup.cpu, rss(r.backup), r.changes)
 	}
 	fmt.Print(b.String())
+	fmt.Printf("end %s, %s\n", time.Now().UTC().Format(time.RFC3339), machineLoad())
+}
+
+// rss renders the summed VmRSS, with the per-process split when the
+// implementation runs several processes (keepalived: parent + VRRP child).
+func rss(u usage) string {
+	s := fmt.Sprintf("%.1f MB", float64(u.rssKB)/1024)
+	if len(u.perPID) > 1 {
+		parts := make([]string, len(u.perPID))
+		for i, kb := range u.perPID {
+			parts[i] = fmt.Sprintf("%.1f", float64(kb)/1024)
+		}
+		s += " (" + strings.Join(parts, " + ") + ")"
+	}
+	return s
 }
