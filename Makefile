@@ -36,6 +36,12 @@ install: build
 		install -m 0755 bin/hawatch-$$p $(DESTDIR)$(PREFIX)/libexec/hawatch/hawatch-$$p; \
 	done
 
+# The live demo (root): nginx and hawatch on two nodes in network namespaces,
+# nginx killed on the master, the VIP moving and coming back. It removes
+# everything it made, also on Ctrl-C or failure.
+demo: build
+	bash scripts/demo.sh
+
 proto:
 	$(GO) generate ./sdk/proto/...
 
