@@ -17,6 +17,7 @@ import (
 	"github.com/hawatch/hawatch/core/config"
 	"github.com/hawatch/hawatch/core/vip"
 	"github.com/hawatch/hawatch/core/vrrp"
+	"github.com/hawatch/hawatch/core/vrrp/transport"
 	"github.com/hawatch/hawatch/sdk"
 )
 
@@ -46,6 +47,10 @@ type Options struct {
 	VIPTimeout time.Duration
 	// StateDir, if set, persists operator demote intents across restarts.
 	StateDir string
+	// Listen opens a VRRP socket; default transport.Listen.
+	Listen func(transport.Options) (Conn, error)
+	// NewVIPManager opens an interface's VIP manager; default vip.NewManager.
+	NewVIPManager func(log zerolog.Logger, ifname string) (VIPManager, error)
 }
 
 // Engine runs every instance of one node.
@@ -82,6 +87,12 @@ type checkResult struct {
 func New(log zerolog.Logger, cfg *config.Config, opts Options) (*Engine, error) {
 	if opts.VIPTimeout == 0 {
 		opts.VIPTimeout = 2 * time.Second
+	}
+	if opts.Listen == nil {
+		opts.Listen = defaultListen
+	}
+	if opts.NewVIPManager == nil {
+		opts.NewVIPManager = defaultNewVIPManager
 	}
 	e := &Engine{
 		log:     log,

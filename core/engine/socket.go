@@ -24,17 +24,9 @@ func (k socketKey) String() string {
 	return fmt.Sprintf("%s/ipv%d/%s", k.ifname, k.family, mode)
 }
 
-// packetConn is the slice of transport.Conn the engine uses.
-type packetConn interface {
-	WriteTo(payload []byte, dst netip.Addr) error
-	Group() netip.Addr
-	Drops() map[string]uint64
-	Close() error
-}
-
 type socket struct {
 	key    socketKey
-	conn   packetConn
+	conn   Conn
 	local  netip.Addr
 	byVRID map[uint8]*instance
 	drops  map[string]uint64

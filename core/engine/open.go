@@ -7,14 +7,45 @@ import (
 	"net"
 	"net/netip"
 
+	"github.com/rs/zerolog"
+
 	"github.com/hawatch/hawatch/core/vip"
 	"github.com/hawatch/hawatch/core/vrrp"
 	"github.com/hawatch/hawatch/core/vrrp/transport"
 )
 
-// vipManager is a vip.Manager with the goroutine that runs its reconciler.
+// Conn is the slice of transport.Conn the engine uses: one raw VRRP socket
+// per interface, family and mode.
+type Conn interface {
+	ReadPacket(buf []byte) (transport.Packet, error)
+	WriteTo(payload []byte, dst netip.Addr) error
+	LocalAddr() netip.Addr
+	Group() netip.Addr
+	Drops() map[string]uint64
+	Close() error
+}
+
+// VIPManager is the slice of vip.Manager the engine uses: one per interface.
+type VIPManager interface {
+	vipOwner
+	Watch(owner string, prefixes []netip.Prefix) error
+	RemoveStale(ctx context.Context, prefixes []netip.Prefix) error
+	Run(ctx context.Context) error
+	Stats() vip.Stats
+	Close() error
+}
+
+// Listen and NewVIPManager are the real constructors; Options may replace
+// them (tests run the loop over in-memory fakes).
+func defaultListen(o transport.Options) (Conn, error) { return transport.Listen(o) }
+
+func defaultNewVIPManager(log zerolog.Logger, ifname string) (VIPManager, error) {
+	return vip.NewManager(log, ifname, vip.Options{})
+}
+
+// vipManager is a VIP manager with the goroutine that runs its reconciler.
 type vipManager struct {
-	*vip.Manager
+	VIPManager
 	done chan struct{}
 }
 
@@ -33,7 +64,7 @@ func (e *Engine) open(ctx context.Context) error {
 					opts.Peers = append(opts.Peers, other.UnicastPeers...)
 				}
 			}
-			conn, err := transport.Listen(opts)
+			conn, err := e.opts.Listen(opts)
 			if err != nil {
 				return fmt.Errorf("instance %s: %w", ic.Name, err)
 			}
@@ -53,11 +84,11 @@ func (e *Engine) open(ctx context.Context) error {
 
 		vm := e.vips[ic.Interface]
 		if vm == nil {
-			m, err := vip.NewManager(e.log, ic.Interface, vip.Options{}) // the Manager adds the interface field itself
+			m, err := e.opts.NewVIPManager(e.log, ic.Interface) // the Manager adds the interface field itself
 			if err != nil {
 				return fmt.Errorf("instance %s: %w", ic.Name, err)
 			}
-			vm = &vipManager{Manager: m, done: make(chan struct{})}
+			vm = &vipManager{VIPManager: m, done: make(chan struct{})}
 			e.vips[ic.Interface] = vm
 			go func() {
 				defer close(vm.done)
@@ -103,7 +134,7 @@ func (e *Engine) open(ctx context.Context) error {
 }
 
 // read decodes packets off one socket and hands them to the loop.
-func (e *Engine) read(ctx context.Context, s *socket, conn *transport.Conn) {
+func (e *Engine) read(ctx context.Context, s *socket, conn Conn) {
 	buf := make([]byte, 1500)
 	for {
 		p, err := conn.ReadPacket(buf)
