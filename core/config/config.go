@@ -47,6 +47,8 @@ const (
 	DefaultAdvertInterval = time.Second
 
 	DefaultGARPRepeat   = 5
+	maxGARPRepeat       = 100
+	minGARPRefresh      = time.Second
 	DefaultGARPInterval = 10 * time.Millisecond
 	DefaultGARPDelay    = 5 * time.Second
 )

@@ -115,10 +115,22 @@ func (b *builder) instance(r *instanceBlock) *instanceInfo {
 	b.duration(r.PreemptDelay, &inst.PreemptDelay, true)
 
 	if g := r.GARP; g != nil {
-		b.intRange(g.Repeat, &inst.GARP.Repeat, 1, 1000)
+		b.intRange(g.Repeat, &inst.GARP.Repeat, 1, maxGARPRepeat)
 		b.duration(g.Interval, &inst.GARP.Interval, true)
 		b.duration(g.Delay, &inst.GARP.Delay, true)
 		b.duration(g.Refresh, &inst.GARP.Refresh, true)
+		// The announcer's schedule rules (core/vip Policy.Validate), checked
+		// here so a mistake is a diagnostic, not a surprise at takeover.
+		gp := inst.GARP
+		burst := time.Duration(gp.Repeat-1) * gp.Interval
+		if g.Delay != nil && gp.Delay > 0 && gp.Delay <= burst {
+			b.errorf(g.Delay.Range, "garp delay too short",
+				"The second burst (delay %s) must start after the first one ends (%d packets %s apart = %s).", gp.Delay, gp.Repeat, gp.Interval, burst)
+		}
+		if g.Refresh != nil && gp.Refresh > 0 && (gp.Refresh < minGARPRefresh || gp.Refresh <= burst) {
+			b.errorf(g.Refresh.Range, "garp refresh too short",
+				"refresh is 0 (off) or at least %s and longer than a burst (%s), not %s.", minGARPRefresh, burst, gp.Refresh)
+		}
 	}
 
 	b.tracks(r, inst, owner)
