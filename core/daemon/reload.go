@@ -3,12 +3,14 @@ package daemon
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"reflect"
 	"time"
 
 	"github.com/hawatch/hawatch/core/config"
 	"github.com/hawatch/hawatch/core/control"
+	"github.com/hawatch/hawatch/core/engine"
 	"github.com/hawatch/hawatch/core/pluginhost"
 )
 
@@ -47,7 +49,7 @@ func (d *Daemon) Reload(ctx context.Context) (err error) {
 	if diags.HasErrors() {
 		return &control.ReloadError{Diagnostics: renderDiags(next, diags)}
 	}
-	if err := d.eng.CheckReload(next); err != nil {
+	if err := d.eng.CheckReload(ctx, next); err != nil {
 		return &control.ReloadError{Diagnostics: err.Error()}
 	}
 
@@ -107,8 +109,9 @@ func (d *Daemon) Reload(ctx context.Context) (err error) {
 		actions[a.Name] = ac
 	}
 
-	if err := d.eng.Reconfigure(ctx, next, feeds(started), notifiers(actions)); err != nil {
-		return abort(fmt.Errorf("reload: %w", err))
+	applyErr := d.eng.Reconfigure(ctx, next, feeds(started), notifiers(actions))
+	if applyErr != nil && !errors.Is(applyErr, engine.ErrReloadPartial) {
+		return abort(fmt.Errorf("reload: %w", applyErr))
 	}
 
 	d.mu.Lock()
@@ -125,7 +128,7 @@ func (d *Daemon) Reload(ctx context.Context) (err error) {
 			a.Stop()
 		}
 	}
-	return nil
+	return applyErr
 }
 
 func sameCheckSpec(a, b pluginhost.CheckSpec) bool {

@@ -111,28 +111,10 @@ func New(log zerolog.Logger, cfg *config.Config, opts Options) (*Engine, error) 
 		forwarders: map[string]context.CancelFunc{},
 		lastResult: map[string]sdk.Result{},
 	}
-	checks := map[string]*config.Check{}
-	for _, c := range cfg.Checks {
-		checks[c.Name] = c
-	}
 	for _, ic := range cfg.Instances {
-		in := &instance{cfg: ic, demoted: map[string]string{}, holdsSent: map[string]bool{}}
-		for _, t := range ic.Tracks {
-			c := checks[t.Check]
-			if c == nil {
-				return nil, fmt.Errorf("instance %s: track %q: no such check", ic.Name, t.Check)
-			}
-			in.tracks = append(in.tracks, &track{
-				tracker: newTracker(c.Name, c.Rise, c.Fall, c.OnUnknown, c.HoldFor),
-				effect:  effectOf(t),
-				weight:  t.Weight,
-			})
-		}
-		if len(ic.UnicastPeers) > 0 {
-			in.peers = map[netip.Addr]bool{}
-			for _, p := range ic.UnicastPeers {
-				in.peers[p] = true
-			}
+		in, err := newInstance(ic, cfg.Checks)
+		if err != nil {
+			return nil, err
 		}
 		e.instances = append(e.instances, in)
 		e.byName[ic.Name] = in

@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"fmt"
 	"net/netip"
 	"time"
 
@@ -100,4 +101,32 @@ func machineConfig(ic *config.Instance, local netip.Addr) vrrp.Config {
 		c.Addresses = append(c.Addresses, p.Addr())
 	}
 	return c
+}
+
+// newInstance builds an instance (not yet attached to a socket) with a
+// fresh tracker per track.
+func newInstance(ic *config.Instance, checks []*config.Check) (*instance, error) {
+	byName := map[string]*config.Check{}
+	for _, c := range checks {
+		byName[c.Name] = c
+	}
+	in := &instance{cfg: ic, demoted: map[string]string{}, holdsSent: map[string]bool{}}
+	for _, t := range ic.Tracks {
+		c := byName[t.Check]
+		if c == nil {
+			return nil, fmt.Errorf("instance %s: track %q: no such check", ic.Name, t.Check)
+		}
+		in.tracks = append(in.tracks, &track{
+			tracker: newTracker(c.Name, c.Rise, c.Fall, c.OnUnknown, c.HoldFor),
+			effect:  effectOf(t),
+			weight:  t.Weight,
+		})
+	}
+	if len(ic.UnicastPeers) > 0 {
+		in.peers = map[netip.Addr]bool{}
+		for _, p := range ic.UnicastPeers {
+			in.peers[p] = true
+		}
+	}
+	return in, nil
 }

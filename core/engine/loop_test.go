@@ -104,7 +104,7 @@ func (c *fakeConn) Close() error {
 // fakeVIPs records when the node acquired and released its VIPs.
 type fakeVIPs struct {
 	mu     sync.Mutex
-	held   bool
+	held   map[string]bool // by owner (instance)
 	events []string // "acquire@<virtual time since start>", "release@..."
 	t0     time.Time
 }
@@ -112,24 +112,25 @@ type fakeVIPs struct {
 func (f *fakeVIPs) log(what string) {
 	f.events = append(f.events, fmt.Sprintf("%s@%v", what, time.Since(f.t0).Round(time.Millisecond)))
 }
-func (f *fakeVIPs) Acquire(context.Context, string, []netip.Prefix, string, vip.Policy) error {
+func (f *fakeVIPs) Acquire(_ context.Context, owner string, _ []netip.Prefix, _ string, _ vip.Policy) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.held = true
-	f.log("acquire")
+	f.held[owner] = true
+	f.log("acquire " + owner)
 	return nil
 }
-func (f *fakeVIPs) Release(context.Context, string) error {
+func (f *fakeVIPs) Release(_ context.Context, owner string) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if f.held {
-		f.log("release")
+	if f.held[owner] {
+		f.log("release " + owner)
 	}
-	f.held = false
+	delete(f.held, owner)
 	return nil
 }
 func (f *fakeVIPs) Reannounce(string)                                 {}
 func (f *fakeVIPs) Watch(string, []netip.Prefix) error                { return nil }
+func (f *fakeVIPs) Forget(ctx context.Context, name string) error     { return f.Release(ctx, name) }
 func (f *fakeVIPs) RemoveStale(context.Context, []netip.Prefix) error { return nil }
 func (f *fakeVIPs) Run(ctx context.Context) error                     { <-ctx.Done(); return nil }
 func (f *fakeVIPs) Stats() vip.Stats                                  { return vip.Stats{} }
@@ -149,10 +150,12 @@ func (n *node) waitHeld(t *testing.T, limit time.Duration) time.Duration {
 	return time.Since(start)
 }
 
-func (f *fakeVIPs) holds() bool {
+func (f *fakeVIPs) holds() bool { return f.holdsFor("VI_1") }
+
+func (f *fakeVIPs) holdsFor(owner string) bool {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	return f.held
+	return f.held[owner]
 }
 
 // feed is a check whose results the test pushes.
@@ -161,6 +164,7 @@ type feed chan sdk.Result
 func (f feed) Results() <-chan sdk.Result { return f }
 
 type node struct {
+	cfg    *config.Config
 	vips   *fakeVIPs
 	cancel context.CancelFunc
 	done   chan error
@@ -173,7 +177,7 @@ func startNode(t *testing.T, w *wire, addr string, policy string, checks map[str
 	if diags.HasErrors() {
 		t.Fatalf("policy: %v", diags)
 	}
-	n := &node{vips: &fakeVIPs{t0: time.Now()}, done: make(chan error, 1)}
+	n := &node{vips: &fakeVIPs{t0: time.Now(), held: map[string]bool{}}, done: make(chan error, 1)}
 	eng, err := New(zerolog.Nop(), cfg, Options{
 		Checks:        checks,
 		Listen:        w.dial(addr),
@@ -183,6 +187,7 @@ func startNode(t *testing.T, w *wire, addr string, policy string, checks map[str
 		t.Fatal(err)
 	}
 	n.eng = eng
+	n.cfg = cfg
 	ctx, cancel := context.WithCancel(context.Background())
 	n.cancel = cancel
 	go func() { n.done <- eng.Run(ctx) }()
@@ -359,5 +364,79 @@ func TestLoopWeightAndDemote(t *testing.T) {
 		}
 		lb1.stop(t)
 		lb2.stop(t)
+	})
+}
+
+// TestLoopReload: a reload keeps an unchanged instance untouched (no
+// transition, VIPs held throughout), restarts only the instance whose VRRP
+// parameters changed, starts an added one and shuts down a removed one.
+func TestLoopReload(t *testing.T) {
+	two := func(prio2 int, third bool) string {
+		p := policy(100, "") + fmt.Sprintf(`
+vrrp_instance "VI_2" {
+  interface         = "eth0"
+  virtual_router_id = 52
+  priority          = %d
+  advert_interval   = "1s"
+  virtual_ips       = ["198.51.100.52/24"]
+}
+`, prio2)
+		if third {
+			p += `
+vrrp_instance "VI_3" {
+  interface         = "eth0"
+  virtual_router_id = 53
+  priority          = 100
+  advert_interval   = "1s"
+  virtual_ips       = ["198.51.100.53/24"]
+}
+`
+		}
+		return p
+	}
+	synctest.Test(t, func(t *testing.T) {
+		w := &wire{}
+		lb1 := startNode(t, w, "198.51.100.11", two(100, true), nil)
+		time.Sleep(5 * time.Second)
+		for _, name := range []string{"VI_1", "VI_2", "VI_3"} {
+			if !lb1.vips.holdsFor(name) {
+				t.Fatalf("%s not master before reload", name)
+			}
+		}
+		before, _ := lb1.eng.Status(context.Background())
+
+		next, diags := config.Parse([]byte(two(150, false)), "next.hcl")
+		if diags.HasErrors() {
+			t.Fatal(diags)
+		}
+		if err := lb1.eng.Reconfigure(context.Background(), next, nil, nil); err != nil {
+			t.Fatal(err)
+		}
+		if lb1.vips.holdsFor("VI_3") {
+			t.Error("removed instance VI_3 still holds its VIPs")
+		}
+		time.Sleep(5 * time.Second)
+		after, _ := lb1.eng.Status(context.Background())
+		if len(after.Instances) != 2 {
+			t.Fatalf("%d instances after reload, want 2", len(after.Instances))
+		}
+		if a, b := after.Instances[0], before.Instances[0]; a.Name != "VI_1" || a.Stats.Transitions != b.Stats.Transitions || a.State != "MASTER" {
+			t.Errorf("unchanged VI_1 was disturbed: %d → %d transitions, state %s", b.Stats.Transitions, a.Stats.Transitions, a.State)
+		}
+		if got := after.Instances[1]; got.Name != "VI_2" || got.Priority != 150 || got.State != "MASTER" {
+			t.Errorf("VI_2 after reload: %+v", got)
+		}
+		for _, ev := range lb1.vips.events {
+			if ev == "release VI_1" {
+				t.Errorf("VI_1 released its VIPs during the reload: %v", lb1.vips.events)
+			}
+		}
+		// A plan that cannot be applied changes nothing.
+		bad := *next
+		bad.SyncGroups = []*config.SyncGroup{{Name: "G", Instances: []string{"VI_1", "VI_2"}}}
+		if err := lb1.eng.Reconfigure(context.Background(), &bad, nil, nil); err == nil {
+			t.Error("a sync-group change was applied by reload")
+		}
+		lb1.stop(t)
 	})
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"time"
 
 	"github.com/rs/zerolog"
 
@@ -29,6 +30,7 @@ type Conn interface {
 type VIPManager interface {
 	vipOwner
 	Watch(owner string, prefixes []netip.Prefix) error
+	Forget(ctx context.Context, owner string) error
 	RemoveStale(ctx context.Context, prefixes []netip.Prefix) error
 	Run(ctx context.Context) error
 	Stats() vip.Stats
@@ -54,56 +56,8 @@ type vipManager struct {
 // and reconciler goroutines (all stopped by ctx and closeAll).
 func (e *Engine) open(ctx context.Context) error {
 	for _, in := range e.instances {
-		ic := in.cfg
-		key := socketKey{ifname: ic.Interface, family: ic.Family(), unicast: len(ic.UnicastPeers) > 0, source: ic.UnicastSource}
-		s := e.sockets[key]
-		if s == nil {
-			opts := transport.Options{Interface: ic.Interface, Family: transport.Family(ic.Family()), Unicast: key.unicast, Source: ic.UnicastSource}
-			for _, other := range e.cfg.Instances {
-				if other.Interface == ic.Interface && other.Family() == ic.Family() {
-					opts.Peers = append(opts.Peers, other.UnicastPeers...)
-				}
-			}
-			conn, err := e.opts.Listen(opts)
-			if err != nil {
-				return fmt.Errorf("instance %s: %w", ic.Name, err)
-			}
-			s = &socket{key: key, conn: conn, local: conn.LocalAddr(), byVRID: map[uint8]*instance{}, drops: map[string]uint64{}}
-			e.sockets[key] = s
-			go e.read(ctx, s, conn)
-		}
-		if other := s.byVRID[ic.VRID]; other != nil {
-			return fmt.Errorf("instance %s: VRID %d already used by instance %s on %s", ic.Name, ic.VRID, other.cfg.Name, key)
-		}
-		s.byVRID[ic.VRID] = in
-		in.sock = s
-		mc := machineConfig(ic, s.local)
-		in.filter = &mc
-		in.m = vrrp.NewMachine(mc)
-		in.prioSent = ic.Priority
-
-		vm := e.vips[ic.Interface]
-		if vm == nil {
-			m, err := e.opts.NewVIPManager(e.log, ic.Interface) // the Manager adds the interface field itself
-			if err != nil {
-				return fmt.Errorf("instance %s: %w", ic.Name, err)
-			}
-			vm = &vipManager{VIPManager: m, done: make(chan struct{})}
-			e.vips[ic.Interface] = vm
-			go func() {
-				defer close(vm.done)
-				if err := m.Run(ctx); err != nil && !errors.Is(err, context.Canceled) {
-					e.log.Error().Str("interface", ic.Interface).Err(err).Msg("VIP reconciler stopped")
-				}
-			}()
-		}
-		in.vips = vm
-		if !ic.AddressOwner {
-			// Known VIPs: the reconciler removes them whenever this node
-			// does not hold them (someone added one by hand, or a crash).
-			if err := vm.Watch(ic.Name, ic.VirtualIPs); err != nil {
-				return fmt.Errorf("instance %s: %w", ic.Name, err)
-			}
+		if err := e.attach(ctx, in); err != nil {
+			return err
 		}
 	}
 	for _, g := range e.groups {
@@ -131,6 +85,85 @@ func (e *Engine) open(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// attach binds an instance to its socket (opened on first use) and its
+// interface's VIP manager, and builds its state machine.
+func (e *Engine) attach(ctx context.Context, in *instance) error {
+	ic := in.cfg
+	key := socketKey{ifname: ic.Interface, family: ic.Family(), unicast: len(ic.UnicastPeers) > 0, source: ic.UnicastSource}
+	s := e.sockets[key]
+	if s == nil {
+		opts := transport.Options{Interface: ic.Interface, Family: transport.Family(ic.Family()), Unicast: key.unicast, Source: ic.UnicastSource}
+		for _, other := range e.cfg.Instances {
+			if other.Interface == ic.Interface && other.Family() == ic.Family() {
+				opts.Peers = append(opts.Peers, other.UnicastPeers...)
+			}
+		}
+		conn, err := e.opts.Listen(opts)
+		if err != nil {
+			return fmt.Errorf("instance %s: %w", ic.Name, err)
+		}
+		s = &socket{key: key, conn: conn, local: conn.LocalAddr(), byVRID: map[uint8]*instance{}, drops: map[string]uint64{}, peers: map[netip.Addr]bool{}}
+		for _, p := range opts.Peers {
+			s.peers[p] = true
+		}
+		e.sockets[key] = s
+		go e.read(ctx, s, conn)
+	}
+	for _, p := range ic.UnicastPeers {
+		if len(s.peers) > 0 && !s.peers[p] {
+			return fmt.Errorf("instance %s: unicast peer %s is not in the allow-list of the running socket %s; restart hawatch to add peers", ic.Name, p, key)
+		}
+	}
+	if other := s.byVRID[ic.VRID]; other != nil {
+		return fmt.Errorf("instance %s: VRID %d already used by instance %s on %s", ic.Name, ic.VRID, other.cfg.Name, key)
+	}
+	s.byVRID[ic.VRID] = in
+	in.sock = s
+	mc := machineConfig(ic, s.local)
+	in.filter = &mc
+	in.m = vrrp.NewMachine(mc)
+	in.prioSent = ic.Priority
+
+	vm := e.vips[ic.Interface]
+	if vm == nil {
+		m, err := e.opts.NewVIPManager(e.log, ic.Interface) // the Manager adds the interface field itself
+		if err != nil {
+			return fmt.Errorf("instance %s: %w", ic.Name, err)
+		}
+		vm = &vipManager{VIPManager: m, done: make(chan struct{})}
+		e.vips[ic.Interface] = vm
+		go func() {
+			defer close(vm.done)
+			if err := m.Run(ctx); err != nil && !errors.Is(err, context.Canceled) {
+				e.log.Error().Str("interface", ic.Interface).Err(err).Msg("VIP reconciler stopped")
+			}
+		}()
+	}
+	in.vips = vm
+	if !ic.AddressOwner {
+		// Known VIPs: the reconciler removes them whenever this node
+		// does not hold them (someone added one by hand, or a crash).
+		if err := vm.Watch(ic.Name, ic.VirtualIPs); err != nil {
+			return fmt.Errorf("instance %s: %w", ic.Name, err)
+		}
+	}
+	return nil
+}
+
+// detach shuts an instance down (priority 0 if master, VIPs released) and
+// unbinds it; its socket stays open for the others.
+func (e *Engine) detach(now time.Time, in *instance) {
+	e.step(now, in, vrrp.Shutdown{})
+	delete(in.sock.byVRID, in.cfg.VRID)
+	ctx, cancel := context.WithTimeout(context.Background(), e.opts.VIPTimeout)
+	defer cancel()
+	if vm, ok := in.vips.(*vipManager); ok {
+		if err := vm.Forget(ctx, in.cfg.Name); err != nil {
+			e.log.Error().Str("instance", in.cfg.Name).Err(err).Msg("forget virtual addresses")
+		}
+	}
 }
 
 // read decodes packets off one socket and hands them to the loop.

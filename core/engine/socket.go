@@ -30,6 +30,7 @@ type socket struct {
 	local  netip.Addr
 	byVRID map[uint8]*instance
 	drops  map[string]uint64
+	peers  map[netip.Addr]bool // the transport's unicast allow-list
 }
 
 func (s *socket) drop(reason string) {
