@@ -105,7 +105,7 @@ func (c *fakeConn) Close() error {
 type fakeVIPs struct {
 	mu     sync.Mutex
 	held   map[string]bool // by owner (instance)
-	events []string // "acquire@<virtual time since start>", "release@..."
+	events []string        // "acquire@<virtual time since start>", "release@..."
 	t0     time.Time
 }
 
