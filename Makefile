@@ -42,6 +42,7 @@ install: build
 # nginx killed on the master, the VIP moving and coming back. It removes
 # everything it made, also on Ctrl-C or failure.
 demo: build
+	@command -v nginx >/dev/null && command -v curl >/dev/null || bash scripts/deps.sh
 	bash scripts/demo.sh
 
 proto:
