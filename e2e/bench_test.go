@@ -212,8 +212,11 @@ type benchResult struct {
 	mode    benchMode
 	kind    string // "crash" or "graceful"
 	impl    string
-	samples []time.Duration
-	failed  int
+	samples []time.Duration // signal → VIP on lb2
+	// sinceAdvert: lb1's last advert as lb2's kernel received it → VIP on
+	// lb2. Free of the advert-cycle phase: what the backup's timer measured.
+	sinceAdvert []time.Duration
+	failed      int
 }
 
 func TestBenchFailover(t *testing.T) {
@@ -241,6 +244,7 @@ func benchFailover(t *testing.T, m benchMode, impl benchImpl) []benchResult {
 	mdi := vrrp.MasterDownInterval(uint8(m.version), benchBackupPrio, m.interval)
 	impl.start(t, lb2, m, benchBackupPrio)
 	watch := watchAddr(t, lb2, benchVIP)
+	heard := startAdvertCapture(t, lb2)
 	rng := rand.New(rand.NewPCG(uint64(m.vrid), uint64(len(impl.name))))
 
 	var out []benchResult
@@ -271,6 +275,11 @@ func benchFailover(t *testing.T, m benchMode, impl benchImpl) []benchResult {
 			if err := master.wait(); err != nil && kind == "graceful" {
 				t.Errorf("%s %s run %d: master after SIGTERM: %v", kind, impl.name, run, err)
 			}
+			if ok {
+				if last, found := lastAdvert(heard.snapshot(), lb1.Addr4, uint8(m.vrid), start.Add(took)); found {
+					res.sinceAdvert = append(res.sinceAdvert, start.Add(took).Sub(last))
+				}
+			}
 			// A crashed master leaves its VIP behind; clear it so the next
 			// start begins from a clean interface for both implementations.
 			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
@@ -283,9 +292,20 @@ func benchFailover(t *testing.T, m benchMode, impl benchImpl) []benchResult {
 	return out
 }
 
+// lastAdvert is the time of the last advert from src for vrid before t.
+func lastAdvert(adverts []capturedAdvert, src netip.Addr, vrid uint8, t time.Time) (time.Time, bool) {
+	var last time.Time
+	for _, a := range adverts {
+		if a.src == src && a.vrid == vrid && a.at.Before(t) && a.at.After(last) {
+			last = a.at
+		}
+	}
+	return last, !last.IsZero()
+}
+
 func printFailoverTable(results []benchResult) {
 	var b strings.Builder
-	fmt.Fprintf(&b, "\n| mode | stop | implementation | runs | min | median | max | RFC (backup prio %d) |\n|---|---|---|---|---|---|---|---|\n", benchBackupPrio)
+	fmt.Fprintf(&b, "\n| mode | stop | implementation | runs | signal → VIP min / median / max | lb1's last advert → VIP min / median / max | RFC (backup prio %d) |\n|---|---|---|---|---|---|---|\n", benchBackupPrio)
 	for _, r := range results {
 		v := uint8(r.mode.version)
 		mdi := vrrp.MasterDownInterval(v, benchBackupPrio, r.mode.interval)
@@ -294,14 +314,23 @@ func printFailoverTable(results []benchResult) {
 		if r.kind == "graceful" {
 			ref = fmt.Sprintf("Skew_Time %v", ms(skew))
 		}
-		lo, med, hi := summarize(r.samples)
 		runs := strconv.Itoa(len(r.samples))
 		if r.failed > 0 {
 			runs += fmt.Sprintf(" (+%d failed)", r.failed)
 		}
-		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s | %s | %s |\n", r.mode.name, r.kind, r.impl, runs, ms(lo), ms(med), ms(hi), ref)
+		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s | %s |\n", r.mode.name, r.kind, r.impl, runs, spread(r.samples), spread(r.sinceAdvert), ref)
 	}
 	fmt.Print(b.String())
+}
+
+// spread renders min / median / max, with the sample count when some runs
+// have no value.
+func spread(xs []time.Duration) string {
+	if len(xs) == 0 {
+		return "–"
+	}
+	lo, med, hi := summarize(xs)
+	return ms(lo) + " / " + ms(med) + " / " + ms(hi)
 }
 
 func summarize(xs []time.Duration) (lo, med, hi time.Duration) {

@@ -493,6 +493,13 @@ func parseCaptured(b, oob []byte) (capturedAdvert, bool) {
 	return a, true
 }
 
+// snapshot returns what the capture saw so far; it keeps running.
+func (c *advertCapture) snapshot() []capturedAdvert {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return slices.Clone(c.got)
+}
+
 // stop ends the capture (idempotent) and returns what it saw.
 func (c *advertCapture) stop() []capturedAdvert {
 	select {
