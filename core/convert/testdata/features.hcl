@@ -1,0 +1,191 @@
+# hawatch policy converted from features.conf by `hawatch convert`.
+# Review it, then check it with `hawatch validate FILE`. "line N" in comments points at the
+# keepalived file; every TODO needs a decision, and whatever was not carried over is noted where it
+# was.
+
+# global_defs (line 2).
+node {
+  # line 7: enable_script_security: hawatch runs no scripts; it starts plugin binaries only, by
+  # absolute path or from node.plugin_dir, optionally pinned with plugin.sha256.
+  # line 8: script_user keepalived_script: give each plugin its own `user` instead; the converted
+  # process and tcpprobe plugins run as "nobody".
+  # line 9: vrrp_strict not converted: hawatch follows the RFCs where it matters for interoperation
+  # and has no strict mode
+  name = "lb-features" # router_id
+}
+
+# Plugin binaries are looked up in node.plugin_dir (default /usr/local/libexec/hawatch).
+plugin "process" {
+  command = "hawatch-process"
+  user    = "nobody" # only reads /proc and pid files
+}
+
+plugin "tcpprobe" {
+  command = "hawatch-tcpprobe"
+  user    = "nobody" # only opens TCP connections
+}
+
+plugin "notify" {
+  command = "hawatch-notify"
+  # runs the notify scripts as this user; set user to drop root
+}
+
+# vrrp_script chk_haproxy (line 21) ran `pidof haproxy`.
+# The process plugin is told about process deaths by the kernel instead of polling every 500ms.
+check "chk_haproxy" {
+  plugin   = "process"
+  interval = "500ms"
+  timeout  = "1s"
+  rise     = 2
+  fall     = 3
+  config {
+    name = "haproxy"
+  }
+}
+
+# vrrp_script chk_web (line 30) ran `/usr/bin/curl -sf -o /dev/null --max-time 2
+# http://198.51.100.11:8080/healthz`.
+check "chk_web" {
+  plugin   = "tcpprobe"
+  interval = "2s"
+  fall     = 2
+  config {
+    address = "198.51.100.11:8080"
+    http {
+      path = "/healthz"
+    }
+  }
+}
+
+# vrrp_script chk_redis (line 37) ran `nc -z -w 1 198.51.100.11 6379`.
+check "chk_redis" {
+  plugin   = "tcpprobe"
+  interval = "1s"
+  config {
+    address = "198.51.100.11:6379"
+  }
+}
+
+# TODO vrrp_script chk_db (line 43) ran `/usr/local/bin/check_db.sh --quick`.
+# hawatch runs no shell scripts (by design): replace it with a plugin check (process for a daemon,
+# tcpprobe for a port or an HTTP URL, splitbrain for a second-master guard, or your own plugin built
+# with sdk/), then uncomment this block and the tracks of it in the instances below.
+# line 47: user nobody not converted: a check runs as its plugin's user (process and tcpprobe:
+# "nobody")
+# check "chk_db" {
+#   plugin   = "TODO"
+#   interval = "5s"
+# }
+
+# Mail on every state change, from global_defs notification_email / smtp_server (keepalived's
+# smtp_alert). Plain SMTP, no TLS or authentication: use a local relay.
+# Listed by vrrp_instance VI_WEB.
+action "mail" {
+  plugin = "notify"
+  config {
+    node = "lb-features"
+    smtp {
+      server          = "mail.example.org:2525"
+      from            = "ha@example.org"
+      to              = ["ops@example.org", "oncall@example.org"]
+      helo            = "lb-features.example.org"
+      connect_timeout = "10s"
+    }
+  }
+}
+
+# keepalived notify `/etc/keepalived/notify.sh web`: the notify plugin runs it on every transition
+# with the same arguments keepalived passed: INSTANCE|GROUP name STATE priority (STATE is INIT where
+# keepalived said STOP).
+# Listed by vrrp_instance VI_WEB (line 83), vrrp_instance VI_OWNER (line 95).
+action "notify" {
+  plugin = "notify"
+  config {
+    exec {
+      command = "/etc/keepalived/notify.sh"
+      args    = ["web"]
+    }
+  }
+}
+
+# keepalived notify_master `/etc/keepalived/to_master.sh` ran it only on entering MASTER, with no
+# arguments of its own. The notify plugin runs it on every transition and appends INSTANCE|GROUP
+# name STATE priority, so the script must return at once unless STATE (the second-to-last argument;
+# also $HAWATCH_TO) is MASTER.
+# Listed by vrrp_instance VI_WEB (line 84).
+action "to_master" {
+  plugin = "notify"
+  config {
+    exec {
+      command = "/etc/keepalived/to_master.sh"
+    }
+  }
+}
+
+# vrrp_instance VI_WEB (lines 50-85).
+vrrp_instance "VI_WEB" {
+  # line 51: keepalived `state BACKUP` is not carried over: hawatch has no initial state and elects
+  # by priority alone (the highest priority is MASTER while healthy).
+  # line 62: unicast_peer min_ttl 250 not converted: hawatch checks no TTL range
+  # line 65: virtual IP 198.51.100.60/24: "label eth1:web" not converted (hawatch adds the address
+  # with the kernel's defaults)
+  # line 68: virtual_ipaddress_excluded {...} not converted: hawatch has no excluded VIPs; add the
+  # addresses to virtual_ips once every peer runs hawatch (keepalived would see a different advert
+  # address list)
+  # line 72: track_script chk_haproxy: keepalived added 20 to the priority while the check passed;
+  # hawatch subtracts 20 while it fails instead. The gap between a healthy and a failing node is the
+  # same, but the advertised priorities differ from a keepalived peer's by 20 while healthy
+  # line 76: track of vrrp_script chk_missing, which does not exist; keepalived ignored it, and so
+  # does the policy
+  # line 78: track_interface {...} not converted: hawatch does not watch link state; write a check
+  # plugin if a link must move the VIP
+  # line 81: use_vmac not converted: hawatch does not use virtual MACs; peers learn the new owner
+  # from gratuitous ARP
+  # line 82: dont_track_primary not converted: hawatch does not watch link state at all, which is
+  # what dont_track_primary asked for
+  # line 84: notify_master: user/group "root" not converted; the script runs as the notify plugin's
+  # user (set user in plugin "notify")
+  interface         = "eth1"
+  virtual_router_id = 60
+  priority          = 150
+  version           = 3 # global_defs vrrp_version
+  advert_interval   = "250ms"
+  virtual_ips       = ["198.51.100.60/24", "198.51.100.61/32"]
+  unicast_source    = "198.51.100.11"
+  unicast_peers     = ["198.51.100.12", "198.51.100.13"]
+  preempt           = false # nopreempt
+  preempt_delay     = "30s"
+  garp {
+    repeat  = 3
+    delay   = "10s"
+    refresh = "60s"
+  }
+
+  track "chk_haproxy" { weight = -20 } # track_script weight +20 while passing
+  track "chk_web" { weight = -30 }     # track_script
+  track "chk_redis" { weight = -5 }    # track_script
+  # TODO track "chk_db" { weight = -10 } (track_script, line 75): its check is not converted yet
+
+  notify = ["notify", "to_master", "mail"]
+}
+
+# vrrp_instance VI_OWNER (lines 87-97).
+vrrp_instance "VI_OWNER" {
+  # line 87: smtp_alert is off, so the mail action is not listed in notify.
+  # line 88: keepalived `state MASTER` is not carried over: hawatch has no initial state and elects
+  # by priority alone (the highest priority is MASTER while healthy).
+  interface         = "eth1"
+  virtual_router_id = 61
+  priority          = 255
+  address_owner     = true # priority 255: the VIPs are this node's own addresses
+  version           = 3    # global_defs vrrp_version
+  advert_interval   = "1s"
+  virtual_ips       = ["198.51.100.70/32"]
+  garp {
+    delay   = "10s"
+    refresh = "60s"
+  }
+
+  notify = ["notify"]
+}
+
