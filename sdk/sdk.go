@@ -131,3 +131,31 @@ type Action interface {
 	Base
 	Notify(ctx context.Context, t Transition) error
 }
+
+// Duration decodes a config duration: the host sends durations as strings
+// such as "250ms" (an empty string is zero). Use it in a plugin's config
+// struct and convert with time.Duration(d).
+type Duration time.Duration
+
+// UnmarshalJSON implements json.Unmarshaler.
+func (d *Duration) UnmarshalJSON(b []byte) error {
+	var s string
+	if err := json.Unmarshal(b, &s); err != nil {
+		var n int64
+		if errN := json.Unmarshal(b, &n); errN != nil {
+			return fmt.Errorf("duration: want a string like \"250ms\": %w", err)
+		}
+		*d = Duration(n)
+		return nil
+	}
+	if s == "" {
+		*d = 0
+		return nil
+	}
+	v, err := time.ParseDuration(s)
+	if err != nil {
+		return fmt.Errorf("duration: %w", err)
+	}
+	*d = Duration(v)
+	return nil
+}

@@ -5,7 +5,6 @@
 package notify
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
@@ -238,29 +237,5 @@ func Schema() sdk.Schema {
 	}
 }
 
-// Duration decodes a JSON string such as "250ms" (or a number of
-// nanoseconds) into a time.Duration.
-type Duration time.Duration
-
-// UnmarshalJSON implements json.Unmarshaler.
-func (d *Duration) UnmarshalJSON(b []byte) error {
-	var s string
-	if err := json.Unmarshal(b, &s); err != nil {
-		var n int64
-		if errN := json.Unmarshal(b, &n); errN != nil {
-			return fmt.Errorf("duration: want a string like \"250ms\": %w", err)
-		}
-		*d = Duration(n)
-		return nil
-	}
-	if s == "" {
-		*d = 0
-		return nil
-	}
-	v, err := time.ParseDuration(s)
-	if err != nil {
-		return fmt.Errorf("duration: %w", err)
-	}
-	*d = Duration(v)
-	return nil
-}
+// Duration is a config duration ("250ms"); see sdk.Duration.
+type Duration = sdk.Duration
