@@ -170,6 +170,13 @@ func (e *Engine) Run(ctx context.Context) error {
 			f(time.Now())
 		case <-timer.C:
 		}
+		// Adverts that arrived before a timer expired must be seen before
+		// it fires: select picks at random among ready cases, so after a
+		// scheduling stall a backup could otherwise take over from a
+		// master whose adverts are already queued.
+		for n := len(e.rx); n > 0; n-- {
+			e.receive(time.Now(), <-e.rx)
+		}
 		e.tick(time.Now())
 	}
 }
