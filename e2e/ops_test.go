@@ -13,6 +13,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -24,7 +25,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hawatch/hawatch/core/control"
 	hwdaemon "github.com/hawatch/hawatch/core/daemon"
 	"github.com/hawatch/hawatch/internal/netlab"
 )
@@ -64,13 +64,26 @@ func (d *daemon) rewriteOps(body string) {
 }
 
 // fullStatus is the daemon's whole status (engine status plus plugins and
-// reloads), as `hawatch status --json` prints it.
+// reloads), as `hawatch status --json` prints it. One connection per call,
+// closed after it: tests poll, and idle keep-alive connections left open
+// would pile up in the daemon.
 func (d *daemon) fullStatus() (hwdaemon.Status, error) {
 	var st hwdaemon.Status
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-	defer cancel()
-	err := control.NewClient(d.socket).Do(ctx, http.MethodGet, "/v1/status", nil, &st)
-	return st, err
+	c := http.Client{Timeout: 2 * time.Second, Transport: &http.Transport{
+		DisableKeepAlives: true,
+		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+			return (&net.Dialer{}).DialContext(ctx, "unix", d.socket)
+		},
+	}}
+	resp, err := c.Get("http://hawatch/v1/status")
+	if err != nil {
+		return st, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return st, fmt.Errorf("status: HTTP %d", resp.StatusCode)
+	}
+	return st, json.NewDecoder(resp.Body).Decode(&st)
 }
 
 func (d *daemon) mustFullStatus() hwdaemon.Status {
@@ -106,12 +119,12 @@ func runCLI(cred *syscall.Credential, args ...string) (stdout, stderr string, er
 	return o.String(), e.String(), err
 }
 
-// instanceState polls the daemon until instance 0 reports want.
+// waitState polls the daemon until instance 0 reports want.
 func (d *daemon) waitState(want string, timeout time.Duration) {
 	d.t.Helper()
 	deadline := time.Now().Add(timeout)
 	for {
-		st, err := d.status()
+		st, err := d.fullStatus()
 		if err == nil && len(st.Instances) > 0 && st.Instances[0].State == want {
 			return
 		}

@@ -100,6 +100,7 @@ func TestSystemdUnitKeyLines(t *testing.T) {
 		{"ProtectHome", "yes"},
 		{"PrivateTmp", "yes"},
 		{"Restart", "on-failure"},
+		{"Nice", "-10"},
 	} {
 		got := u["Service"][tc.key]
 		if len(got) != 1 || got[0] != tc.want {
@@ -174,7 +175,7 @@ func setprivArgs(caps []string) []string {
 }
 
 // startConfined starts `hawatch run` in node the way systemd would with the
-// unit u: only its capabilities, no new privileges, umask 0027, and a runtime
+// unit u: its Nice=, only its capabilities, no new privileges, umask 0027, and a runtime
 // directory (mode 0750 below a world-searchable parent, like /run/hawatch)
 // holding the control socket and passed in RUNTIME_DIRECTORY unless the unit
 // unsets that variable.
@@ -202,6 +203,9 @@ func startConfined(t *testing.T, node *netlab.Node, u unitFile, body string) *da
 		}
 	}
 	args := append([]string{"-c", `umask 0027 && exec "$@"`, "sh", "env"}, env...)
+	if v := u["Service"]["Nice"]; len(v) > 0 {
+		args = append(args, "nice", "-n", v[len(v)-1])
+	}
 	args = append(args, "setpriv")
 	args = append(args, setprivArgs(u.caps("CapabilityBoundingSet"))...)
 	args = append(args, filepath.Join(binDir, "hawatch"), "run", "--config", d.config)
