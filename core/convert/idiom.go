@@ -65,8 +65,15 @@ func isShell(argv0 string) bool {
 	return false
 }
 
-// plainName matches process names that need no regular expression.
-var plainName = regexp.MustCompile(`^[A-Za-z0-9_.:@+-]+$`)
+var (
+	// plainName matches process names that need no regular expression.
+	plainName = regexp.MustCompile(`^[A-Za-z0-9_.:@+-]+$`)
+	// bracketTrick is grep's "[n]ginx", which keeps grep from matching
+	// its own command line.
+	bracketTrick = regexp.MustCompile(`^([^\[\]]*)\[([^\[\]])\]([^\[\]]*)$`)
+	// ncProbe is an `nc -z HOST PORT` anywhere in a script.
+	ncProbe = regexp.MustCompile(`\bnc\s+(?:-[a-zA-Z0-9]+\s+)*-[a-zA-Z]*z[a-zA-Z0-9]*\s+(?:-[a-zA-Z0-9]+\s+)*([0-9A-Fa-f.:]+)\s+([0-9]{1,5})\b`)
+)
 
 func single(argv []string) idiom {
 	args := argv[1:]
@@ -367,7 +374,7 @@ func piped(cmds [][]string) idiom {
 		pat := want[0]
 		selfSafe := strings.Contains(pat, "[")
 		// The "[n]ginx" trick keeps grep from matching itself.
-		if m := regexp.MustCompile(`^([^\[\]]*)\[([^\[\]])\]([^\[\]]*)$`).FindStringSubmatch(pat); m != nil {
+		if m := bracketTrick.FindStringSubmatch(pat); m != nil {
 			pat = m[1] + m[2] + m[3]
 		}
 		if !plainName.MatchString(pat) {
@@ -411,9 +418,8 @@ func splitBrainName(parts ...string) bool {
 // peerApps finds `nc -z HOST PORT` probes anywhere in a script's text, to
 // carry the probed peer application over to the split-brain guard.
 func peerApps(script string) []string {
-	re := regexp.MustCompile(`\bnc\s+(?:-[a-zA-Z0-9]+\s+)*-[a-zA-Z]*z[a-zA-Z]*\s+(?:-[a-zA-Z0-9]+\s+)*([0-9A-Fa-f.:]+)\s+([0-9]{1,5})\b`)
 	var out []string
-	for _, m := range re.FindAllStringSubmatch(script, -1) {
+	for _, m := range ncProbe.FindAllStringSubmatch(script, -1) {
 		if net.ParseIP(m[1]) == nil {
 			continue
 		}

@@ -49,7 +49,8 @@ type shTok struct {
 // shellTokens reads a simple shell command line: quotes, backslashes,
 // pipes, lists and redirections. It gives up (ok false) on anything whose
 // meaning depends on running a shell: expansions, substitutions, subshells,
-// here-documents, unterminated quotes.
+// here-documents, unterminated quotes. Glob characters stay literal, as
+// they do in the shell when no file matches (a URL's "?").
 func shellTokens(s string) (toks []shTok, ok bool) {
 	var cur strings.Builder
 	inWord := false
@@ -97,7 +98,7 @@ func shellTokens(s string) (toks []shTok, ok bool) {
 			i++
 			cur.WriteByte(s[i])
 			inWord = true
-		case '$', '`', '(', ')', '{', '}', '*', '?', '[', '~':
+		case '$', '`', '(', ')', '{', '}', '[', '~':
 			// '[' is allowed inside a word: the `grep [n]ginx` trick.
 			if c == '[' && inWord || c == '[' && i+1 < len(s) && s[i+1] != ' ' {
 				cur.WriteByte(c)
