@@ -112,6 +112,7 @@ func newRootCmd(a *app) *cobra.Command {
 	root.AddCommand(newDemoteCmd(a, false))
 	root.AddCommand(newEventsCmd(a))
 	root.AddCommand(newValidateCmd(a))
+	root.AddCommand(newConvertCmd(a))
 	root.AddCommand(newVersionCmd(a))
 	for _, c := range newStubCmds(a) {
 		root.AddCommand(c)

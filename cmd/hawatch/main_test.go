@@ -7,6 +7,8 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/hawatch/hawatch/core/config"
 )
 
 // run executes hawatch in-process and returns exit code, stdout and stderr.
@@ -125,14 +127,84 @@ func TestNoDaemon(t *testing.T) {
 	}
 }
 
-func TestStubs(t *testing.T) {
-	for _, args := range [][]string{
-		{"convert", "keepalived.conf"},
+// seedKeepalived is lb1's keepalived.conf of the seed scenario.
+const seedKeepalived = `global_defs {
+   notification_email {
+     ops@example.org
+   }
+   smtp_server 127.0.0.1
+   smtp_connect_timeout 30
+   router_id lb1
+}
+vrrp_script check_nginx {
+    script "killall -0 nginx"
+    interval 3
+    weight -60
+}
+vrrp_instance VI_1 {
+    state MASTER
+    interface eth0
+    virtual_router_id 51
+    priority 100
+    authentication {
+        auth_type PASS
+        auth_pass 1111
+    }
+    virtual_ipaddress {
+        198.51.100.50/24 dev eth0 label eth0:1
+    }
+    track_script {
+        check_nginx
+    }
+}
+`
+
+// TestConvert: the policy goes to stdout and loads with the daemon's
+// loader; warnings go to stderr as file:line; bad input exits 1.
+func TestConvert(t *testing.T) {
+	path := writeFile(t, "keepalived.conf", seedKeepalived)
+	code, out, errOut := run(t, "convert", path)
+	if code != 0 {
+		t.Fatalf("exit %d, want 0; stderr:\n%s", code, errOut)
+	}
+	cfg, diags := config.Parse([]byte(out), "converted.hcl")
+	if diags.HasErrors() {
+		t.Fatalf("converted policy does not load: %v\n%s", diags, out)
+	}
+	if len(cfg.Instances) != 1 || cfg.Instances[0].VRID != 51 || cfg.Instances[0].Version != 2 || cfg.Node.Name != "lb1" {
+		t.Errorf("converted policy: %v, node %q", cfg.Instances, cfg.Node.Name)
+	}
+	for _, want := range []string{
+		path + ":24: warning: virtual IP 198.51.100.50/24: \"label eth0:1\" not converted",
+		path + ": 3 warnings; review the comments",
 	} {
-		code, out, errOut := run(t, args...)
-		if code != 2 || !strings.Contains(errOut, args[0]+": not built yet") || out != "" {
-			t.Errorf("%v: exit %d, stdout %q, stderr %q; want 2 and \"not built yet\"", args, code, out, errOut)
+		if !strings.Contains(errOut, want) {
+			t.Errorf("stderr lacks %q:\n%s", want, errOut)
 		}
+	}
+	if strings.Contains(out, "warning:") {
+		t.Errorf("warnings written to stdout:\n%s", out)
+	}
+
+	// The converted file passes validate too.
+	hcl := writeFile(t, "hawatch.hcl", out)
+	if code, _, errOut := run(t, "validate", "--no-plugins", hcl); code != 0 {
+		t.Errorf("validate of the converted policy: exit %d\n%s", code, errOut)
+	}
+
+	bad := writeFile(t, "bad.conf", "vrrp_instance VI_1 {\n  priority 100\n")
+	missing := filepath.Join(t.TempDir(), "missing.conf")
+	for _, tc := range []struct{ path, want string }{
+		{bad, bad + ":1: block \"vrrp_instance VI_1\" opened here is never closed"},
+		{missing, "no such file"},
+	} {
+		code, out, errOut := run(t, "convert", tc.path)
+		if code != 1 || out != "" || !strings.Contains(errOut, tc.want) {
+			t.Errorf("convert %s: exit %d, stdout %q, stderr %q; want 1 and %q", tc.path, code, out, errOut, tc.want)
+		}
+	}
+	if code, _, errOut := run(t, "convert"); code != exitUsage || !strings.Contains(errOut, "usage: hawatch convert KEEPALIVED.CONF") {
+		t.Errorf("convert without a file: exit %d, stderr %q", code, errOut)
 	}
 }
 
