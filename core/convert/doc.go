@@ -1,0 +1,107 @@
+// Package convert translates a keepalived.conf into a hawatch HCL policy,
+// so that a site can move one node at a time (hawatch speaks keepalived's
+// VRRP on the wire). It only reads the text it is given: no include is
+// followed and no file, user or host is looked up.
+//
+// Convert never drops a keyword silently. Whatever it does not carry over,
+// or carries over with a different meaning, comes back as a Warning with
+// the keepalived line and is written as a "line N:" comment where it would
+// have gone. Input that is not keepalived syntax (unbalanced braces, an
+// unterminated quote) is a *SyntaxError naming file:line.
+//
+// # Syntax read
+//
+// Blocks `keyword [args] { ... }` (the brace may open on the next line),
+// one statement per line, "!" and "#" comments anywhere outside double
+// quotes, double-quoted words without escapes. `include` and its variants,
+// `@id` conditional lines, `$NAME=` definitions and `~SEQ` are reported,
+// not expanded.
+//
+// # What maps to what
+//
+// global_defs:
+//   - router_id → node { name }.
+//   - vrrp_version → the default `version` of every instance.
+//   - notification_email, notification_email_from, smtp_server HOST [PORT],
+//     smtp_helo_name, smtp_connect_timeout → action "mail" (plugin notify,
+//     smtp {} block). It is listed in the notify of every instance whose
+//     smtp_alert is on, or unset when global smtp_alert / smtp_alert_vrrp
+//     is unset too (keepalived then sent no mail: warned). smtp_alert off
+//     leaves it out. A sync group lists it only when its smtp_alert (or the
+//     global one) is on.
+//   - vrrp_garp_master_delay / _repeat / _refresh, vrrp_garp_interval,
+//     vrrp_min_garp → the defaults of each instance's garp {}.
+//   - enable_script_security, script_user → comments (hawatch runs plugin
+//     binaries, each with its own `user`).
+//
+// vrrp_instance NAME → vrrp_instance "NAME":
+//   - interface, virtual_router_id, priority (keepalived's default 100
+//     when absent) are copied.
+//   - state MASTER|BACKUP → a comment: hawatch elects by priority only.
+//     Priority 255 → address_owner = true.
+//   - version, else global vrrp_version, else keepalived's default 2, is
+//     always written (hawatch's own default is 3); IPv6 VIPs force 3.
+//   - advert_int → advert_interval: whole seconds (1..255) for VRRPv2,
+//     10 ms steps for v3; a value that must be rounded is warned about.
+//   - authentication { auth_type PASS; auth_pass X } → auth_pass, cut to
+//     the 8 bytes keepalived sends. AH, or any auth with VRRPv3, is
+//     dropped with a warning.
+//   - virtual_ipaddress: the address (a bare one becomes /32 or /128, as
+//     keepalived adds it) → virtual_ips; dev, label, scope, brd and other
+//     options are warned about. VIPs of the other family than the first
+//     are dropped (one instance serves one family).
+//   - unicast_src_ip → unicast_source; unicast_peer {} → unicast_peers
+//     (min_ttl/max_ttl warned about).
+//   - nopreempt → preempt = false; preempt_delay → preempt_delay.
+//   - garp_master_delay / garp_master_repeat / garp_master_refresh →
+//     garp { delay, repeat, refresh } over the global defaults.
+//   - track_script { NAME [weight W [reverse]] } and track_process {} →
+//     track "NAME" blocks. The weight is the entry's, else the script's.
+//     Weight 0 → a FAULT track (`track "x" {}`); a negative weight is
+//     copied; a positive W (keepalived adds W while passing) becomes
+//     weight = -W (hawatch subtracts while failing: same gap, warned).
+//     reverse cannot be expressed and is left as a TODO comment. A weight
+//     on a member of a vrrp_sync_group becomes FAULT, as keepalived zeroes
+//     it (unless sync_group_tracking_weight).
+//   - notify, notify_master, notify_backup, notify_fault, notify_stop →
+//     one action per distinct script (plugin notify, exec { command, args }),
+//     listed in notify. The exec sink appends INSTANCE|GROUP name STATE
+//     priority as keepalived's `notify` did; for the per-state forms the
+//     action's comment explains that the script now runs on every
+//     transition and must check STATE (warned). A user/group after the
+//     script is warned about.
+//
+// vrrp_script NAME → check "NAME" with interval, timeout, rise and fall
+// carried over, by what the script does:
+//   - killall -0 P, pidof P, pgrep [-x] P, pgrep -f RE, pgrep -F FILE,
+//     ps ... | grep P [| grep -v grep], ps -C P, systemctl is-active P,
+//     service P status → plugin "process" (name, cmdline or pidfile).
+//   - curl/wget http://H:P/path [| grep TEXT] → plugin "tcpprobe" with
+//     http { path } (and expect); https → a connect-only probe (warned in
+//     the comment); nc -z H P → a connect-only tcpprobe.
+//   - a script whose name or command says split brain (or dual master)
+//     → plugin "splitbrain" for the VIP and interface of the first
+//     instance tracking it, peer_app from any `nc -z H P` in it; its
+//     tracks use effect = "yield".
+//   - `sh -c '...'` is unwrapped; redirections are ignored.
+//   - anything else → a commented-out check with a TODO and a warning, and
+//     its tracks as TODO comments: hawatch has no shell-script plugin by
+//     design. The policy still loads; the operator fills the gap.
+//
+// vrrp_track_process NAME → check "NAME" (plugin process): process P
+// alone → name; with parameters, full_command or param_match → cmdline
+// (an anchored regular expression of the words); quorum → min,
+// quorum_max → max, the longer of fork_delay/terminate_delay/delay →
+// debounce. Its default weight is keepalived's 1.
+//
+// vrrp_sync_group NAME { group { A B } } → sync_group "NAME" { instances };
+// its notify scripts as above; its track_script entries are added to each
+// member instance (hawatch tracks per instance).
+//
+// Not converted, with a warning each: LVS (virtual_server and friends),
+// static_* blocks, track_interface, track_file, BFD, virtual MACs,
+// virtual_routes/rules, virtual_ipaddress_excluded, notify FIFOs,
+// multicast group and source settings, strict mode, TTL checks. Note
+// that keepalived also puts an instance in FAULT when its interface goes
+// down; hawatch does not watch link state.
+package convert
