@@ -3,6 +3,7 @@ package convert
 import (
 	"fmt"
 	"math"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -90,6 +91,8 @@ type converter struct {
 	plugins      map[string]bool
 	mail         *action
 	mailUnset    bool // the "smtp_alert not set" warning was given
+	// mailFromGuessed: notification_email_from was not set.
+	mailFromGuessed bool
 
 	// dropped lists top-level blocks that were not converted, for the
 	// comment at the end of the policy.
@@ -213,6 +216,41 @@ func (c *converter) resolve() {
 	for _, g := range c.groups {
 		c.finishGroup(g)
 	}
+	c.finishMail()
+}
+
+// finishMail removes the mail action when nothing lists it (an LVS-only
+// file, or smtp_alert off everywhere): hawatch would start its plugin for
+// nothing.
+func (c *converter) finishMail() {
+	if c.mail == nil {
+		return
+	}
+	if len(c.mail.users) > 0 {
+		if c.mailFromGuessed {
+			c.warn(&c.mail.notes, c.mail.line, "notification_email_from not set; keepalived used keepalived@<host name>, the policy says %s",
+				c.mailFrom())
+		}
+		return
+	}
+	c.warn(&c.global.notes, c.mail.line, "notification_email not converted: no vrrp_instance or sync group sends VRRP mail")
+	c.actions = slices.DeleteFunc(c.actions, func(a *action) bool { return a == c.mail })
+	c.mail = nil
+	if len(c.actions) == 0 {
+		delete(c.plugins, "notify")
+	}
+}
+
+// mailFrom is the rendered from address of the mail action.
+func (c *converter) mailFrom() string {
+	for _, b := range c.mail.config {
+		for _, e := range b.sub {
+			if e.k == "from" {
+				return e.v
+			}
+		}
+	}
+	return ""
 }
 
 // --- values ---

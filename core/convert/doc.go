@@ -78,7 +78,8 @@
 //     service P status → plugin "process" (name, cmdline or pidfile).
 //   - curl/wget http://H:P/path [| grep TEXT] → plugin "tcpprobe" with
 //     http { path } (and expect); https → a connect-only probe (warned in
-//     the comment); nc -z H P → a connect-only tcpprobe.
+//     the comment); nc -z H P and bash's </dev/tcp/H/P → a connect-only
+//     tcpprobe.
 //   - a script whose name or command says split brain (or dual master)
 //     → plugin "splitbrain" for the VIP and interface of the first
 //     instance tracking it, peer_app from any `nc -z H P` in it; its

@@ -237,7 +237,7 @@ func (c *converter) buildMail() {
 			host = "localhost"
 		}
 		from = "keepalived@" + host
-		c.warn(&a.notes, g.mailLine, "notification_email_from not set; keepalived used keepalived@<host name>, the policy says %q", from)
+		c.mailFromGuessed = true // warned about once the mail is known to be used
 	}
 	smtp := []kv{
 		{k: "server", v: quote(g.smtpServer)},

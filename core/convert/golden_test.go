@@ -3,11 +3,14 @@ package convert
 import (
 	"bytes"
 	"flag"
+	"fmt"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/hashicorp/hcl/v2"
 
@@ -139,4 +142,78 @@ func lineDiff(want, got string) string {
 		}
 	}
 	return "(no line differs)"
+}
+
+// TestSeedScenario checks the meaning, not the text, of the seed scenario
+// (design.md §1) after conversion: the pair keeps its VRRP identity so it
+// can run next to keepalived, and each script became the intended check.
+func TestSeedScenario(t *testing.T) {
+	type track struct {
+		check, effect string
+		weight        int
+	}
+	for _, tc := range []struct {
+		file     string
+		node     string
+		priority uint8
+		tracks   []track
+		plugins  map[string]string // check name -> plugin
+	}{
+		{"seed-lb1", "lb1", 100, []track{{"check_nginx", config.EffectWeight, -60}},
+			map[string]string{"check_nginx": "process"}},
+		{"seed-lb2", "lb2", 50, []track{{"check_nginx", config.EffectFault, 0}, {"chk_split_brain", config.EffectYield, 0}},
+			map[string]string{"check_nginx": "process", "chk_split_brain": "splitbrain"}},
+	} {
+		t.Run(tc.file, func(t *testing.T) {
+			src, err := os.ReadFile(filepath.Join("testdata", tc.file+".conf"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			out, _, err := Convert(src, tc.file+".conf")
+			if err != nil {
+				t.Fatal(err)
+			}
+			cfg := loadClean(t, tc.file+".hcl", out)
+			if cfg.Node.Name != tc.node || len(cfg.Instances) != 1 {
+				t.Fatalf("node %q, %d instances; want %q and 1", cfg.Node.Name, len(cfg.Instances), tc.node)
+			}
+			in := cfg.Instances[0]
+			if in.Name != "VI_1" || in.Interface != "eth0" || in.VRID != 51 || in.Priority != tc.priority ||
+				in.Version != 2 || in.AdvertInterval != time.Second || in.AuthPass != "1111" || !in.Preempt ||
+				len(in.VirtualIPs) != 1 || in.VirtualIPs[0] != netip.MustParsePrefix("198.51.100.50/24") {
+				t.Errorf("instance = %#v", in)
+			}
+			var got []track
+			for _, tr := range in.Tracks {
+				got = append(got, track{tr.Check, tr.Effect, tr.Weight})
+			}
+			if fmt.Sprint(got) != fmt.Sprint(tc.tracks) {
+				t.Errorf("tracks %v, want %v", got, tc.tracks)
+			}
+			for _, c := range cfg.Checks {
+				if tc.plugins[c.Name] != c.Plugin {
+					t.Errorf("check %q uses plugin %q, want %q", c.Name, c.Plugin, tc.plugins[c.Name])
+				}
+				if c.Name == "check_nginx" && c.Interval != 3*time.Second {
+					t.Errorf("check_nginx interval %s, want 3s", c.Interval)
+				}
+			}
+			if len(cfg.Checks) != len(tc.plugins) {
+				t.Errorf("%d checks, want %d", len(cfg.Checks), len(tc.plugins))
+			}
+			// The mail of global_defs: smtp 127.0.0.1:25, connect timeout 30s.
+			if len(cfg.Actions) != 1 || cfg.Actions[0].Name != "mail" || fmt.Sprint(in.Notify) != "[mail]" {
+				t.Fatalf("actions %v, notify %v; want the mail action listed", cfg.Actions, in.Notify)
+			}
+			raw, diags := pluginhost.DecodeConfig(schemas["notify"], cfg.Actions[0].Config, cfg.Actions[0].DefRange)
+			if diags.HasErrors() {
+				t.Fatal(diags)
+			}
+			for _, want := range []string{`"server":"127.0.0.1:25"`, `"connect_timeout":"30s"`, `"to":["ops@example.org"]`} {
+				if !strings.Contains(string(raw), want) {
+					t.Errorf("mail config %s lacks %s", raw, want)
+				}
+			}
+		})
+	}
 }

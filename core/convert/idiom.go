@@ -39,6 +39,13 @@ type idiom struct {
 // deliberately strict: a command it does not fully understand stays
 // unrecognised rather than becoming a check that tests something else.
 func recognise(script string) idiom {
+	// bash's </dev/tcp/HOST/PORT: succeeds when the port accepts.
+	if m := devTCP.FindStringSubmatch(script); m != nil {
+		if n, err := strconv.Atoi(m[2]); err == nil && n >= 1 && n <= 65535 {
+			host := strings.TrimSuffix(strings.TrimPrefix(m[1], "["), "]")
+			return idiom{kind: kindTCPProbe, address: net.JoinHostPort(host, m[2])}
+		}
+	}
 	toks, ok := shellTokens(script)
 	if !ok {
 		return idiom{}
@@ -71,6 +78,8 @@ var (
 	// bracketTrick is grep's "[n]ginx", which keeps grep from matching
 	// its own command line.
 	bracketTrick = regexp.MustCompile(`^([^\[\]]*)\[([^\[\]])\]([^\[\]]*)$`)
+	// devTCP is bash's connect test, `</dev/tcp/HOST/PORT` (also after cat).
+	devTCP = regexp.MustCompile(`^\s*(?:cat\s*)?<\s*/dev/tcp/([0-9A-Za-z.:\[\]-]+)/([0-9]{1,5})\s*$`)
 	// ncProbe is an `nc -z HOST PORT` anywhere in a script.
 	ncProbe = regexp.MustCompile(`\bnc\s+(?:-[a-zA-Z0-9]+\s+)*-[a-zA-Z]*z[a-zA-Z0-9]*\s+(?:-[a-zA-Z0-9]+\s+)*([0-9A-Fa-f.:]+)\s+([0-9]{1,5})\b`)
 )

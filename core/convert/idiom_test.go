@@ -66,6 +66,10 @@ func TestRecognise(t *testing.T) {
 		{"nc 198.51.100.11 80", ""},     // no -z: it would wait for input
 		{"nc -z 198.51.100.11 80-90", ""},
 		{"nc -z 198.51.100.11 80 && systemctl stop keepalived", ""},
+		{"</dev/tcp/127.0.0.1/80", "tcpprobe address=127.0.0.1:80"},
+		{"bash -c '</dev/tcp/127.0.0.1/443'", "tcpprobe address=127.0.0.1:443"},
+		{"bash -c 'cat < /dev/tcp/2001:db8::11/25'", "tcpprobe address=[2001:db8::11]:25"},
+		{"bash -c '</dev/tcp/127.0.0.1/80 && echo'", ""},
 		{"/etc/keepalived/check.sh", ""},
 		{"test -f /etc/maintenance", ""},
 		{"[ -f /etc/maintenance ]", ""},

@@ -331,6 +331,12 @@ func (c *converter) addVIP(in *instance, line int, s string) {
 			p, fam, in.vipFamily)
 		return
 	}
+	for _, have := range in.vips {
+		if hp, err := netip.ParsePrefix(have); err == nil && hp.Addr() == p.Addr() {
+			c.warn(notes, line, "virtual IP %s is listed twice; kept once", p.Addr())
+			return
+		}
+	}
 	in.vips = append(in.vips, p.String())
 }
 

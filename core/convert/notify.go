@@ -66,8 +66,8 @@ func (c *converter) actionFor(ref *notifyRef, owner string) *action {
 		return a
 	}
 	base := baseName(ref.argv[0])
-	if i := strings.LastIndexByte(base, '.'); i > 0 {
-		base = base[:i]
+	for _, ext := range []string{".sh", ".bash", ".py", ".pl", ".rb"} {
+		base = strings.TrimSuffix(base, ext)
 	}
 	base = strings.Trim(nameUnsafe.ReplaceAllString(base, "_"), "_")
 	if base == "" {
@@ -91,7 +91,7 @@ func (c *converter) actionFor(ref *notifyRef, owner string) *action {
 		}
 		c.warn(nil, ref.line, "%s %s: hawatch runs the script on every transition, with INSTANCE|GROUP name STATE priority appended; "+
 			"make it act only when STATE is %s (see action %q)", ref.form, script, upper, a.name)
-		a.comments = append(a.comments, fmt.Sprintf("keepalived %s %s ran it only %s, with no arguments of its own. "+
+		a.comments = append(a.comments, fmt.Sprintf("keepalived %s %s ran it only %s, with just the arguments written there. "+
 			"The notify plugin runs it on every transition and appends INSTANCE|GROUP name STATE priority, so the "+
 			"script must return at once unless STATE (the second-to-last argument; also $HAWATCH_TO) is %s.",
 			ref.form, script, when, upper))

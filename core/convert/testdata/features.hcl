@@ -108,10 +108,10 @@ action "notify" {
   }
 }
 
-# keepalived notify_master `/etc/keepalived/to_master.sh` ran it only on entering MASTER, with no
-# arguments of its own. The notify plugin runs it on every transition and appends INSTANCE|GROUP
-# name STATE priority, so the script must return at once unless STATE (the second-to-last argument;
-# also $HAWATCH_TO) is MASTER.
+# keepalived notify_master `/etc/keepalived/to_master.sh` ran it only on entering MASTER, with just
+# the arguments written there. The notify plugin runs it on every transition and appends
+# INSTANCE|GROUP name STATE priority, so the script must return at once unless STATE (the
+# second-to-last argument; also $HAWATCH_TO) is MASTER.
 # Listed by vrrp_instance VI_WEB (line 84).
 action "to_master" {
   plugin = "notify"

@@ -123,7 +123,15 @@ check "k_nc" {
   }
 }
 
-# vrrp_script k_redirect (line 35) ran `/bin/sh -c 'killall -0 nginx 2>/dev/null'`.
+# vrrp_script k_devtcp (line 35) ran `bash -c '</dev/tcp/127.0.0.1/80'`.
+check "k_devtcp" {
+  plugin = "tcpprobe"
+  config {
+    address = "127.0.0.1:80"
+  }
+}
+
+# vrrp_script k_redirect (line 38) ran `/bin/sh -c 'killall -0 nginx 2>/dev/null'`.
 # The process plugin is told about process deaths by the kernel instead of polling.
 check "k_redirect" {
   plugin = "process"
@@ -132,7 +140,7 @@ check "k_redirect" {
   }
 }
 
-# TODO vrrp_script k_unknown_chain (line 38) ran `/bin/sh -c 'test -f /etc/maintenance || exit 1'`.
+# TODO vrrp_script k_unknown_chain (line 41) ran `/bin/sh -c 'test -f /etc/maintenance || exit 1'`.
 # hawatch runs no shell scripts (by design): replace it with a plugin check (process for a daemon,
 # tcpprobe for a port or an HTTP URL, splitbrain for a second-master guard, or your own plugin built
 # with sdk/), then uncomment this block and the tracks of it in the instances below.
@@ -140,7 +148,7 @@ check "k_redirect" {
 #   plugin = "TODO"
 # }
 
-# TODO vrrp_script k_killall_kills (line 41) ran `killall nginx`.
+# TODO vrrp_script k_killall_kills (line 44) ran `killall nginx`.
 # hawatch runs no shell scripts (by design): replace it with a plugin check (process for a daemon,
 # tcpprobe for a port or an HTTP URL, splitbrain for a second-master guard, or your own plugin built
 # with sdk/), then uncomment this block and the tracks of it in the instances below.
@@ -148,7 +156,7 @@ check "k_redirect" {
 #   plugin = "TODO"
 # }
 
-# vrrp_instance VI_1 (lines 45-67).
+# vrrp_instance VI_1 (lines 48-71).
 vrrp_instance "VI_1" {
   interface         = "eth0"
   virtual_router_id = 1
@@ -168,8 +176,9 @@ vrrp_instance "VI_1" {
   track "k_curl_https" {} # track_script: failure means FAULT
   track "k_wget" {}       # track_script: failure means FAULT
   track "k_nc" {}         # track_script: failure means FAULT
+  track "k_devtcp" {}     # track_script: failure means FAULT
   track "k_redirect" {}   # track_script: failure means FAULT
-  # TODO track "k_unknown_chain" {} (track_script, line 64): its check is not converted yet
-  # TODO track "k_killall_kills" {} (track_script, line 65): its check is not converted yet
+  # TODO track "k_unknown_chain" {} (track_script, line 68): its check is not converted yet
+  # TODO track "k_killall_kills" {} (track_script, line 69): its check is not converted yet
 }
 

@@ -58,10 +58,10 @@ check "nginx_proc" {
   }
 }
 
-# keepalived notify_backup `/etc/keepalived/group.sh backup` ran it only on entering BACKUP, with no
-# arguments of its own. The notify plugin runs it on every transition and appends INSTANCE|GROUP
-# name STATE priority, so the script must return at once unless STATE (the second-to-last argument;
-# also $HAWATCH_TO) is BACKUP.
+# keepalived notify_backup `/etc/keepalived/group.sh backup` ran it only on entering BACKUP, with
+# just the arguments written there. The notify plugin runs it on every transition and appends
+# INSTANCE|GROUP name STATE priority, so the script must return at once unless STATE (the
+# second-to-last argument; also $HAWATCH_TO) is BACKUP.
 # Listed by vrrp_sync_group G1 (line 31).
 action "group_backup" {
   plugin = "notify"
@@ -73,10 +73,10 @@ action "group_backup" {
   }
 }
 
-# keepalived notify_fault `/etc/keepalived/group_fault.sh` ran it only on entering FAULT, with no
-# arguments of its own. The notify plugin runs it on every transition and appends INSTANCE|GROUP
-# name STATE priority, so the script must return at once unless STATE (the second-to-last argument;
-# also $HAWATCH_TO) is FAULT.
+# keepalived notify_fault `/etc/keepalived/group_fault.sh` ran it only on entering FAULT, with just
+# the arguments written there. The notify plugin runs it on every transition and appends
+# INSTANCE|GROUP name STATE priority, so the script must return at once unless STATE (the
+# second-to-last argument; also $HAWATCH_TO) is FAULT.
 # Listed by vrrp_sync_group G1 (line 32).
 action "group_fault" {
   plugin = "notify"

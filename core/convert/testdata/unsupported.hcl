@@ -8,6 +8,7 @@
 # line 8: vrrp_mcast_group4 not converted: hawatch always uses the standard VRRP group 224.0.0.18
 # line 9: notify_fifo not converted: use `hawatch events` (JSON lines) or a notify action
 # line 10: smtp_alert_checker not converted: LVS checkers are not part of hawatch
+# line 11: notification_email not converted: no vrrp_instance or sync group sends VRRP mail
 
 # Plugin binaries are looked up in node.plugin_dir (default /usr/local/libexec/hawatch).
 plugin "notify" {
@@ -15,21 +16,21 @@ plugin "notify" {
   # runs the notify scripts as this user; set user to drop root
 }
 
-# TODO vrrp_script chk_weird (line 26) ran `/usr/local/bin/check.sh`.
+# TODO vrrp_script chk_weird (line 31) ran `/usr/local/bin/check.sh`.
 # hawatch runs no shell scripts (by design): replace it with a plugin check (process for a daemon,
 # tcpprobe for a port or an HTTP URL, splitbrain for a second-master guard, or your own plugin built
 # with sdk/), then uncomment this block and the tracks of it in the instances below.
-# line 28: init_fail not converted: a hawatch check cannot start as failed
-# line 30: frobnicate not converted: hawatch has no equivalent
+# line 33: init_fail not converted: a hawatch check cannot start as failed
+# line 35: frobnicate not converted: hawatch has no equivalent
 # check "chk_weird" {
 #   plugin = "TODO"
 # }
 
-# keepalived notify_stop `/etc/keepalived/stop.sh now` ran it only when VRRP stopped, with no
-# arguments of its own. The notify plugin runs it on every transition and appends INSTANCE|GROUP
+# keepalived notify_stop `/etc/keepalived/stop.sh now` ran it only when VRRP stopped, with just the
+# arguments written there. The notify plugin runs it on every transition and appends INSTANCE|GROUP
 # name STATE priority, so the script must return at once unless STATE (the second-to-last argument;
 # also $HAWATCH_TO) is INIT.
-# Listed by vrrp_instance VI_1 (line 47).
+# Listed by vrrp_instance VI_1 (line 52).
 action "stop" {
   plugin = "notify"
   config {
@@ -40,18 +41,19 @@ action "stop" {
   }
 }
 
-# vrrp_instance VI_1 (lines 33-50).
+# vrrp_instance VI_1 (lines 38-55).
 vrrp_instance "VI_1" {
-  # line 37: mcast_src_ip not converted: hawatch sends multicast adverts from the interface's
+  # line 38: smtp_alert is off, so the mail action is not listed in notify.
+  # line 42: mcast_src_ip not converted: hawatch sends multicast adverts from the interface's
   # primary address
-  # line 39: virtual IP 198.51.100.95/24: "brd 198.51.100.255 scope global no_track" not converted
+  # line 44: virtual IP 198.51.100.95/24: "brd 198.51.100.255 scope global no_track" not converted
   # (hawatch adds the address with the kernel's defaults)
-  # line 41: virtual_routes {...} not converted: hawatch manages addresses only; add routes from a
+  # line 46: virtual_routes {...} not converted: hawatch manages addresses only; add routes from a
   # notify action
-  # line 45: track_script chk_weird: reverse cannot be expressed (a hawatch track acts when its
+  # line 50: track_script chk_weird: reverse cannot be expressed (a hawatch track acts when its
   # check fails); left as a TODO comment
-  # line 48: notify_deleted not converted: hawatch does not report DELETED
-  # line 49: strict_mode not converted: hawatch has no strict mode
+  # line 53: notify_deleted not converted: hawatch does not report DELETED
+  # line 54: strict_mode not converted: hawatch has no strict mode
   interface         = "eth0"
   virtual_router_id = 90
   priority          = 90
@@ -59,7 +61,7 @@ vrrp_instance "VI_1" {
   advert_interval   = "1s"
   virtual_ips       = ["198.51.100.95/24"]
 
-  # TODO track "chk_weird" (track_script weight 10 reverse, line 45)
+  # TODO track "chk_weird" (track_script weight 10 reverse, line 50)
 
   notify = ["stop"]
 }
@@ -70,6 +72,6 @@ vrrp_instance "VI_1" {
 # - line 3: parameter definition "$IFACE=eth0" not supported; substitute it by hand
 # - line 4: conditional configuration "@lb1" not supported; the line was skipped (convert each
 # node's file with its own values)
-# - line 13: static_ipaddress {...} not converted: hawatch manages only the virtual IPs; configure
+# - line 18: static_ipaddress {...} not converted: hawatch manages only the virtual IPs; configure
 # static addresses with the system's network tools
-# - line 17: virtual_server {...} not converted: LVS/IPVS load balancing is not part of hawatch
+# - line 22: virtual_server {...} not converted: LVS/IPVS load balancing is not part of hawatch
