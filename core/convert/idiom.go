@@ -256,7 +256,7 @@ func httpGet(tool string, args []string, expect string) idiom {
 	for i := 0; i < len(args); i++ {
 		a := args[i]
 		switch {
-		case a == "-f" || a == "--fail" || a == "--fail-with-body" || (strings.HasPrefix(a, "-") && !strings.HasPrefix(a, "--") && strings.Contains(a, "f") && tool == "curl" && len(a) <= 5 && !withValue[a]):
+		case tool == "curl" && curlFails(a):
 			fail = true
 		case a == "-I" || a == "--head" || a == "-X" || a == "--request" || a == "-d" || a == "--data" || a == "--post-data":
 			return idiom{} // not a plain GET
@@ -308,6 +308,18 @@ func httpGet(tool string, args []string, expect string) idiom {
 		id.notes = append(id.notes, tool+" without --fail succeeded on any HTTP status; tcpprobe wants 200 (set http.status otherwise).")
 	}
 	return id
+}
+
+// curlFails reports curl's --fail, alone or in a cluster of short flags
+// such as -fsS.
+func curlFails(a string) bool {
+	if a == "--fail" || a == "--fail-with-body" {
+		return true
+	}
+	if len(a) < 2 || a[0] != '-' || a[1] == '-' {
+		return false
+	}
+	return strings.IndexByte(a[1:], 'f') >= 0 && strings.Trim(a[1:], "fsSLkv") == ""
 }
 
 // netcat recognises `nc -z HOST PORT`: succeed when the port accepts.
