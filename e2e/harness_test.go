@@ -146,6 +146,7 @@ func (d *daemon) stop() {
 func (d *daemon) status() (engine.Status, error) {
 	var st engine.Status
 	c := http.Client{Timeout: 2 * time.Second, Transport: &http.Transport{
+		DisableKeepAlives: true,
 		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
 			return (&net.Dialer{}).DialContext(ctx, "unix", d.socket)
 		},

@@ -50,12 +50,18 @@ type peerKey struct{}
 // Listen creates the socket at path: its directory 0750, the socket 0660,
 // both owned by root and group gid (-1 keeps root's group).
 func Listen(log zerolog.Logger, path string, gid int, b Backend) (*Server, error) {
+	// The directory is made 0750 only when we create it: the socket may
+	// live in a shared directory (/run) whose mode is not ours to change.
 	dir := filepath.Dir(path)
-	if err := os.MkdirAll(dir, 0o750); err != nil {
-		return nil, fmt.Errorf("control socket dir %s: %w", dir, err)
-	}
-	if err := os.Chmod(dir, 0o750); err != nil {
-		return nil, fmt.Errorf("control socket dir %s: %w", dir, err)
+	created := false
+	if _, err := os.Stat(dir); errors.Is(err, os.ErrNotExist) {
+		if err := os.MkdirAll(dir, 0o750); err != nil {
+			return nil, fmt.Errorf("control socket dir %s: %w", dir, err)
+		}
+		if err := os.Chmod(dir, 0o750); err != nil {
+			return nil, fmt.Errorf("control socket dir %s: %w", dir, err)
+		}
+		created = true
 	}
 	// A stale socket from a crash would make Listen fail; remove it only if
 	// it is a socket (never follow or delete something else).
@@ -78,7 +84,9 @@ func Listen(log zerolog.Logger, path string, gid int, b Backend) (*Server, error
 			ln.Close()
 			return nil, fmt.Errorf("control socket: %w", err)
 		}
-		_ = os.Chown(dir, 0, gid)
+		if created {
+			_ = os.Chown(dir, 0, gid)
+		}
 	}
 	s := &Server{log: log, backend: b, path: path, gid: gid, ln: ln}
 	mux := http.NewServeMux()
@@ -90,6 +98,8 @@ func Listen(log zerolog.Logger, path string, gid int, b Backend) (*Server, error
 	s.srv = &http.Server{
 		Handler:           mux,
 		ReadHeaderTimeout: 5 * time.Second,
+		// Pollers that keep connections open must not pile them up.
+		IdleTimeout: 30 * time.Second,
 		ConnContext: func(ctx context.Context, c net.Conn) context.Context {
 			if cred, err := peerCred(c); err == nil {
 				return context.WithValue(ctx, peerKey{}, cred)

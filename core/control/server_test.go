@@ -34,13 +34,26 @@ func (f *fakeBackend) Subscribe() (<-chan any, func()) { return f.events, func()
 
 func serve(t *testing.T, b Backend) *Client {
 	t.Helper()
-	path := filepath.Join(t.TempDir(), "run", "hawatch.sock")
+	shared := t.TempDir()
+	if err := os.Chmod(shared, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(shared, "run", "hawatch.sock")
 	s, err := Listen(zerolog.Nop(), path, -1, b)
 	if err != nil {
 		t.Fatal(err)
 	}
 	go s.Serve()
 	t.Cleanup(func() { s.Close() })
+	// A second socket straight in a shared directory leaves its mode alone.
+	s2, err := Listen(zerolog.Nop(), filepath.Join(shared, "other.sock"), -1, b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s2.Close()
+	if fi, _ := os.Stat(shared); fi.Mode().Perm() != 0o755 {
+		t.Errorf("shared directory mode changed to %v", fi.Mode().Perm())
+	}
 	fi, err := os.Stat(path)
 	if err != nil {
 		t.Fatal(err)

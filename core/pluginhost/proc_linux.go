@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+
+	"golang.org/x/sys/unix"
 )
 
 // sysProcAttr runs the plugin as cred (no supplementary groups; the switch
@@ -66,4 +68,15 @@ func readProcStatus(pid int) (map[string]string, error) {
 		}
 	}
 	return out, sc.Err()
+}
+
+// lowerThreadPriority adds 10 to the calling thread's nice value (at most
+// 19). Linux keeps nice per thread and a forked child inherits it.
+func lowerThreadPriority() {
+	tid := unix.Gettid()
+	raw, err := unix.Getpriority(unix.PRIO_PROCESS, tid) // the kernel answers 20 - nice
+	if err != nil {
+		return
+	}
+	_ = unix.Setpriority(unix.PRIO_PROCESS, tid, min(20-raw+10, 19))
 }

@@ -17,3 +17,5 @@ func sysProcAttr(cred *credential) (*syscall.SysProcAttr, error) {
 }
 
 func verifyDropped(pid int, cred *credential) error { return errUserUnsupported }
+
+func lowerThreadPriority() {}

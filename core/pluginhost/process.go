@@ -10,8 +10,10 @@ import (
 	"os"
 	"os/exec"
 	"os/user"
+	"runtime"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/hashicorp/go-plugin"
@@ -27,6 +29,38 @@ type process struct {
 	info    sdk.Info
 	check   *sdk.CheckClient  // set for KindCheck
 	action  *sdk.ActionClient // set for KindAction
+
+	// stopped is closed when kill has finished; it retires the OS thread
+	// that started the plugin (see start).
+	stopped  chan struct{}
+	stopOnce sync.Once
+}
+
+// killGrace bounds go-plugin's graceful Kill: a plugin that is stopped
+// (SIGSTOP) or wedged never answers the shutdown call, so it gets SIGKILL.
+const killGrace = 3 * time.Second
+
+// start runs client.Client — fork/exec of the plugin, handshake, and the
+// AutoMTLS key generation on both ends — on an OS thread of its own with a
+// lower CPU priority, which the plugin process inherits: starting plugins
+// (on reload, on restarts) must not take the CPU the VRRP loop needs. The
+// thread stays parked until the plugin is killed, because the kernel's
+// parent-death signal (Pdeathsig) follows the thread that forked.
+func (p *process) start() (plugin.ClientProtocol, error) {
+	type result struct {
+		rpc plugin.ClientProtocol
+		err error
+	}
+	ch := make(chan result, 1)
+	go func() {
+		runtime.LockOSThread() // never unlocked: the thread exits with this goroutine
+		lowerThreadPriority()
+		rpc, err := p.client.Client()
+		ch <- result{rpc, err}
+		<-p.stopped
+	}()
+	r := <-ch
+	return r.rpc, r.err
 }
 
 // base returns the calls common to both kinds.
@@ -40,18 +74,33 @@ func (p *process) base() sdk.BaseClient {
 // kill stops the plugin gracefully (go-plugin closes the connection and
 // waits up to 2 s before SIGKILL) and removes its socket directory.
 func (p *process) kill() {
-	p.client.Kill()
+	done := make(chan struct{})
+	go func() {
+		p.client.Kill()
+		close(done)
+	}()
+	select {
+	case <-done:
+	case <-time.After(killGrace):
+		p.sigkill()
+		<-done
+	}
 	_ = os.RemoveAll(p.sockDir)
+	p.stopOnce.Do(func() { close(p.stopped) })
 }
 
-// killNow is for a plugin that stopped answering: a graceful close would
-// only wait on it, so SIGKILL first.
-func (p *process) killNow() {
+func (p *process) sigkill() {
 	if p.pid > 0 {
 		if proc, err := os.FindProcess(p.pid); err == nil {
 			_ = proc.Kill()
 		}
 	}
+}
+
+// killNow is for a plugin that stopped answering: a graceful close would
+// only wait on it, so SIGKILL first.
+func (p *process) killNow() {
+	p.sigkill()
 	p.kill()
 }
 
@@ -174,13 +223,13 @@ func (m *Manager) launch(ctx context.Context, spec PluginSpec, kind sdk.Kind) (*
 		StartTimeout:     m.opts.StartTimeout,
 		Logger:           newHclogAdapter(log),
 	})
-	p := &process{client: client, sockDir: sockDir, started: time.Now()}
+	p := &process{client: client, sockDir: sockDir, started: time.Now(), stopped: make(chan struct{})}
 	fail := func(err error) (*process, error) {
 		p.kill()
 		return nil, fmt.Errorf("plugin %s (%s): %w", spec.Name, path, err)
 	}
 
-	rpc, err := client.Client()
+	rpc, err := p.start()
 	if err != nil {
 		return fail(fmt.Errorf("start: %w", err))
 	}
