@@ -111,6 +111,9 @@ func runInterop(t *testing.T, m interopMode, vrid int, hawatchMaster, crash bool
 	}
 
 	waitVIP(t, lb1, vip, true, 3*mdi+3*time.Second)
+	// The backup may win the first election before the master is up; it
+	// must hand over at once.
+	waitVIP(t, lb2, vip, false, 3*m.interval+loadSlack)
 	exactlyOne(t, vip, lb1, 3*m.interval, lb1, lb2)
 
 	start := time.Now()
