@@ -224,16 +224,32 @@ func hasVIP(t *testing.T, node *netlab.Node, p netip.Prefix) bool {
 	return ok
 }
 
-// exactlyOne asserts that exactly want holds the VIP among nodes, for the
+// exactlyOne waits up to settle for want to be the only node holding the
+// VIP (a peer that won a first election, or a hand-over in flight, may
+// still hold it for a moment), then asserts it stays that way for the
 // whole window (sampled every 10 ms).
 func exactlyOne(t *testing.T, p netip.Prefix, want *netlab.Node, window time.Duration, nodes ...*netlab.Node) {
 	t.Helper()
-	end := time.Now().Add(window)
-	for {
+	owners := func() string {
+		var bad []string
 		for _, n := range nodes {
 			if got := hasVIP(t, n, p); got != (n == want) {
-				t.Fatalf("%s holds VIP = %v, want %v (expected sole owner %s)", n.Name, got, !got, want.Name)
+				bad = append(bad, fmt.Sprintf("%s holds VIP = %v", n.Name, got))
 			}
+		}
+		return strings.Join(bad, ", ")
+	}
+	deadline := time.Now().Add(settle)
+	for bad := owners(); bad != ""; bad = owners() {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s after %v (expected sole owner %s)", bad, settle, want.Name)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	end := time.Now().Add(window)
+	for {
+		if bad := owners(); bad != "" {
+			t.Fatalf("%s (expected sole owner %s, which it was)", bad, want.Name)
 		}
 		if time.Now().After(end) {
 			return
@@ -241,6 +257,10 @@ func exactlyOne(t *testing.T, p netip.Prefix, want *netlab.Node, window time.Dur
 		time.Sleep(10 * time.Millisecond)
 	}
 }
+
+// settle bounds how long exactlyOne waits for convergence before it starts
+// asserting a steady state.
+const settle = 2 * time.Second
 
 // instance renders a vrrp_instance block.
 type instance struct {
