@@ -370,6 +370,7 @@ func TestNginxDeathMovesVIP(t *testing.T) {
 	}{
 		{"v3-100ms", instance{vrid: 61, version: 3, interval: "100ms", vips: []string{"198.51.100.50/24"}}, 3},
 		{"v2-1s", instance{vrid: 62, version: 2, interval: "1s", auth: "1111", vips: []string{"198.51.100.50/24"}}, 1},
+		{"v3-10ms", instance{vrid: 66, version: 3, interval: "10ms", vips: []string{"198.51.100.50/24"}}, 2},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			lab := netlab.New(t, netlab.Options{Nodes: 2})
