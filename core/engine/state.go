@@ -8,7 +8,6 @@ import (
 	"os"
 	"path/filepath"
 
-	"golang.org/x/sys/unix"
 )
 
 // The operator's demote intent survives a restart: it lives in
@@ -32,7 +31,7 @@ func (e *Engine) saveDemotes() error {
 	b, _ := json.Marshal(map[string][]string{"demoted": names})
 	tmp := filepath.Join(e.opts.StateDir, "."+demoteFile+".tmp")
 	_ = os.Remove(tmp)
-	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL|unix.O_NOFOLLOW, 0o600)
+	f, err := openNoFollow(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 	if err != nil {
 		return fmt.Errorf("save demote state: %w", err)
 	}
@@ -76,7 +75,7 @@ func (e *Engine) restoreDemotes() {
 }
 
 func readNoFollow(path string) ([]byte, error) {
-	f, err := os.OpenFile(path, os.O_RDONLY|unix.O_NOFOLLOW, 0)
+	f, err := openNoFollow(path, os.O_RDONLY, 0)
 	if err != nil {
 		return nil, err
 	}
