@@ -7,7 +7,6 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-
 )
 
 // The operator's demote intent survives a restart: it lives in
