@@ -18,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	hwdaemon "github.com/hawatch/hawatch/core/daemon"
 	"github.com/hawatch/hawatch/core/engine"
 	"github.com/hawatch/hawatch/internal/netlab"
 )
@@ -142,9 +143,12 @@ func (d *daemon) stop() {
 	}
 }
 
-// status queries the control socket.
-func (d *daemon) status() (engine.Status, error) {
-	var st engine.Status
+// fullStatus is the daemon's whole status (engine status plus plugins and
+// reloads), as `hawatch status --json` prints it. One connection per call,
+// closed after it: tests poll, and idle keep-alive connections left open
+// would pile up in the daemon.
+func (d *daemon) fullStatus() (hwdaemon.Status, error) {
+	var st hwdaemon.Status
 	c := http.Client{Timeout: 2 * time.Second, Transport: &http.Transport{
 		DisableKeepAlives: true,
 		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
@@ -162,12 +166,12 @@ func (d *daemon) status() (engine.Status, error) {
 	return st, json.NewDecoder(resp.Body).Decode(&st)
 }
 
-func (d *daemon) mustStatus() engine.Status {
+func (d *daemon) mustFullStatus() hwdaemon.Status {
 	d.t.Helper()
-	var st engine.Status
+	var st hwdaemon.Status
 	var err error
 	for range 100 {
-		if st, err = d.status(); err == nil {
+		if st, err = d.fullStatus(); err == nil {
 			return st
 		}
 		time.Sleep(20 * time.Millisecond)
@@ -175,6 +179,14 @@ func (d *daemon) mustStatus() engine.Status {
 	d.t.Fatalf("%s: status: %v\n%s", d.node.Name, err, d.proc.Output())
 	return st
 }
+
+// status and mustStatus are the engine part of the daemon's status.
+func (d *daemon) status() (engine.Status, error) {
+	st, err := d.fullStatus()
+	return st.Status, err
+}
+
+func (d *daemon) mustStatus() engine.Status { return d.mustFullStatus().Status }
 
 // logLines returns the daemon's JSON log lines whose message is msg.
 func (d *daemon) logLines(msg string) []map[string]any {

@@ -13,8 +13,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -61,43 +59,6 @@ func (d *daemon) rewriteOps(body string) {
 	if err := os.WriteFile(d.config, []byte(withMetrics(nodeConfig(d.node, d.dir, body))), 0o600); err != nil {
 		d.t.Fatal(err)
 	}
-}
-
-// fullStatus is the daemon's whole status (engine status plus plugins and
-// reloads), as `hawatch status --json` prints it. One connection per call,
-// closed after it: tests poll, and idle keep-alive connections left open
-// would pile up in the daemon.
-func (d *daemon) fullStatus() (hwdaemon.Status, error) {
-	var st hwdaemon.Status
-	c := http.Client{Timeout: 2 * time.Second, Transport: &http.Transport{
-		DisableKeepAlives: true,
-		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
-			return (&net.Dialer{}).DialContext(ctx, "unix", d.socket)
-		},
-	}}
-	resp, err := c.Get("http://hawatch/v1/status")
-	if err != nil {
-		return st, err
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return st, fmt.Errorf("status: HTTP %d", resp.StatusCode)
-	}
-	return st, json.NewDecoder(resp.Body).Decode(&st)
-}
-
-func (d *daemon) mustFullStatus() hwdaemon.Status {
-	d.t.Helper()
-	var st hwdaemon.Status
-	var err error
-	for range 100 {
-		if st, err = d.fullStatus(); err == nil {
-			return st
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	d.t.Fatalf("%s: status: %v\n%s", d.node.Name, err, d.proc.Output())
-	return st
 }
 
 // ctl runs the hawatch CLI against this daemon's socket as root.
