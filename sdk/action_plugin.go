@@ -24,5 +24,6 @@ func (p *ActionPlugin) GRPCServer(_ *plugin.GRPCBroker, s *grpc.Server) error {
 }
 
 func (p *ActionPlugin) GRPCClient(ctx context.Context, _ *plugin.GRPCBroker, c *grpc.ClientConn) (any, error) {
-	return &ActionClient{rpc: pluginv1.NewActionClient(c), exited: ctx}, nil
+	rpc := pluginv1.NewActionClient(c)
+	return &ActionClient{baseClient: baseClient{rpc: rpc, exited: ctx}, rpc: rpc}, nil
 }

@@ -13,35 +13,8 @@ import (
 // CheckClient is the host's handle on a check plugin (what Dispense
 // returns). Its methods are safe for concurrent use.
 type CheckClient struct {
-	rpc    pluginv1.CheckClient
-	exited context.Context
-}
-
-func (c *CheckClient) Info(ctx context.Context) (Info, error) {
-	ctx, cancel := callContext(ctx, c.exited)
-	defer cancel()
-	resp, err := c.rpc.Info(ctx, &pluginv1.InfoRequest{})
-	if err != nil {
-		return Info{}, clientError("info", ctx, c.exited, err)
-	}
-	return infoFromProto(resp), nil
-}
-
-func (c *CheckClient) Schema(ctx context.Context) (Schema, error) {
-	ctx, cancel := callContext(ctx, c.exited)
-	defer cancel()
-	resp, err := c.rpc.Schema(ctx, &pluginv1.SchemaRequest{})
-	if err != nil {
-		return Schema{}, clientError("schema", ctx, c.exited, err)
-	}
-	return schemaFromProto(resp.GetSchema())
-}
-
-func (c *CheckClient) Configure(ctx context.Context, cfg Config) error {
-	ctx, cancel := callContext(ctx, c.exited)
-	defer cancel()
-	_, err := c.rpc.Configure(ctx, &pluginv1.ConfigureRequest{ConfigJson: cfg.Raw})
-	return clientError("configure", ctx, c.exited, err)
+	baseClient
+	rpc pluginv1.CheckClient
 }
 
 // Watch starts the plugin's result stream: poll-form plugins run Check every

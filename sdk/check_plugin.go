@@ -26,5 +26,6 @@ func (p *CheckPlugin) GRPCServer(_ *plugin.GRPCBroker, s *grpc.Server) error {
 // GRPCClient receives a context that go-plugin cancels when the plugin
 // process exits; the client uses it to tell "plugin gone" from other errors.
 func (p *CheckPlugin) GRPCClient(ctx context.Context, _ *plugin.GRPCBroker, c *grpc.ClientConn) (any, error) {
-	return &CheckClient{rpc: pluginv1.NewCheckClient(c), exited: ctx}, nil
+	rpc := pluginv1.NewCheckClient(c)
+	return &CheckClient{baseClient: baseClient{rpc: rpc, exited: ctx}, rpc: rpc}, nil
 }
