@@ -338,25 +338,13 @@ func (e *Engine) checkResult(now time.Time, r checkResult) {
 				}
 			}
 		}
-		if changed || failingYieldWhileMaster(in) {
+		// A guard that already failed while this node was BACKUP (it sees
+		// the master) does not change when the node becomes MASTER, so the
+		// yield decision is taken again on every result while MASTER.
+		if changed || (in.m.State() == vrrp.StateMaster && len(summarize(in.tracks).yielding) > 0) {
 			e.syncTracks(now, in)
 		}
 	}
-}
-
-// failingYieldWhileMaster: a guard that already failed while this node was
-// BACKUP (it sees the master) changes nothing when the node becomes MASTER,
-// so the yield decision must be taken again on the next result.
-func failingYieldWhileMaster(in *instance) bool {
-	if in.m.State() != vrrp.StateMaster {
-		return false
-	}
-	for _, tr := range in.tracks {
-		if tr.effect == EffectYield && tr.reported && !tr.up {
-			return true
-		}
-	}
-	return false
 }
 
 // syncTracks derives fault, demote and priority from the instance's trackers
