@@ -18,8 +18,7 @@ import (
 	"testing"
 	"time"
 
-	hwdaemon "github.com/hawatch/hawatch/core/daemon"
-	"github.com/hawatch/hawatch/core/engine"
+	"github.com/hawatch/hawatch/core/control"
 	"github.com/hawatch/hawatch/internal/netlab"
 )
 
@@ -147,8 +146,8 @@ func (d *daemon) stop() {
 // reloads), as `hawatch status --json` prints it. One connection per call,
 // closed after it: tests poll, and idle keep-alive connections left open
 // would pile up in the daemon.
-func (d *daemon) fullStatus() (hwdaemon.Status, error) {
-	var st hwdaemon.Status
+func (d *daemon) fullStatus() (control.Status, error) {
+	var st control.Status
 	c := http.Client{Timeout: 2 * time.Second, Transport: &http.Transport{
 		DisableKeepAlives: true,
 		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
@@ -166,9 +165,9 @@ func (d *daemon) fullStatus() (hwdaemon.Status, error) {
 	return st, json.NewDecoder(resp.Body).Decode(&st)
 }
 
-func (d *daemon) mustFullStatus() hwdaemon.Status {
+func (d *daemon) mustFullStatus() control.Status {
 	d.t.Helper()
-	var st hwdaemon.Status
+	var st control.Status
 	var err error
 	for range 100 {
 		if st, err = d.fullStatus(); err == nil {
@@ -181,12 +180,12 @@ func (d *daemon) mustFullStatus() hwdaemon.Status {
 }
 
 // status and mustStatus are the engine part of the daemon's status.
-func (d *daemon) status() (engine.Status, error) {
+func (d *daemon) status() (control.Status, error) {
 	st, err := d.fullStatus()
-	return st.Status, err
+	return st, err
 }
 
-func (d *daemon) mustStatus() engine.Status { return d.mustFullStatus().Status }
+func (d *daemon) mustStatus() control.Status { return d.mustFullStatus() }
 
 // logLines returns the daemon's JSON log lines whose message is msg.
 func (d *daemon) logLines(msg string) []map[string]any {

@@ -27,14 +27,6 @@ var interopModes = []interopMode{
 	{name: "v3-ipv6", version: 3, interval: 100 * time.Millisecond, vip: "2001:db8::50/64", ipv6: true},
 }
 
-// peerAddr is the address a node advertises from in mode m.
-func (m interopMode) peerAddr(n *netlab.Node) string {
-	if m.ipv6 {
-		return n.LinkLocal.String()
-	}
-	return n.Addr4.String()
-}
-
 func (m interopMode) hawatchInstance(self, other *netlab.Node, vrid, prio int) string {
 	i := instance{vrid: vrid, prio: prio, version: m.version, interval: m.interval.String(), auth: m.auth, vips: []string{m.vip}}
 	if m.unicast {

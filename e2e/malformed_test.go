@@ -14,7 +14,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/hawatch/hawatch/core/engine"
+	"github.com/hawatch/hawatch/core/control"
 	"github.com/hawatch/hawatch/core/vrrp"
 	"github.com/hawatch/hawatch/internal/netlab"
 )
@@ -85,9 +85,11 @@ func encode(t *testing.T, a *vrrp.Advert, mutate func(*vrrp.Advert)) []byte {
 }
 
 var injections = []injection{
-	{name: "ttl-64", ttl: 64, reason: "ttl",
+	// TTL and hop limit are the instance's own rule (its delivery mode),
+	// so the instance the VRID names counts the drop.
+	{name: "ttl-64", ttl: 64, instance: "V3", reason: "ttl",
 		payload: func(t *testing.T, src netip.Addr) []byte { return encode(t, goodV3(src), nil) }},
-	{name: "ttl-254-v2", ttl: 254, reason: "ttl",
+	{name: "ttl-254-v2", ttl: 254, instance: "V2", reason: "ttl",
 		payload: func(t *testing.T, src netip.Addr) []byte { return encode(t, goodV2(src), nil) }},
 	// The version nibble is checked before the checksum, so the stale
 	// checksum does not change the verdict.
@@ -157,9 +159,9 @@ var injections = []injection{
 }
 
 // dropCount reads one drop counter out of a status snapshot.
-func dropCount(st engine.Status, instance, reason string) uint64 {
+func dropCount(st control.Status, instance, reason string) uint64 {
 	if instance == "" {
-		return st.Sockets[mfSocket][reason]
+		return st.SocketDrops[mfSocket][reason]
 	}
 	for _, in := range st.Instances {
 		if in.Name == instance {
@@ -169,9 +171,9 @@ func dropCount(st engine.Status, instance, reason string) uint64 {
 	return 0
 }
 
-func socketDropTotal(st engine.Status) uint64 {
+func socketDropTotal(st control.Status) uint64 {
 	var n uint64
-	for _, v := range st.Sockets[mfSocket] {
+	for _, v := range st.SocketDrops[mfSocket] {
 		n += v
 	}
 	return n
@@ -223,7 +225,7 @@ func TestMalformedAdvertsIgnored(t *testing.T) {
 				if got != count {
 					st := d.mustStatus()
 					t.Errorf("%s: %s[%q] rose by %d, want %d (sockets %v, instances %+v)",
-						d.node.Name, where, inj.reason, got, count, st.Sockets, instanceDrops(st))
+						d.node.Name, where, inj.reason, got, count, st.SocketDrops, instanceDrops(st))
 				}
 			}
 		})
@@ -265,7 +267,7 @@ func TestMalformedAdvertsIgnored(t *testing.T) {
 	time.Sleep(500 * time.Millisecond) // adverts after the flood, for the gap window
 	for i, d := range daemons {
 		got := socketDropTotal(d.mustStatus()) - before[i]
-		t.Logf("%s counted %d of %d flood packets (socket drops %v)", d.node.Name, got, flood, d.mustStatus().Sockets[mfSocket])
+		t.Logf("%s counted %d of %d flood packets (socket drops %v)", d.node.Name, got, flood, d.mustStatus().SocketDrops[mfSocket])
 		// The kernel may drop a few if the socket buffer fills under load;
 		// losing more than 5% means the reader cannot keep up.
 		if got < flood*95/100 || got > flood {
@@ -312,7 +314,7 @@ func TestMalformedAdvertsIgnored(t *testing.T) {
 	}
 }
 
-func instanceDrops(st engine.Status) map[string]map[string]uint64 {
+func instanceDrops(st control.Status) map[string]map[string]uint64 {
 	m := map[string]map[string]uint64{}
 	for _, in := range st.Instances {
 		m[in.Name] = in.Stats.Dropped

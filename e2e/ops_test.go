@@ -23,7 +23,7 @@ import (
 	"testing"
 	"time"
 
-	hwdaemon "github.com/hawatch/hawatch/core/daemon"
+	"github.com/hawatch/hawatch/core/control"
 	"github.com/hawatch/hawatch/internal/netlab"
 )
 
@@ -253,8 +253,8 @@ func TestDemotePromote(t *testing.T) {
 
 	st := d1.mustStatus()
 	in := st.Instances[0]
-	if in.State != "BACKUP" || len(in.Demoted) == 0 {
-		t.Fatalf("lb1 after demote: state %s demoted %v, want BACKUP with an operator hold", in.State, in.Demoted)
+	if in.State != "BACKUP" || len(in.Holds) == 0 {
+		t.Fatalf("lb1 after demote: state %s holds %v, want BACKUP with an operator hold", in.State, in.Holds)
 	}
 	// It advertised priority 0 once (plus at most one regular advert that
 	// raced the command) and then fell silent as a backup.
@@ -286,8 +286,8 @@ func TestDemotePromote(t *testing.T) {
 	d1.start()
 	d1.waitState("BACKUP", 5*time.Second)
 	exactlyOne(t, vip4, lb2, 3*mdi, lb1, lb2)
-	if in := d1.mustStatus().Instances[0]; in.State != "BACKUP" || len(in.Demoted) == 0 {
-		t.Fatalf("lb1 after restart: state %s demoted %v, want BACKUP, still held", in.State, in.Demoted)
+	if in := d1.mustStatus().Instances[0]; in.State != "BACKUP" || len(in.Holds) == 0 {
+		t.Fatalf("lb1 after restart: state %s holds %v, want BACKUP, still held", in.State, in.Holds)
 	}
 	out, _, err := d1.ctl("status")
 	if err != nil || !strings.Contains(out, "operator") {
@@ -309,8 +309,8 @@ func TestDemotePromote(t *testing.T) {
 	waitVIP(t, lb1, vip4, true, mdi+2*interval+loadSlack)
 	waitVIP(t, lb2, vip4, false, time.Second)
 	ev1.waitFor(t, map[string]any{"type": "transition", "instance": "VI_1", "to": "MASTER"}, 2*time.Second)
-	if in := d1.mustStatus().Instances[0]; in.State != "MASTER" || len(in.Demoted) != 0 {
-		t.Errorf("lb1 after promote: state %s demoted %v", in.State, in.Demoted)
+	if in := d1.mustStatus().Instances[0]; in.State != "MASTER" || len(in.Holds) != 0 {
+		t.Errorf("lb1 after promote: state %s holds %v", in.State, in.Holds)
 	}
 	if b, err := os.ReadFile(filepath.Join(d1.dir, "state", "demoted.json")); err == nil && strings.Contains(string(b), "VI_1") {
 		t.Errorf("demoted.json still names VI_1 after promote: %s", b)
@@ -481,7 +481,7 @@ func TestControlRefusesNonRoot(t *testing.T) {
 	}
 	// Nothing changed: no reload counted, still MASTER, not demoted.
 	st := d.mustFullStatus()
-	if st.Reloads.OK+st.Reloads.Failed != 0 || st.Instances[0].State != "MASTER" || len(st.Instances[0].Demoted) != 0 {
+	if st.Reloads.OK+st.Reloads.Failed != 0 || st.Instances[0].State != "MASTER" || len(st.Instances[0].Holds) != 0 {
 		t.Errorf("refused calls had an effect: reloads %+v, instance %+v", st.Reloads, st.Instances[0])
 	}
 	refused := d.logLines("control call refused")
@@ -606,7 +606,7 @@ check "web" {
 }
 
 // assertUnchanged compares what a rejected reload must not touch.
-func assertUnchanged(t *testing.T, before, after hwdaemon.Status) {
+func assertUnchanged(t *testing.T, before, after control.Status) {
 	t.Helper()
 	if len(after.Instances) != len(before.Instances) {
 		t.Fatalf("instances %d → %d", len(before.Instances), len(after.Instances))

@@ -543,7 +543,7 @@ func TestSplitBrainGuardYields(t *testing.T) {
 		t.Fatal("lb1 lost the VIP during the split brain: zero masters")
 	}
 	st2 := d2.mustStatus()
-	t.Logf("lb2 during the split: state %s demoted %v ledger %+v", st2.Instances[0].State, st2.Instances[0].Demoted, st2.Instances[0].Ledger)
+	t.Logf("lb2 during the split: state %s holds %v ledger %+v", st2.Instances[0].State, st2.Instances[0].Holds, st2.Instances[0].Ledger)
 	if st2.Instances[0].State != "BACKUP" {
 		t.Errorf("lb2 state %s while yielding, want BACKUP", st2.Instances[0].State)
 	}
@@ -584,7 +584,7 @@ func TestSplitBrainGuardYields(t *testing.T) {
 	if st2.Instances[0].Stats.AdvertsReceived == 0 {
 		t.Error("lb2 counts no adverts received")
 	}
-	t.Logf("lb2 after the heal: demoted %v", st2.Instances[0].Demoted)
+	t.Logf("lb2 after the heal: holds %v", st2.Instances[0].Holds)
 	if got := neighMAC(t, client, vip.Addr()); got != lb1.MAC.String() {
 		t.Errorf("client neighbour entry for the VIP = %s after the heal, want lb1's %s", got, lb1.MAC)
 	}
@@ -644,8 +644,8 @@ func TestZeroMasterHazard(t *testing.T) {
 		t.Errorf("lb2 made %d more MASTER transitions", n)
 	}
 	st := d2.mustStatus()
-	if st.Instances[0].State != "MASTER" || len(st.Instances[0].Demoted) != 0 {
-		t.Errorf("lb2 state %s demoted %v, want MASTER and not demoted", st.Instances[0].State, st.Instances[0].Demoted)
+	if st.Instances[0].State != "MASTER" || len(st.Instances[0].Holds) != 0 {
+		t.Errorf("lb2 state %s holds %v, want MASTER and no holds", st.Instances[0].State, st.Instances[0].Holds)
 	}
 	for _, c := range st.Checks {
 		if c.Name == "split_brain" && c.Status != "ok" {

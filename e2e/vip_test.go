@@ -547,7 +547,6 @@ type vipAddrChange struct {
 	at     time.Time
 	prefix netip.Prefix
 	added  bool
-	label  string
 }
 
 func vipWatchAddrs(t *testing.T, n *netlab.Node) *vipAddrWatch {
@@ -708,10 +707,10 @@ func TestVIPReconcileViaDaemon(t *testing.T) {
 			vipCheckReconcileBound(t, "removal on the backup", remove)
 
 			st1, st2 := d1.mustStatus(), d2.mustStatus()
-			if got := st1.VIP["eth0"].Reconciliations.ReAdded; got < rounds+1 {
+			if got := st1.VIP["eth0"].ReAdded; got < rounds+1 {
 				t.Errorf("lb1 counted %d re-adds, want ≥ %d", got, rounds+1)
 			}
-			if got := st2.VIP["eth0"].Reconciliations.Removed; got < rounds+1 {
+			if got := st2.VIP["eth0"].Removed; got < rounds+1 {
 				t.Errorf("lb2 counted %d removals, want ≥ %d", got, rounds+1)
 			}
 			if st1.Instances[0].State != "MASTER" || st2.Instances[0].State != "BACKUP" {
@@ -803,7 +802,7 @@ func TestVIPCrashRecoveryLowerPriority(t *testing.T) {
 	if st1.Instances[0].State != "BACKUP" {
 		t.Errorf("lb1 (prio 40) state %s, want BACKUP", st1.Instances[0].State)
 	}
-	if got := st1.VIP["eth0"].Reconciliations.Removed; got < 1 {
+	if got := st1.VIP["eth0"].Removed; got < 1 {
 		t.Errorf("lb1 counted %d removals, want ≥ 1 (the stale VIP)", got)
 	}
 	if len(d1.logLines("removed stale VIP left on the interface")) == 0 {

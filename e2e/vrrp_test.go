@@ -204,8 +204,8 @@ func TestUnicastPeers(t *testing.T) {
 	if st.Instances[0].State != "BACKUP" {
 		t.Fatalf("lb2 state %s, want BACKUP", st.Instances[0].State)
 	}
-	if st.Instances[0].Stats.Dropped["peer"]+st.Sockets["eth0/ipv4/unicast"]["peer"] == 0 {
-		t.Errorf("no peer drops counted on lb2: %+v / %+v", st.Instances[0].Stats, st.Sockets)
+	if st.Instances[0].Stats.Dropped["peer"]+st.SocketDrops["eth0/ipv4/unicast"]["peer"] == 0 {
+		t.Errorf("no peer drops counted on lb2: %+v / %+v", st.Instances[0].Stats, st.SocketDrops)
 	}
 
 	d1.proc.Kill()

@@ -56,11 +56,11 @@ func Serve(impl Base) {
 // servedPlugins picks the shim for impl. A type that is both a Watcher and a
 // Checker is served in push form: it said it can see changes as they happen.
 func servedPlugins(impl Base) (plugin.PluginSet, error) {
-	switch impl.(type) {
+	switch a := impl.(type) {
 	case Watcher, Checker:
 		return plugin.PluginSet{string(KindCheck): &CheckPlugin{Impl: impl}}, nil
 	case Action:
-		return plugin.PluginSet{string(KindAction): &ActionPlugin{Impl: impl.(Action)}}, nil
+		return plugin.PluginSet{string(KindAction): &ActionPlugin{Impl: a}}, nil
 	default:
 		return nil, fmt.Errorf("%T implements none of sdk.Checker, sdk.Watcher, sdk.Action", impl)
 	}

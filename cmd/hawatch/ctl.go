@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"os/signal"
 	"sort"
@@ -18,7 +19,6 @@ import (
 
 	"github.com/hawatch/hawatch/core/config"
 	"github.com/hawatch/hawatch/core/control"
-	"github.com/hawatch/hawatch/core/daemon"
 )
 
 // The commands that talk to a running daemon over its control socket.
@@ -27,12 +27,24 @@ func socketFlag(cmd *cobra.Command, path *string) {
 	cmd.Flags().StringVar(path, "socket", config.DefaultControlSocket, "control socket of the running daemon")
 }
 
+// ctlError turns a control socket answer into a plain message: the
+// daemon's own words, prefixed with what the status means where it adds
+// something.
 func ctlError(err error) error {
 	var se *control.StatusError
-	if errors.As(err, &se) {
-		return &exitError{code: exitFailure, err: errors.New(strings.TrimSpace(se.Message))}
+	if !errors.As(err, &se) {
+		return &exitError{code: exitFailure, err: err}
 	}
-	return &exitError{code: exitFailure, err: err}
+	msg := strings.TrimSpace(se.Message)
+	switch se.Code {
+	case http.StatusGatewayTimeout:
+		msg = "the daemon did not answer in time: " + msg
+	case http.StatusServiceUnavailable:
+		msg = "the daemon cannot serve this now (starting or stopping): " + msg
+	case http.StatusConflict:
+		msg = "refused: " + msg
+	}
+	return &exitError{code: exitFailure, err: errors.New(msg)}
 }
 
 func newStatusCmd(a *app) *cobra.Command {
@@ -45,7 +57,7 @@ func newStatusCmd(a *app) *cobra.Command {
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx, cancel := context.WithTimeout(cmd.Context(), 5*time.Second)
 			defer cancel()
-			var st daemon.Status
+			var st control.Status
 			var raw json.RawMessage
 			c := control.NewClient(sock)
 			if err := c.Do(ctx, "GET", "/v1/status", nil, &raw); err != nil {
@@ -67,18 +79,21 @@ func newStatusCmd(a *app) *cobra.Command {
 	return cmd
 }
 
-func printStatus(w io.Writer, st daemon.Status) {
+func printStatus(w io.Writer, st control.Status) {
 	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
 	fmt.Fprintf(tw, "node %s\n\n", st.Node)
-	fmt.Fprintln(tw, "INSTANCE\tSTATE\tPRIO\tEFFECTIVE\tVIPS\tMASTER\tSENT\tRECEIVED\tDROPPED")
+	fmt.Fprintln(tw, "INSTANCE\tSTATE\tPRIO\tEFFECTIVE\tVIPS\tHELD\tMASTER\tSENT\tRECEIVED\tDROPPED")
 	for _, in := range st.Instances {
-		var drops []string
-		for r, n := range in.Stats.Dropped {
-			drops = append(drops, fmt.Sprintf("%s=%d", r, n))
+		held := "no"
+		switch {
+		case in.AddressOwner:
+			held = "own"
+		case in.VIPsHeld:
+			held = "yes"
 		}
-		sort.Strings(drops)
-		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%s\t%s\t%d\t%d\t%s\n", in.Name, in.State, in.Priority, in.EffectivePriority,
-			strings.Join(in.VIPs, ","), dash(in.Stats.MasterAddr), in.Stats.AdvertsSent, in.Stats.AdvertsReceived, dash(strings.Join(drops, ",")))
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%s\t%s\t%s\t%d\t%d\t%s\n", in.Name, in.State, in.Priority, in.EffectivePriority,
+			strings.Join(in.VIPs, ","), held, dash(in.Stats.MasterAddr), in.Stats.AdvertsSent, in.Stats.AdvertsReceived,
+			dash(pairs(in.Stats.Dropped)))
 	}
 	tw.Flush()
 	for _, in := range st.Instances {
@@ -86,29 +101,42 @@ func printStatus(w io.Writer, st daemon.Status) {
 		for _, l := range in.Ledger {
 			fmt.Fprintf(w, "\n  %-14s %-6s %-8s contribution %+d  (%s)", l.Check, l.Effect, l.Status, l.Contribution, l.Reason)
 		}
-		for _, d := range in.Demoted {
-			fmt.Fprintf(w, "\n  held: %s", d)
+		for _, h := range in.Holds {
+			fmt.Fprintf(w, "\n  held: %s", h)
+		}
+		if in.VIPError != "" {
+			fmt.Fprintf(w, "\n  VIP error: %s", in.VIPError)
 		}
 		fmt.Fprintf(w, "\n  = effective %d; last transition: %s\n", in.EffectivePriority, dash(in.Stats.LastReason))
 	}
 	if len(st.Checks) > 0 {
 		fmt.Fprintln(w)
 		tw = tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "CHECK\tSTATUS\tREASON")
+		fmt.Fprintln(tw, "CHECK\tSTATUS\tREASON\tDETAIL")
 		for _, c := range st.Checks {
-			fmt.Fprintf(tw, "%s\t%s\t%s\n", c.Name, c.Status, c.Reason)
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", c.Name, c.Status, c.Reason, dash(pairs(c.Detail)))
 		}
 		tw.Flush()
 	}
 	if len(st.Plugins) > 0 {
 		fmt.Fprintln(w)
 		tw = tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "PLUGIN\tKIND\tBINARY\tPID\tRESTARTS")
+		fmt.Fprintln(tw, "NAME\tKIND\tPLUGIN\tPID\tRESTARTS")
 		for _, p := range st.Plugins {
 			fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\n", p.Name, p.Kind, p.Plugin, p.PID, p.Restarts)
 		}
 		tw.Flush()
 	}
+}
+
+// pairs renders a map as sorted k=v,k=v.
+func pairs[V any](m map[string]V) string {
+	out := make([]string, 0, len(m))
+	for k, v := range m {
+		out = append(out, fmt.Sprintf("%s=%v", k, v))
+	}
+	sort.Strings(out)
+	return strings.Join(out, ",")
 }
 
 func dash(s string) string {

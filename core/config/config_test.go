@@ -308,7 +308,7 @@ func TestAuthPassNeverPrinted(t *testing.T) {
 		"%v":                   fmt.Sprintf("%v", in),
 		"%+v":                  fmt.Sprintf("%+v", *in),
 		"%#v":                  fmt.Sprintf("%#v", *in),
-		"%s":                   fmt.Sprintf("%s", in),
+		"%s":                   in.String(),
 		"json":                 string(js),
 		"json of the instance": string(jsInst),
 		"String()":             in.String(),

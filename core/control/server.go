@@ -18,14 +18,20 @@ import (
 )
 
 // Backend is what the control socket serves; the daemon implements it.
+// Errors wrapping ErrNotFound, ErrConflict or ErrUnavailable, a
+// *ReloadError and context timeouts get their own HTTP status (see
+// httpStatus); anything else is a 500.
 type Backend interface {
-	Status(ctx context.Context) (any, error)
+	Status(ctx context.Context) (Status, error)
 	// Reload re-reads and applies the config. A *ReloadError carries
 	// diagnostics for the caller.
 	Reload(ctx context.Context) error
+	// Demote puts instance (all, when empty) into maintenance or takes it
+	// out.
 	Demote(ctx context.Context, instance string, demote bool) error
-	// Subscribe streams events until cancel is called.
-	Subscribe() (events <-chan any, cancel func())
+	// Subscribe streams events until cancel is called; events that do not
+	// fit the channel are dropped, never waited for.
+	Subscribe() (events <-chan Event, cancel func())
 }
 
 // ReloadError is a rejected reload: nothing changed.
@@ -138,10 +144,20 @@ type errorBody struct {
 	Error string `json:"error"`
 }
 
+// fail answers with err's status and message.
+func fail(w http.ResponseWriter, err error) {
+	var re *ReloadError
+	if errors.As(err, &re) {
+		writeJSON(w, http.StatusUnprocessableEntity, errorBody{re.Diagnostics})
+		return
+	}
+	writeJSON(w, httpStatus(err), errorBody{err.Error()})
+}
+
 func (s *Server) status(w http.ResponseWriter, r *http.Request) {
 	st, err := s.backend.Status(r.Context())
 	if err != nil {
-		writeJSON(w, http.StatusServiceUnavailable, errorBody{err.Error()})
+		fail(w, err)
 		return
 	}
 	writeJSON(w, http.StatusOK, st)
@@ -161,16 +177,11 @@ func (s *Server) mutating(h http.HandlerFunc) http.HandlerFunc {
 }
 
 func (s *Server) reload(w http.ResponseWriter, r *http.Request) {
-	err := s.backend.Reload(r.Context())
-	var re *ReloadError
-	switch {
-	case err == nil:
-		writeJSON(w, http.StatusOK, map[string]string{"result": "reloaded"})
-	case errors.As(err, &re):
-		writeJSON(w, http.StatusUnprocessableEntity, errorBody{re.Diagnostics})
-	default:
-		writeJSON(w, http.StatusInternalServerError, errorBody{err.Error()})
+	if err := s.backend.Reload(r.Context()); err != nil {
+		fail(w, err)
+		return
 	}
+	writeJSON(w, http.StatusOK, map[string]string{"result": "reloaded"})
 }
 
 type demoteRequest struct {
@@ -187,7 +198,7 @@ func (s *Server) demote(demote bool) http.HandlerFunc {
 			}
 		}
 		if err := s.backend.Demote(r.Context(), req.Instance, demote); err != nil {
-			writeJSON(w, http.StatusNotFound, errorBody{err.Error()})
+			fail(w, err)
 			return
 		}
 		writeJSON(w, http.StatusOK, map[string]string{"result": "ok"})

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -14,23 +15,27 @@ import (
 )
 
 type fakeBackend struct {
-	demoted map[string]bool
-	reload  error
-	events  chan any
+	demoted   map[string]bool
+	reload    error
+	demoteErr error
+	events    chan Event
 }
 
-func (f *fakeBackend) Status(context.Context) (any, error) {
-	return map[string]any{"instances": []map[string]string{{"name": "VI_1", "state": "MASTER"}}}, nil
+func (f *fakeBackend) Status(context.Context) (Status, error) {
+	return Status{Instances: []InstanceStatus{{Name: "VI_1", State: "MASTER"}}}, nil
 }
 func (f *fakeBackend) Reload(context.Context) error { return f.reload }
 func (f *fakeBackend) Demote(_ context.Context, name string, demote bool) error {
+	if f.demoteErr != nil {
+		return f.demoteErr
+	}
 	if name == "nope" {
-		return errors.New(`no instance "nope"`)
+		return fmt.Errorf(`instance "nope": %w`, ErrNotFound)
 	}
 	f.demoted[name] = demote
 	return nil
 }
-func (f *fakeBackend) Subscribe() (<-chan any, func()) { return f.events, func() {} }
+func (f *fakeBackend) Subscribe() (<-chan Event, func()) { return f.events, func() {} }
 
 func serve(t *testing.T, b Backend) *Client {
 	t.Helper()
@@ -69,7 +74,7 @@ func serve(t *testing.T, b Backend) *Client {
 }
 
 func TestControlSocket(t *testing.T) {
-	b := &fakeBackend{demoted: map[string]bool{}, events: make(chan any, 1)}
+	b := &fakeBackend{demoted: map[string]bool{}, events: make(chan Event, 1)}
 	c := serve(t, b)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
@@ -97,6 +102,21 @@ func TestControlSocket(t *testing.T) {
 		if err := c.Do(ctx, "POST", "/v1/reload", nil, nil); !errors.As(err, &se) || se.Code != 422 || !strings.Contains(se.Message, "x.hcl:3:5") {
 			t.Fatalf("rejected reload: %v", err)
 		}
+		for _, tc := range []struct {
+			err  error
+			code int
+		}{
+			{fmt.Errorf("reload in progress: %w", ErrConflict), 409},
+			{Mark(errors.New("a reload is already in progress"), ErrConflict), 409},
+			{fmt.Errorf("engine: %w", context.DeadlineExceeded), 504},
+			{fmt.Errorf("engine not running: %w", ErrUnavailable), 503},
+			{errors.New("disk full"), 500},
+		} {
+			b.demoteErr = tc.err
+			if err := c.Do(ctx, "POST", "/v1/demote", nil, nil); !errors.As(err, &se) || se.Code != tc.code || se.Message != tc.err.Error() {
+				t.Errorf("demote failing with %q: %v, want HTTP %d with the message", tc.err, err, tc.code)
+			}
+		}
 	} else {
 		var se *StatusError
 		if err := c.Do(ctx, "POST", "/v1/reload", nil, nil); !errors.As(err, &se) || se.Code != 403 {
@@ -109,7 +129,7 @@ func TestControlSocket(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer body.Close()
-	b.events <- map[string]string{"type": "transition", "to": "MASTER"}
+	b.events <- Event{Type: "transition", To: "MASTER"}
 	line, err := bufio.NewReader(body).ReadString('\n')
 	if err != nil || !strings.Contains(line, `"to":"MASTER"`) {
 		t.Fatalf("event stream: %q %v", line, err)

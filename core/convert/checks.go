@@ -338,9 +338,7 @@ func (c *converter) scriptCheck(d *scriptDef, ck *checkOut) {
 		c.todoCheck(d, ck, src, "")
 		return
 	}
-	for _, n := range id.notes {
-		ck.comments = append(ck.comments, n)
-	}
+	ck.comments = append(ck.comments, id.notes...)
 }
 
 func processConfig(id idiom) []kv {

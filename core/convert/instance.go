@@ -53,7 +53,6 @@ type instance struct {
 
 	// Filled in by finishInstance.
 	version2 bool
-	advOut   time.Duration
 	out      []kv     // rendered attributes in order
 	trackOut []kv     // rendered track lines (blocks or TODO comments)
 	notify   []string // action names

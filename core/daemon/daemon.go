@@ -40,10 +40,10 @@ type Daemon struct {
 }
 
 type reloadStats struct {
-	OK       uint64    `json:"ok"`
-	Failed   uint64    `json:"failed"`
-	Last     time.Time `json:"last,omitempty"`
-	LastErr  string    `json:"last_error,omitempty"`
+	OK       uint64
+	Failed   uint64
+	Last     time.Time
+	LastErr  string
 	inFlight sync.Mutex
 }
 

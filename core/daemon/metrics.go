@@ -40,11 +40,10 @@ func (c collector) Describe(ch chan<- *prometheus.Desc) {
 func (c collector) Collect(ch chan<- prometheus.Metric) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
-	v, err := c.d.Status(ctx)
+	st, err := c.d.Status(ctx)
 	if err != nil {
 		return
 	}
-	st := v.(Status)
 	gauge := func(d *prometheus.Desc, val float64, labels ...string) {
 		ch <- prometheus.MustNewConstMetric(d, prometheus.GaugeValue, val, labels...)
 	}
@@ -67,7 +66,7 @@ func (c collector) Collect(ch chan<- prometheus.Metric) {
 			gauge(descTrackUp, b2f(l.Up), in.Name, l.Check)
 		}
 	}
-	for sock, drops := range st.Sockets {
+	for sock, drops := range st.SocketDrops {
 		for reason, n := range drops {
 			counter(descSockDropped, n, sock, reason)
 		}
@@ -82,8 +81,8 @@ func (c collector) Collect(ch chan<- prometheus.Metric) {
 	}
 	for ifname, vs := range st.VIP {
 		counter(descAnnounce, vs.AnnouncementsSent, ifname)
-		counter(descReconcile, vs.Reconciliations.ReAdded, ifname, "readded")
-		counter(descReconcile, vs.Reconciliations.Removed, ifname, "removed")
+		counter(descReconcile, vs.ReAdded, ifname, "readded")
+		counter(descReconcile, vs.Removed, ifname, "removed")
 	}
 	counter(descReloads, st.Reloads.OK, "ok")
 	counter(descReloads, st.Reloads.Failed, "failed")

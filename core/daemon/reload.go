@@ -23,8 +23,14 @@ const firstResultTimeout = 15 * time.Second
 // nothing); a changed or new check is started and must deliver a first
 // result before it replaces the old one (make-before-break); unchanged
 // checks and actions keep running; removed ones stop last.
+//
+// A reload asked for while another one runs is refused with
+// control.ErrConflict rather than queued: the caller sees at once that its
+// edit may not be the one applied.
 func (d *Daemon) Reload(ctx context.Context) (err error) {
-	d.reloads.inFlight.Lock()
+	if !d.reloads.inFlight.TryLock() {
+		return control.Mark(errors.New("a reload is already in progress"), control.ErrConflict)
+	}
 	defer d.reloads.inFlight.Unlock()
 	defer func() {
 		d.mu.Lock()
@@ -50,6 +56,9 @@ func (d *Daemon) Reload(ctx context.Context) (err error) {
 		return &control.ReloadError{Diagnostics: renderDiags(next, diags)}
 	}
 	if err := d.eng.CheckReload(ctx, next); err != nil {
+		if errors.Is(err, engine.ErrStopped) || ctx.Err() != nil {
+			return controlError(err)
+		}
 		return &control.ReloadError{Diagnostics: err.Error()}
 	}
 

@@ -1,32 +1,32 @@
-// Package engine is the glue of a hawatch node: it turns a validated config
-// into VRRP state machines, sockets and VIP managers, feeds check results into
-// priorities, and carries out the machines' actions. All VRRP state lives in
-// one goroutine (Run); sockets, plugins and the control API talk to it over
-// channels, so nothing outside can stall or race the state machines.
+// Package engine runs a hawatch node's I/O: it builds one vrouter.Router per
+// configured instance and carries out what the routers decide. It owns the
+// VRRP sockets (a reader goroutine each), one timer, the check feeds, and a
+// VIP worker per interface that does netlink off the loop; it keeps no copy
+// of any router's state and takes no per-instance decision (those live in
+// core/vrouter, tested with golden scripts).
+//
+// All routers are stepped by one goroutine (Run). Sockets, plugins, VIP
+// workers and the control API talk to it over channels, so nothing outside
+// can stall or race the state machines, and every goroutine the engine
+// starts is joined before Run returns.
 package engine
 
 import (
 	"context"
+	"errors"
 	"fmt"
-	"net/netip"
-	"sort"
+	"sync"
 	"time"
 
 	"github.com/rs/zerolog"
 
 	"github.com/hawatch/hawatch/core/config"
 	"github.com/hawatch/hawatch/core/vip"
+	"github.com/hawatch/hawatch/core/vrouter"
 	"github.com/hawatch/hawatch/core/vrrp"
 	"github.com/hawatch/hawatch/core/vrrp/transport"
 	"github.com/hawatch/hawatch/sdk"
 )
-
-// vipOwner is the slice of vip.Manager the engine uses.
-type vipOwner interface {
-	Acquire(ctx context.Context, owner string, prefixes []netip.Prefix, label string, p vip.Policy) error
-	Release(ctx context.Context, owner string) error
-	Reannounce(owner string)
-}
 
 // CheckFeed delivers the results of one configured check.
 type CheckFeed interface {
@@ -53,28 +53,39 @@ type Options struct {
 	NewVIPManager func(log zerolog.Logger, ifname string) (VIPManager, error)
 }
 
+// Errors of the control calls.
+var (
+	// ErrUnknownInstance: the named instance is not configured.
+	ErrUnknownInstance = errors.New("no such instance")
+	// ErrStopped: the engine is not running (not yet, or any more).
+	ErrStopped = errors.New("engine not running")
+)
+
 // Engine runs every instance of one node.
 type Engine struct {
 	log  zerolog.Logger
 	cfg  *config.Config
 	opts Options
 
-	instances []*instance
-	byName    map[string]*instance
-	groups    map[string]*syncGroup
-	sockets   map[socketKey]*socket
-	vips      map[string]*vipManager
+	bindings []*binding // in config order
+	byName   map[string]*binding
+	sockets  map[socketKey]*socket
+	workers  map[string]*vipWorker // by interface
 
 	rx      chan rxPacket
 	results chan checkResult
+	vipDone chan vipDone
 	ctl     chan func(now time.Time)
+	stopped chan struct{} // closed when Run's loop has ended
 	events  *eventHub
-
 	limiter *rateLimiter
 
 	runCtx     context.Context
 	forwarders map[string]context.CancelFunc
 	lastResult map[string]sdk.Result
+	wg         sync.WaitGroup // socket readers and check forwarders
+
+	saveMu sync.Mutex // serialises writes of the demote state file
 }
 
 type checkResult struct {
@@ -82,8 +93,7 @@ type checkResult struct {
 	result sdk.Result
 }
 
-// New validates that the config can be run and prepares (but does not open)
-// the engine.
+// New prepares (but does not open) the engine for a validated config.
 func New(log zerolog.Logger, cfg *config.Config, opts Options) (*Engine, error) {
 	if opts.VIPTimeout == 0 {
 		opts.VIPTimeout = 2 * time.Second
@@ -95,63 +105,53 @@ func New(log zerolog.Logger, cfg *config.Config, opts Options) (*Engine, error) 
 		opts.NewVIPManager = defaultNewVIPManager
 	}
 	e := &Engine{
-		log:     log,
-		cfg:     cfg,
-		opts:    opts,
-		byName:  map[string]*instance{},
-		groups:  map[string]*syncGroup{},
-		sockets: map[socketKey]*socket{},
-		vips:    map[string]*vipManager{},
-		rx:      make(chan rxPacket, 256),
-		results: make(chan checkResult, 64),
-		ctl:     make(chan func(time.Time)),
-		events:  newEventHub(),
-		limiter: newRateLimiter(time.Second),
-
+		log:        log,
+		cfg:        cfg,
+		opts:       opts,
+		byName:     map[string]*binding{},
+		sockets:    map[socketKey]*socket{},
+		workers:    map[string]*vipWorker{},
+		rx:         make(chan rxPacket, 256),
+		results:    make(chan checkResult, 64),
+		vipDone:    make(chan vipDone, 64),
+		ctl:        make(chan func(time.Time)),
+		stopped:    make(chan struct{}),
+		events:     newEventHub(),
+		limiter:    newRateLimiter(time.Second),
 		forwarders: map[string]context.CancelFunc{},
 		lastResult: map[string]sdk.Result{},
 	}
 	for _, ic := range cfg.Instances {
-		in, err := newInstance(ic, cfg.Checks)
-		if err != nil {
+		if err := checkTracks(ic, cfg.Checks); err != nil {
 			return nil, err
 		}
-		e.instances = append(e.instances, in)
-		e.byName[ic.Name] = in
-	}
-	for _, g := range cfg.SyncGroups {
-		sg := &syncGroup{name: g.Name, notify: g.Notify}
-		for _, m := range g.Instances {
-			if in := e.byName[m]; in != nil {
-				in.group = g.Name
-				sg.members = append(sg.members, in)
-			}
-		}
-		e.groups[g.Name] = sg
+		b := &binding{cfg: ic}
+		e.bindings = append(e.bindings, b)
+		e.byName[ic.Name] = b
 	}
 	return e, nil
 }
 
-// Run opens sockets and VIP managers, starts every instance and serves until
+// Run opens sockets and VIP workers, starts every instance and serves until
 // ctx is done; then every instance shuts down (priority 0 advert if master,
-// VIPs released) before Run returns.
+// VIPs released) before Run returns, with every goroutine it started joined.
 func (e *Engine) Run(ctx context.Context) error {
+	defer close(e.stopped)
 	runCtx, cancel := context.WithCancel(context.Background())
-	defer cancel()
+	e.runCtx = runCtx
+	defer e.closeAll(cancel)
 	if err := e.open(runCtx); err != nil {
-		e.closeAll()
 		return err
 	}
-	defer e.closeAll()
-
-	e.runCtx = runCtx
 	e.swapFeeds(e.opts.Checks)
-	e.restoreDemotes()
 
 	now := time.Now()
-	for _, in := range e.instances {
-		e.syncTracks(now, in)
-		e.step(now, in, vrrp.Start{})
+	demoted := e.restoreDemotes()
+	for _, b := range e.bindings {
+		if demoted[b.cfg.Name] {
+			e.apply(now, b.r.Step(now, vrouter.Maintenance{On: true, Detail: "operator demote (restored)"}))
+		}
+		e.apply(now, b.r.Step(now, vrouter.Start{}))
 	}
 
 	timer := time.NewTimer(time.Hour)
@@ -165,7 +165,9 @@ func (e *Engine) Run(ctx context.Context) error {
 		case p := <-e.rx:
 			e.receive(time.Now(), p)
 		case r := <-e.results:
-			e.checkResult(time.Now(), r)
+			e.observe(time.Now(), r)
+		case d := <-e.vipDone:
+			e.vipApplied(time.Now(), d)
 		case f := <-e.ctl:
 			f(time.Now())
 		case <-timer.C:
@@ -181,6 +183,60 @@ func (e *Engine) Run(ctx context.Context) error {
 	}
 }
 
+// apply carries out one Ready: adverts first (they are what the timing is
+// about), then VIP intents (queued to the interface's worker), then
+// notifications, events and logs.
+func (e *Engine) apply(now time.Time, rd vrouter.Ready) {
+	for _, o := range rd.Adverts {
+		if b := e.byName[o.Instance]; b != nil {
+			b.send(e, o)
+		}
+	}
+	for _, v := range rd.VIPs {
+		if b := e.byName[v.Instance]; b != nil {
+			b.worker.want(v.Instance, v)
+		}
+	}
+	for _, t := range rd.Transitions {
+		e.transition(t)
+	}
+	for _, c := range rd.Checks {
+		e.events.publish(Event{Type: "check", At: now, Instance: c.Instance, Check: c.Check,
+			Status: c.Status.String(), Up: c.Up, Reason: c.Reason})
+		e.log.Info().Str("instance", c.Instance).Str("check", c.Check).Bool("up", c.Up).Str("reason", c.Reason).Msg("check changed")
+	}
+	for _, d := range rd.Drops {
+		if d.Err != nil {
+			if e.limiter.allow("drop:" + d.Instance + ":" + d.Reason) {
+				e.log.Warn().Str("instance", d.Instance).Str("src", d.Src.String()).Str("reason", d.Reason).Err(d.Err).Msg("advert dropped")
+			}
+		} else if e.limiter.allow("warn:" + d.Instance + ":" + d.Warning.String()) {
+			e.log.Warn().Str("instance", d.Instance).Str("src", d.Src.String()).Str("warning", d.Warning.String()).Msg("advert accepted with warnings")
+		}
+	}
+	for _, n := range rd.Notes {
+		e.log.Info().Str("instance", n.Instance).Msg(n.Message)
+	}
+}
+
+func (e *Engine) transition(t vrouter.Transition) {
+	ev := e.log.Info()
+	if t.To == vrrp.StateFault {
+		ev = e.log.Warn()
+	}
+	ev.Str("instance", t.Instance).Str("from", t.From.String()).Str("to", t.To.String()).
+		Str("reason", t.Reason.String()).Str("detail", t.Detail).Int("priority", int(t.Priority)).Msg("state change")
+	e.events.publish(Event{Type: "transition", At: t.At, Instance: t.Instance, Group: t.Group,
+		From: t.From.String(), To: t.To.String(), Reason: t.Reason.String(), Detail: t.Detail, Priority: int(t.Priority)})
+	tr := sdk.Transition{Instance: t.Instance, Group: t.Group, From: t.From.String(), To: t.To.String(),
+		Priority: int(t.Priority), Reason: t.ReasonText(), At: t.At}
+	for _, name := range t.Notify {
+		if n := e.opts.Actions[name]; n != nil {
+			n.Notify(tr)
+		}
+	}
+}
+
 // swapFeeds starts a forwarder for each feed, replacing (and stopping) any
 // forwarder already running under the same check name.
 func (e *Engine) swapFeeds(feeds map[string]CheckFeed) {
@@ -190,7 +246,7 @@ func (e *Engine) swapFeeds(feeds map[string]CheckFeed) {
 		}
 		ctx, cancel := context.WithCancel(e.runCtx)
 		e.forwarders[name] = cancel
-		go e.forward(ctx, name, feed)
+		e.wg.Go(func() { e.forward(ctx, name, feed) })
 	}
 }
 
@@ -220,6 +276,8 @@ func (e *Engine) do(ctx context.Context, f func(now time.Time)) error {
 	done := make(chan struct{})
 	select {
 	case e.ctl <- func(now time.Time) { f(now); close(done) }:
+	case <-e.stopped:
+		return ErrStopped
 	case <-ctx.Done():
 		return ctx.Err()
 	}
@@ -233,42 +291,22 @@ func (e *Engine) do(ctx context.Context, f func(now time.Time)) error {
 
 func (e *Engine) resetTimer(t *time.Timer) {
 	var next time.Time
-	for _, in := range e.instances {
-		if d := in.m.NextDeadline(); !d.IsZero() && (next.IsZero() || d.Before(next)) {
+	for _, b := range e.bindings {
+		if d := b.r.NextDeadline(); !d.IsZero() && (next.IsZero() || d.Before(next)) {
 			next = d
-		}
-		for _, tr := range in.tracks {
-			if d := tr.holdDeadline(); !d.IsZero() && (next.IsZero() || d.Before(next)) {
-				next = d
-			}
 		}
 	}
 	wait := time.Hour
 	if !next.IsZero() {
 		wait = max(time.Until(next), 0)
 	}
-	if !t.Stop() {
-		select {
-		case <-t.C:
-		default:
-		}
-	}
 	t.Reset(wait)
 }
 
 func (e *Engine) tick(now time.Time) {
-	for _, in := range e.instances {
-		expired := false
-		for _, tr := range in.tracks {
-			if d := tr.holdDeadline(); !d.IsZero() && !now.Before(d) {
-				expired = tr.expire(now) || expired
-			}
-		}
-		if expired {
-			e.syncTracks(now, in)
-		}
-		if d := in.m.NextDeadline(); !d.IsZero() && !now.Before(d) {
-			e.step(now, in, vrrp.Tick{})
+	for _, b := range e.bindings {
+		if d := b.r.NextDeadline(); !d.IsZero() && !now.Before(d) {
+			e.apply(now, b.r.Step(now, vrouter.Tick{}))
 		}
 	}
 }
@@ -277,323 +315,130 @@ func (e *Engine) receive(now time.Time, p rxPacket) {
 	s := p.sock
 	if p.err != nil {
 		reason := vrrp.DropReason(p.err)
-		s.drop(reason)
+		s.drops[reason]++
 		if e.limiter.allow("rx:" + s.key.String() + ":" + reason) {
 			e.log.Warn().Str("socket", s.key.String()).Str("src", p.src.String()).Str("reason", reason).Err(p.err).Msg("advert dropped")
 		}
 		return
 	}
-	a := p.advert
-	in := s.byVRID[a.VRID]
-	if in == nil {
-		s.drop("vrid")
+	b := s.byVRID[p.advert.VRID]
+	if b == nil {
+		s.drops["vrid"]++
 		return
 	}
-	if in.peers != nil && !in.peers[a.Src] {
-		in.drop("peer")
-		if e.limiter.allow("peer:" + in.cfg.Name) {
-			e.log.Warn().Str("instance", in.cfg.Name).Str("src", a.Src.String()).Msg("advert from an address that is not a unicast peer dropped")
-		}
-		return
-	}
-	warn, err := in.filter.Check(a)
-	if err != nil {
-		reason := vrrp.DropReason(err)
-		in.drop(reason)
-		if e.limiter.allow("drop:" + in.cfg.Name + ":" + reason) {
-			e.log.Warn().Str("instance", in.cfg.Name).Str("src", a.Src.String()).Str("reason", reason).Err(err).Msg("advert dropped")
-		}
-		return
-	}
-	if warn != 0 && e.limiter.allow("warn:"+in.cfg.Name+":"+warn.String()) {
-		e.log.Warn().Str("instance", in.cfg.Name).Str("src", a.Src.String()).Str("warning", warn.String()).Msg("advert accepted with warnings")
-	}
-	in.peer = peerInfo{addr: a.Src, priority: a.Priority, at: now}
-	in.stats.AdvertsReceived++
-	e.step(now, in, vrrp.AdvertReceived{Advert: a})
+	e.apply(now, b.r.Step(now, vrouter.Received{Advert: p.advert, TTL: p.ttl, Dst: p.dst}))
 }
 
-func (e *Engine) checkResult(now time.Time, r checkResult) {
+func (e *Engine) observe(now time.Time, r checkResult) {
 	if r.result.ObservedAt.IsZero() {
 		r.result.ObservedAt = now
 	}
 	e.lastResult[r.check] = r.result
-	for _, in := range e.instances {
-		changed := false
-		for _, tr := range in.tracks {
-			if tr.check == r.check {
-				before := tr.up
-				changed = tr.observe(now, r.result) || changed
-				if tr.up != before && tr.up && tr.effect == EffectYield && in.m.State() == vrrp.StateMaster {
-					// The other owner is gone: clients may still point at
-					// its MAC, so the survivor announces again at once.
-					in.vips.Reannounce(in.cfg.Name)
-					e.log.Info().Str("instance", in.cfg.Name).Str("check", tr.check).Msg("split brain resolved: this node kept the VIP; re-announcing")
-				}
-				if tr.up != before {
-					e.events.publish(Event{Type: "check", At: now, Instance: in.cfg.Name, Check: tr.check,
-						Status: tr.last.Status.String(), Up: tr.up, Reason: tr.reason()})
-					e.log.Info().Str("instance", in.cfg.Name).Str("check", tr.check).Bool("up", tr.up).
-						Str("reason", tr.reason()).Msg("check changed")
-				}
+	o := observation(r.check, r.result)
+	for _, b := range e.bindings {
+		if b.tracks(r.check) {
+			e.apply(now, b.r.Step(now, o))
+		}
+	}
+}
+
+func observation(check string, r sdk.Result) vrouter.Observed {
+	st := vrouter.StatusUnknown
+	switch r.Status {
+	case sdk.StatusOK:
+		st = vrouter.StatusOK
+	case sdk.StatusFail:
+		st = vrouter.StatusFail
+	}
+	return vrouter.Observed{Check: check, Status: st, Reason: r.Reason, At: r.ObservedAt}
+}
+
+func (e *Engine) vipApplied(now time.Time, d vipDone) {
+	if b := e.byName[d.instance]; b != nil {
+		if d.applied.Err != nil {
+			b.vipErrors++
+		}
+		e.apply(now, b.r.Step(now, d.applied))
+	}
+}
+
+// shutdown resigns every instance, then waits (bounded) for the VIP
+// workers to release what they hold.
+func (e *Engine) shutdown(now time.Time) {
+	for _, b := range e.bindings {
+		e.apply(now, b.r.Step(now, vrouter.Shutdown{}))
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), e.opts.VIPTimeout+time.Second)
+	defer cancel()
+	drained := make(chan error, 1)
+	go func() { drained <- e.drainWorkers(ctx) }()
+	for {
+		select {
+		case err := <-drained:
+			if err != nil {
+				e.log.Error().Err(err).Msg("shutdown: virtual addresses not all released in time")
+			}
+			return
+		case d := <-e.vipDone:
+			e.vipApplied(time.Now(), d)
+		}
+	}
+}
+
+func (e *Engine) drainWorkers(ctx context.Context) error {
+	var errs []error
+	for _, w := range e.workers {
+		if err := w.drain(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", w.ifname, err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// Demote puts one instance (or all, with name "") into operator
+// maintenance, or takes it out again. The intent is saved in the state
+// directory (outside the loop) so it survives a restart.
+func (e *Engine) Demote(ctx context.Context, name string, demote bool) error {
+	e.saveMu.Lock()
+	defer e.saveMu.Unlock()
+	var demoted []string
+	var err error
+	if doErr := e.do(ctx, func(now time.Time) {
+		if name != "" && e.byName[name] == nil {
+			err = fmt.Errorf("%w %q", ErrUnknownInstance, name)
+			return
+		}
+		for _, b := range e.bindings {
+			if name == "" || b.cfg.Name == name {
+				e.apply(now, b.r.Step(now, vrouter.Maintenance{On: demote}))
+			}
+			if b.r.InMaintenance() {
+				demoted = append(demoted, b.cfg.Name)
 			}
 		}
-		// A guard that already failed while this node was BACKUP (it sees
-		// the master) does not change when the node becomes MASTER, so the
-		// yield decision is taken again on every result while MASTER.
-		if changed || (in.m.State() == vrrp.StateMaster && len(summarize(in.tracks).yielding) > 0) {
-			e.syncTracks(now, in)
-		}
+	}); doErr != nil {
+		return doErr
 	}
+	if err != nil {
+		return err
+	}
+	return e.saveDemotes(demoted)
 }
 
-// syncTracks derives fault, demote and priority from the instance's trackers
-// and tells the machine what changed.
-func (e *Engine) syncTracks(now time.Time, in *instance) {
-	v := summarize(in.tracks)
-	setSource(in.demoted, "pending", len(v.pending) > 0, fmt.Sprintf("waiting for first result of %v", v.pending))
-	setSource(in.demoted, "yield", len(v.yielding) > 0 && e.mustYield(in), describe(v.yielding, in.tracks))
-
-	prio := effectivePriority(in.cfg.Priority, in.tracks)
-	if prio != in.prioSent {
-		in.prioSent = prio
-		e.step(now, in, vrrp.SetPriority{Priority: prio, Reason: vrrp.ReasonCheckFailed, Detail: ledgerDetail(in)})
-	}
-	fault := len(v.faulted) > 0
-	if fault != in.faultSent {
-		in.faultSent = fault
-		if fault {
-			e.step(now, in, vrrp.SetFault{Fault: true, Reason: vrrp.ReasonCheckFailed, Detail: describe(v.faulted, in.tracks)})
-		} else {
-			e.step(now, in, vrrp.SetFault{Fault: false, Reason: vrrp.ReasonCheckRecovered})
-		}
-	}
-	e.syncDemote(now, in)
+// vipPolicy is the instance's announcement schedule.
+func vipPolicy(ic *config.Instance) vip.Policy {
+	return vip.Policy{Repeat: ic.GARP.Repeat, Interval: ic.GARP.Interval, Delay: ic.GARP.Delay, Refresh: ic.GARP.Refresh}
 }
 
-// demoteSources maps each demote source to the machine's hold reason.
-var demoteSources = []struct {
-	key    string
-	reason vrrp.Reason
-}{
-	{"operator", vrrp.ReasonOperatorDemote},
-	{"yield", vrrp.ReasonSplitBrainYield},
-	{"pending", vrrp.ReasonCheckFailed},
-}
-
-// syncDemote tells the machine about every demote source that changed; the
-// machine keeps one hold per reason.
-func (e *Engine) syncDemote(now time.Time, in *instance) {
-	for _, src := range demoteSources {
-		detail, on := in.demoted[src.key]
-		if on == in.holdsSent[src.key] {
-			continue
-		}
-		in.holdsSent[src.key] = on
-		if on {
-			e.step(now, in, vrrp.Demote{Demoted: true, Reason: src.reason, Detail: detail})
-			continue
-		}
-		e.step(now, in, vrrp.Demote{Demoted: false, Reason: src.reason, Detail: src.key + " cleared"})
-		if src.key == "yield" {
-			e.log.Info().Str("instance", in.cfg.Name).Msg("split brain over: the other owner is gone, normal VRRP timers apply")
-		}
-	}
-}
-
-func setSource(m map[string]string, key string, on bool, detail string) {
-	if on {
-		m[key] = detail
-	} else {
-		delete(m, key)
-	}
-}
-
-// mustYield decides, for a node that sees another owner of its VIP, whether
-// it is the one to step back: the lower effective priority yields, ties go
-// to the lower primary address. A node that is not master has nothing to
-// yield; the other owner's priority comes from its last advert, if any was
-// heard (VRRP may be partitioned: then compare against the configured peers'
-// knowledge we have, i.e. the master address we last saw).
-func (e *Engine) mustYield(in *instance) bool {
-	if in.m.State() != vrrp.StateMaster && !in.holdsSent["yield"] {
-		return false
-	}
-	other := in.peer
-	if !other.addr.IsValid() {
-		// Nothing heard from the other owner: keep the VIP. Yielding blind
-		// could leave zero masters.
-		return false
-	}
-	mine := in.m.Priority()
-	if other.priority != mine && other.priority != 0 {
-		return mine < other.priority
-	}
-	return in.sock.local.Less(other.addr)
-}
-
-func ledgerDetail(in *instance) string {
-	s := fmt.Sprintf("base %d", in.cfg.Priority)
-	for _, tr := range in.tracks {
-		if c := tr.contribution(); c != 0 {
-			s += fmt.Sprintf(", %s %+d", tr.check, c)
-		}
-	}
-	return s
-}
-
-// step feeds one input to an instance's machine and carries out the actions.
-func (e *Engine) step(now time.Time, in *instance, input vrrp.Input) {
-	g := e.groups[in.group]
-	if g == nil || g.coord == nil {
-		e.exec(now, in, in.m.Step(now, input))
-		return
-	}
-	// A sync group steps the member, then whatever members follow it.
-	for _, ma := range g.coord.Step(now, in.cfg.Name, input) {
-		if m := e.byName[ma.Member]; m != nil {
-			e.exec(now, m, []vrrp.Action{ma.Action})
-		}
-	}
-}
-
-func (e *Engine) exec(now time.Time, in *instance, actions []vrrp.Action) {
-	for _, a := range actions {
-		switch a := a.(type) {
-		case vrrp.SendAdvert:
-			e.send(in, a.Priority)
-		case vrrp.AcquireVIPs:
-			e.acquire(in)
-		case vrrp.ReleaseVIPs:
-			e.release(in)
-		case vrrp.Announce:
-			in.vips.Reannounce(in.cfg.Name)
-		case vrrp.Transition:
-			e.transition(now, in, a)
-		}
-	}
-}
-
-func (e *Engine) transition(now time.Time, in *instance, t vrrp.Transition) {
-	in.stats.Transitions++
-	in.stats.LastTransition = now
-	in.stats.LastReason = t.Reason.String()
-	prio := int(in.m.Priority())
-	ev := e.log.Info()
-	if t.To == vrrp.StateFault {
-		ev = e.log.Warn()
-	}
-	ev.Str("instance", in.cfg.Name).Str("from", t.From.String()).Str("to", t.To.String()).
-		Str("reason", t.Reason.String()).Str("detail", t.Detail).Int("priority", prio).Msg("state change")
-	e.events.publish(Event{Type: "transition", At: now, Instance: in.cfg.Name, Group: in.group,
-		From: t.From.String(), To: t.To.String(), Reason: t.Reason.String(), Detail: t.Detail, Priority: prio})
-	tr := sdk.Transition{Instance: in.cfg.Name, Group: in.group, From: t.From.String(), To: t.To.String(),
-		Priority: prio, Reason: reasonText(t), At: now}
-	for _, name := range in.cfg.Notify {
-		if n := e.opts.Actions[name]; n != nil {
-			n.Notify(tr)
-		}
-	}
-}
-
-func reasonText(t vrrp.Transition) string {
-	if t.Detail != "" {
-		return t.Reason.String() + ": " + t.Detail
-	}
-	return t.Reason.String()
-}
-
-func (e *Engine) send(in *instance, prio uint8) {
-	s := in.sock
-	dsts := []netip.Addr{s.conn.Group()}
-	if len(in.cfg.UnicastPeers) > 0 {
-		dsts = in.cfg.UnicastPeers
-	}
-	for _, dst := range dsts {
-		b, err := in.advert(prio, s.local, dst).MarshalBinary()
-		if err == nil {
-			err = s.conn.WriteTo(b, dst)
-		}
-		if err != nil {
-			in.stats.SendErrors++
-			if e.limiter.allow("send:" + in.cfg.Name) {
-				e.log.Error().Str("instance", in.cfg.Name).Str("dst", dst.String()).Err(err).Msg("send advert")
-			}
-			continue
-		}
-		in.stats.AdvertsSent++
-	}
-}
-
-func (e *Engine) acquire(in *instance) {
-	ctx, cancel := context.WithTimeout(context.Background(), e.opts.VIPTimeout)
-	defer cancel()
-	if err := in.vips.Acquire(ctx, in.cfg.Name, in.cfg.VirtualIPs, vipLabel(in.cfg), garpPolicy(in.cfg)); err != nil {
-		in.stats.VIPErrors++
-		e.log.Error().Str("instance", in.cfg.Name).Err(err).Msg("acquire virtual addresses")
-	}
-}
-
-func (e *Engine) release(in *instance) {
-	ctx, cancel := context.WithTimeout(context.Background(), e.opts.VIPTimeout)
-	defer cancel()
-	if err := in.vips.Release(ctx, in.cfg.Name); err != nil {
-		in.stats.VIPErrors++
-		e.log.Error().Str("instance", in.cfg.Name).Err(err).Msg("release virtual addresses")
-	}
-}
-
+// vipLabel is the IPv4 label of the instance's VIPs ("eth0:vip"), empty
+// when it would not fit or the addresses are the host's own.
 func vipLabel(ic *config.Instance) string {
 	if ic.Family() != 4 || ic.AddressOwner {
 		return ""
 	}
 	l := ic.Interface + ":vip"
-	if len(l) > 15 {
+	if len(l) > vip.MaxLabelLen {
 		return ""
 	}
 	return l
-}
-
-func garpPolicy(ic *config.Instance) vip.Policy {
-	return vip.Policy{Repeat: ic.GARP.Repeat, Interval: ic.GARP.Interval, Delay: ic.GARP.Delay, Refresh: ic.GARP.Refresh}
-}
-
-func (e *Engine) shutdown(now time.Time) {
-	for _, in := range e.instances {
-		e.step(now, in, vrrp.Shutdown{})
-	}
-}
-
-// Demote puts one instance (or all, with name "") into operator maintenance,
-// or takes it out again.
-func (e *Engine) Demote(ctx context.Context, name string, demote bool) error {
-	var err error
-	if doErr := e.do(ctx, func(now time.Time) {
-		var targets []*instance
-		if name == "" {
-			targets = e.instances
-		} else if in := e.byName[name]; in != nil {
-			targets = []*instance{in}
-		} else {
-			err = fmt.Errorf("no instance %q", name)
-			return
-		}
-		for _, in := range targets {
-			setSource(in.demoted, "operator", demote, "operator demote")
-			e.syncDemote(now, in)
-		}
-		err = e.saveDemotes()
-	}); doErr != nil {
-		return doErr
-	}
-	return err
-}
-
-func sortedNames[T any](m map[string]T) []string {
-	names := make([]string, 0, len(m))
-	for n := range m {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	return names
 }

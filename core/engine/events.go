@@ -5,55 +5,53 @@ import (
 	"time"
 )
 
-// Event is one entry of the node's event stream (GET /v1/events).
+// Event is one entry of the node's event stream.
 type Event struct {
-	Type     string    `json:"type"` // "transition" or "check"
-	At       time.Time `json:"at"`
-	Instance string    `json:"instance,omitempty"`
-	Group    string    `json:"group,omitempty"`
-	From     string    `json:"from,omitempty"`
-	To       string    `json:"to,omitempty"`
-	Priority int       `json:"priority,omitempty"`
-	Check    string    `json:"check,omitempty"`
-	Status   string    `json:"status,omitempty"`
-	Up       bool      `json:"up,omitempty"`
-	Reason   string    `json:"reason,omitempty"`
-	Detail   string    `json:"detail,omitempty"`
+	Type     string // "transition" or "check"
+	At       time.Time
+	Instance string
+	Group    string
+	From, To string
+	Priority int
+	Check    string
+	Status   string
+	Up       bool
+	Reason   string
+	Detail   string
 }
 
-// eventHub fans events out to subscribers. A slow subscriber loses events
-// (counted) rather than slowing the VRRP loop.
+// eventHub fans events out to subscribers. Subscribers are called on the
+// loop's goroutine and must not block: a slow one loses events rather than
+// slowing VRRP.
 type eventHub struct {
-	mu      sync.Mutex
-	subs    map[chan Event]struct{}
-	dropped uint64
+	mu   sync.Mutex
+	next int
+	subs map[int]func(Event)
 }
 
-func newEventHub() *eventHub { return &eventHub{subs: map[chan Event]struct{}{}} }
+func newEventHub() *eventHub { return &eventHub{subs: map[int]func(Event){}} }
 
 func (h *eventHub) publish(ev Event) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	for ch := range h.subs {
-		select {
-		case ch <- ev:
-		default:
-			h.dropped++
-		}
+	for _, deliver := range h.subs {
+		deliver(ev)
 	}
 }
 
-// Subscribe returns a channel of events and a function that ends the
-// subscription.
-func (e *Engine) Subscribe() (<-chan Event, func()) {
-	ch := make(chan Event, 256)
+// Subscribe calls deliver with every event from now on, on the loop's
+// goroutine: deliver must not block (drop what does not fit). The returned
+// function ends the subscription; deliver is not called after it returns.
+func (e *Engine) Subscribe(deliver func(Event)) (cancel func()) {
 	h := e.events
 	h.mu.Lock()
-	h.subs[ch] = struct{}{}
+	id := h.next
+	h.next++
+	h.subs[id] = deliver
 	h.mu.Unlock()
-	return ch, func() {
+	return func() {
 		h.mu.Lock()
-		delete(h.subs, ch)
+		delete(h.subs, id)
 		h.mu.Unlock()
 	}
 }

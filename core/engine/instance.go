@@ -3,130 +3,101 @@ package engine
 import (
 	"fmt"
 	"net/netip"
-	"time"
+	"slices"
 
 	"github.com/hawatch/hawatch/core/config"
+	"github.com/hawatch/hawatch/core/vrouter"
 	"github.com/hawatch/hawatch/core/vrrp"
 )
 
-// instance is one configured VRRP instance: its pure state machine plus the
-// bindings the loop needs to carry out the machine's actions.
-type instance struct {
-	cfg     *config.Instance
-	m       *vrrp.Machine
-	filter  *vrrp.Config
-	sock    *socket
-	vips    vipOwner
-	peers   map[netip.Addr]bool // unicast allow-list; nil for multicast
-	group   string              // sync group name, if any
-	tracks  []*track
-	demoted map[string]string // demote sources (operator, yield, pending) → detail
+// binding ties one configured instance's router to its I/O: the socket it
+// sends and receives on and the VIP worker of its interface. It holds the
+// I/O counters only the engine can know (sends and their errors); the
+// router holds everything else.
+type binding struct {
+	cfg    *config.Instance
+	r      *vrouter.Router
+	sock   *socket
+	worker *vipWorker
 
-	// fault, holds and priority as last told to the machine, so inputs are
-	// sent only on change.
-	faultSent bool
-	holdsSent map[string]bool
-	prioSent  uint8
-
-	peer peerInfo // sender of the last accepted advert
-
-	stats InstanceStats
+	sent, sendErrors, vipErrors uint64
 }
 
-// peerInfo is what we last heard from the other router.
-type peerInfo struct {
-	addr     netip.Addr
-	priority uint8
-	at       time.Time
-}
-
-// InstanceStats are per-instance counters for status and metrics.
-type InstanceStats struct {
-	AdvertsSent     uint64            `json:"adverts_sent"`
-	AdvertsReceived uint64            `json:"adverts_received"`
-	Dropped         map[string]uint64 `json:"dropped"`
-	Transitions     uint64            `json:"transitions"`
-	LastTransition  time.Time         `json:"last_transition"`
-	LastReason      string            `json:"last_reason"`
-	SendErrors      uint64            `json:"send_errors"`
-	VIPErrors       uint64            `json:"vip_errors"`
-	MasterAddr      string            `json:"master_addr,omitempty"`
-}
-
-func (in *instance) drop(reason string) {
-	if in.stats.Dropped == nil {
-		in.stats.Dropped = map[string]uint64{}
+func (b *binding) send(e *Engine, o vrouter.Outgoing) {
+	if err := b.sock.conn.WriteTo(o.Payload, o.Dst); err != nil {
+		b.sendErrors++
+		if e.limiter.allow("send:" + b.cfg.Name) {
+			e.log.Error().Str("instance", b.cfg.Name).Str("dst", o.Dst.String()).Err(err).Msg("send advert")
+		}
+		return
 	}
-	in.stats.Dropped[reason]++
+	b.sent++
 }
 
-// advert builds the advertisement this instance sends with priority prio.
-func (in *instance) advert(prio uint8, src, dst netip.Addr) *vrrp.Advert {
-	a := &vrrp.Advert{
-		Version:  uint8(in.cfg.Version),
-		Type:     1,
-		VRID:     in.cfg.VRID,
-		Priority: prio,
-		Src:      src,
-		Dst:      dst,
-	}
-	for _, p := range in.cfg.VirtualIPs {
-		a.Addresses = append(a.Addresses, p.Addr())
-	}
-	if in.cfg.Version == 3 {
-		a.Interval = uint16(in.cfg.AdvertInterval / (10 * time.Millisecond))
-	} else {
-		a.Interval = uint16(in.cfg.AdvertInterval / time.Second)
-		if in.cfg.AuthPass != "" {
-			a.AuthType = vrrp.AuthPass
-			copy(a.AuthData[:], in.cfg.AuthPass)
+// tracks reports whether the instance tracks check.
+func (b *binding) tracks(check string) bool {
+	return slices.ContainsFunc(b.cfg.Tracks, func(t *config.Track) bool { return t.Check == check })
+}
+
+// checkTracks verifies that every track names a configured check (the
+// config loader already does; the engine does not trust a hand-built
+// config).
+func checkTracks(ic *config.Instance, checks []*config.Check) error {
+	for _, t := range ic.Tracks {
+		if !slices.ContainsFunc(checks, func(c *config.Check) bool { return c.Name == t.Check }) {
+			return fmt.Errorf("instance %s: track %q: no such check", ic.Name, t.Check)
 		}
 	}
-	return a
+	return nil
 }
 
-func machineConfig(ic *config.Instance, local netip.Addr) vrrp.Config {
-	c := vrrp.Config{
-		VRID:           ic.VRID,
-		Version:        uint8(ic.Version),
-		Priority:       ic.Priority,
-		AdvertInterval: ic.AdvertInterval,
-		Preempt:        ic.Preempt,
-		PreemptDelay:   ic.PreemptDelay,
-		AddressOwner:   ic.AddressOwner,
-		LocalAddr:      local,
-		AuthPass:       ic.AuthPass,
+// routerTracks turns an instance's tracks and their checks' policies into
+// the router's.
+func routerTracks(ic *config.Instance, checks []*config.Check) []vrouter.Track {
+	var out []vrouter.Track
+	for _, t := range ic.Tracks {
+		i := slices.IndexFunc(checks, func(c *config.Check) bool { return c.Name == t.Check })
+		if i < 0 {
+			continue
+		}
+		c := checks[i]
+		tr := vrouter.Track{Check: c.Name, Weight: t.Weight, Rise: c.Rise, Fall: c.Fall, HoldFor: c.HoldFor}
+		switch t.Effect {
+		case config.EffectWeight:
+			tr.Effect = vrouter.EffectWeight
+		case config.EffectYield:
+			tr.Effect = vrouter.EffectYield
+		}
+		if c.OnUnknown == config.OnUnknownFail {
+			tr.OnUnknown = vrouter.UnknownFail
+		}
+		out = append(out, tr)
+	}
+	return out
+}
+
+// routerConfig is the instance as its router needs it; local is the
+// address its socket sends from.
+func routerConfig(ic *config.Instance, checks []*config.Check, local netip.Addr) vrouter.Config {
+	c := vrouter.Config{
+		Name: ic.Name,
+		VRRP: vrrp.Config{
+			VRID:           ic.VRID,
+			Version:        uint8(ic.Version),
+			Priority:       ic.Priority,
+			AdvertInterval: ic.AdvertInterval,
+			Preempt:        ic.Preempt,
+			PreemptDelay:   ic.PreemptDelay,
+			AddressOwner:   ic.AddressOwner,
+			LocalAddr:      local,
+			AuthPass:       ic.AuthPass,
+		},
+		Unicast: ic.UnicastPeers,
+		Tracks:  routerTracks(ic, checks),
+		Notify:  ic.Notify,
 	}
 	for _, p := range ic.VirtualIPs {
-		c.Addresses = append(c.Addresses, p.Addr())
+		c.VRRP.Addresses = append(c.VRRP.Addresses, p.Addr())
 	}
 	return c
-}
-
-// newInstance builds an instance (not yet attached to a socket) with a
-// fresh tracker per track.
-func newInstance(ic *config.Instance, checks []*config.Check) (*instance, error) {
-	byName := map[string]*config.Check{}
-	for _, c := range checks {
-		byName[c.Name] = c
-	}
-	in := &instance{cfg: ic, demoted: map[string]string{}, holdsSent: map[string]bool{}}
-	for _, t := range ic.Tracks {
-		c := byName[t.Check]
-		if c == nil {
-			return nil, fmt.Errorf("instance %s: track %q: no such check", ic.Name, t.Check)
-		}
-		in.tracks = append(in.tracks, &track{
-			tracker: newTracker(c.Name, c.Rise, c.Fall, c.OnUnknown, c.HoldFor),
-			effect:  effectOf(t),
-			weight:  t.Weight,
-		})
-	}
-	if len(ic.UnicastPeers) > 0 {
-		in.peers = map[netip.Addr]bool{}
-		for _, p := range ic.UnicastPeers {
-			in.peers[p] = true
-		}
-	}
-	return in, nil
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/hawatch/hawatch/core/vip"
+	"github.com/hawatch/hawatch/core/vrouter"
 	"github.com/hawatch/hawatch/core/vrrp"
 	"github.com/hawatch/hawatch/core/vrrp/transport"
 )
@@ -21,64 +22,49 @@ type Conn interface {
 	ReadPacket(buf []byte) (transport.Packet, error)
 	WriteTo(payload []byte, dst netip.Addr) error
 	LocalAddr() netip.Addr
-	Group() netip.Addr
 	Drops() map[string]uint64
 	Close() error
 }
 
-// VIPManager is the slice of vip.Manager the engine uses: one per interface.
-type VIPManager interface {
-	vipOwner
-	Watch(owner string, prefixes []netip.Prefix) error
-	Forget(ctx context.Context, owner string) error
-	RemoveStale(ctx context.Context, prefixes []netip.Prefix) error
-	Run(ctx context.Context) error
-	Stats() vip.Stats
-	Close() error
-}
-
-// Listen and NewVIPManager are the real constructors; Options may replace
-// them (tests run the loop over in-memory fakes).
+// defaultListen and defaultNewVIPManager are the real constructors; Options
+// may replace them (tests run the loop over in-memory fakes).
 func defaultListen(o transport.Options) (Conn, error) { return transport.Listen(o) }
 
 func defaultNewVIPManager(log zerolog.Logger, ifname string) (VIPManager, error) {
 	return vip.NewManager(log, ifname, vip.Options{})
 }
 
-// vipManager is a VIP manager with the goroutine that runs its reconciler.
-type vipManager struct {
-	VIPManager
-	done chan struct{}
-}
-
-// open creates one socket per (interface, family, mode) and one VIP manager
-// per interface, removes VIPs left over from a crash, and starts the reader
-// and reconciler goroutines (all stopped by ctx and closeAll).
+// open attaches every instance (opening sockets and VIP workers on first
+// use), builds the sync groups, and removes VIPs left over from a crash.
 func (e *Engine) open(ctx context.Context) error {
-	for _, in := range e.instances {
-		if err := e.attach(ctx, in); err != nil {
+	for _, b := range e.bindings {
+		if err := e.attach(ctx, b); err != nil {
 			return err
 		}
 	}
-	for _, g := range e.groups {
-		g.coord = vrrp.NewGroup(g.name)
-		for _, m := range g.members {
-			if err := g.coord.Add(m.cfg.Name, m.m); err != nil {
-				return err
+	for _, g := range e.cfg.SyncGroups {
+		var members []*vrouter.Router
+		for _, name := range g.Instances {
+			if b := e.byName[name]; b != nil {
+				members = append(members, b.r)
 			}
+		}
+		if _, err := vrouter.NewGroup(g.Name, members...); err != nil {
+			return err
 		}
 	}
 	// A crash can leave VIPs on the interface; nobody owns them yet, so they
-	// go. An instance that becomes master re-adds its own.
-	for ifname, vm := range e.vips {
+	// go. An instance that becomes master adds its own back. The address
+	// owner's VIPs are the host's own and are never touched.
+	for ifname, w := range e.workers {
 		var stale []netip.Prefix
-		for _, in := range e.instances {
-			if in.cfg.Interface == ifname && !in.cfg.AddressOwner {
-				stale = append(stale, in.cfg.VirtualIPs...)
+		for _, b := range e.bindings {
+			if b.cfg.Interface == ifname && !b.cfg.AddressOwner {
+				stale = append(stale, b.cfg.VirtualIPs...)
 			}
 		}
 		rctx, cancel := context.WithTimeout(ctx, e.opts.VIPTimeout)
-		err := vm.RemoveStale(rctx, stale)
+		err := w.mgr.RemoveStale(rctx, stale)
 		cancel()
 		if err != nil {
 			return fmt.Errorf("remove stale VIPs on %s: %w", ifname, err)
@@ -87,29 +73,36 @@ func (e *Engine) open(ctx context.Context) error {
 	return nil
 }
 
-// attach binds an instance to its socket (opened on first use) and its
-// interface's VIP manager, and builds its state machine.
-func (e *Engine) attach(ctx context.Context, in *instance) error {
-	ic := in.cfg
+// attach binds an instance to its socket and its interface's VIP worker
+// (opening either on first use) and builds its router.
+func (e *Engine) attach(ctx context.Context, b *binding) error {
+	ic := b.cfg
 	key := socketKey{ifname: ic.Interface, family: ic.Family(), unicast: len(ic.UnicastPeers) > 0, source: ic.UnicastSource}
 	s := e.sockets[key]
 	if s == nil {
 		opts := transport.Options{Interface: ic.Interface, Family: transport.Family(ic.Family()), Unicast: key.unicast, Source: ic.UnicastSource}
-		for _, other := range e.cfg.Instances {
-			if other.Interface == ic.Interface && other.Family() == ic.Family() {
-				opts.Peers = append(opts.Peers, other.UnicastPeers...)
+		if key.unicast {
+			// The allow-list is the union of the peers of the instances
+			// that share this unicast socket, and only theirs: a multicast
+			// socket on the same interface takes every sender, and each
+			// router filters by its own mode and peers.
+			for _, other := range e.cfg.Instances {
+				if other.Interface == ic.Interface && other.Family() == ic.Family() &&
+					len(other.UnicastPeers) > 0 && other.UnicastSource == ic.UnicastSource {
+					opts.Peers = append(opts.Peers, other.UnicastPeers...)
+				}
 			}
 		}
 		conn, err := e.opts.Listen(opts)
 		if err != nil {
 			return fmt.Errorf("instance %s: %w", ic.Name, err)
 		}
-		s = &socket{key: key, conn: conn, local: conn.LocalAddr(), byVRID: map[uint8]*instance{}, drops: map[string]uint64{}, peers: map[netip.Addr]bool{}}
+		s = &socket{key: key, conn: conn, local: conn.LocalAddr(), byVRID: map[uint8]*binding{}, drops: map[string]uint64{}, peers: map[netip.Addr]bool{}}
 		for _, p := range opts.Peers {
 			s.peers[p] = true
 		}
 		e.sockets[key] = s
-		go e.read(ctx, s, conn)
+		e.wg.Go(func() { e.read(ctx, s) })
 	}
 	for _, p := range ic.UnicastPeers {
 		if len(s.peers) > 0 && !s.peers[p] {
@@ -119,58 +112,48 @@ func (e *Engine) attach(ctx context.Context, in *instance) error {
 	if other := s.byVRID[ic.VRID]; other != nil {
 		return fmt.Errorf("instance %s: VRID %d already used by instance %s on %s", ic.Name, ic.VRID, other.cfg.Name, key)
 	}
-	s.byVRID[ic.VRID] = in
-	in.sock = s
-	mc := machineConfig(ic, s.local)
-	in.filter = &mc
-	in.m = vrrp.NewMachine(mc)
-	in.prioSent = ic.Priority
-
-	vm := e.vips[ic.Interface]
-	if vm == nil {
+	r, err := vrouter.NewRouter(routerConfig(ic, e.cfg.Checks, s.local))
+	if err != nil {
+		return err
+	}
+	w := e.workers[ic.Interface]
+	if w == nil {
 		m, err := e.opts.NewVIPManager(e.log, ic.Interface) // the Manager adds the interface field itself
 		if err != nil {
 			return fmt.Errorf("instance %s: %w", ic.Name, err)
 		}
-		vm = &vipManager{VIPManager: m, done: make(chan struct{})}
-		e.vips[ic.Interface] = vm
-		go func() {
-			defer close(vm.done)
-			if err := m.Run(ctx); err != nil && !errors.Is(err, context.Canceled) {
-				e.log.Error().Str("interface", ic.Interface).Err(err).Msg("VIP reconciler stopped")
-			}
-		}()
+		w = newVIPWorker(e.log, ic.Interface, m, e.opts.VIPTimeout, e.reportVIP)
+		e.workers[ic.Interface] = w
+		w.start(ctx)
 	}
-	in.vips = vm
-	if !ic.AddressOwner {
-		// Known VIPs: the reconciler removes them whenever this node
-		// does not hold them (someone added one by hand, or a crash).
-		if err := vm.Watch(ic.Name, ic.VirtualIPs); err != nil {
-			return fmt.Errorf("instance %s: %w", ic.Name, err)
-		}
-	}
+	s.byVRID[ic.VRID] = b
+	b.r, b.sock, b.worker = r, s, w
+	w.register(ic.Name, vipSpec{prefixes: ic.VirtualIPs, label: vipLabel(ic), policy: vipPolicy(ic), addressOwner: ic.AddressOwner})
 	return nil
 }
 
-// detach shuts an instance down (priority 0 if master, VIPs released) and
-// unbinds it; its socket stays open for the others.
-func (e *Engine) detach(now time.Time, in *instance) {
-	e.step(now, in, vrrp.Shutdown{})
-	delete(in.sock.byVRID, in.cfg.VRID)
-	ctx, cancel := context.WithTimeout(context.Background(), e.opts.VIPTimeout)
-	defer cancel()
-	if vm, ok := in.vips.(*vipManager); ok {
-		if err := vm.Forget(ctx, in.cfg.Name); err != nil {
-			e.log.Error().Str("instance", in.cfg.Name).Err(err).Msg("forget virtual addresses")
-		}
+// reportVIP hands a worker's completion to the loop.
+func (e *Engine) reportVIP(ctx context.Context, d vipDone) {
+	select {
+	case e.vipDone <- d:
+	case <-ctx.Done():
 	}
 }
 
+// detach shuts an instance down (priority 0 if master, VIPs released by its
+// worker, which then forgets it) and unbinds it; its socket stays open for
+// the others.
+func (e *Engine) detach(now time.Time, b *binding) {
+	e.apply(now, b.r.Step(now, vrouter.Shutdown{}))
+	delete(b.sock.byVRID, b.cfg.VRID)
+	b.worker.forget(b.cfg.Name)
+}
+
 // read decodes packets off one socket and hands them to the loop.
-func (e *Engine) read(ctx context.Context, s *socket, conn Conn) {
+func (e *Engine) read(ctx context.Context, s *socket) {
 	buf := make([]byte, 1500)
 	for {
-		p, err := conn.ReadPacket(buf)
+		p, err := s.conn.ReadPacket(buf)
 		if err != nil {
 			if errors.Is(err, net.ErrClosed) || ctx.Err() != nil {
 				return
@@ -178,16 +161,12 @@ func (e *Engine) read(ctx context.Context, s *socket, conn Conn) {
 			e.log.Error().Str("socket", s.key.String()).Err(err).Msg("read")
 			continue
 		}
-		rx := rxPacket{sock: s, src: p.Src}
-		if p.Dst.IsMulticast() && p.TTL != 255 {
-			rx.err = fmt.Errorf("ttl %d: %w", p.TTL, vrrp.ErrTTL)
+		rx := rxPacket{sock: s, src: p.Src, dst: p.Dst, ttl: p.TTL}
+		a := &vrrp.Advert{Src: p.Src, Dst: p.Dst}
+		if err := a.UnmarshalBinary(p.Payload); err != nil {
+			rx.err = err
 		} else {
-			a := &vrrp.Advert{Src: p.Src, Dst: p.Dst}
-			if err := a.UnmarshalBinary(p.Payload); err != nil {
-				rx.err = err
-			} else {
-				rx.advert = a
-			}
+			rx.advert = a
 		}
 		select {
 		case e.rx <- rx:
@@ -197,16 +176,18 @@ func (e *Engine) read(ctx context.Context, s *socket, conn Conn) {
 	}
 }
 
-func (e *Engine) closeAll() {
+// closeAll stops everything Run started and waits for it: the loop has
+// ended, so sockets close (their readers return), check forwarders and VIP
+// workers stop, and each VIP manager closes.
+func (e *Engine) closeAll(cancel context.CancelFunc) {
+	cancel()
 	for _, s := range e.sockets {
 		s.conn.Close()
 	}
-	for _, vm := range e.vips {
-		vm.Close()
+	for _, w := range e.workers {
+		if err := w.stop(); err != nil {
+			e.log.Error().Str("interface", w.ifname).Err(err).Msg("close VIP manager")
+		}
 	}
+	e.wg.Wait()
 }
-
-// VIPStats are one interface's announcement and reconciliation counters.
-type VIPStats = vip.Stats
-
-func (vm *vipManager) stats() VIPStats { return vm.Stats() }

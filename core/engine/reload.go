@@ -11,7 +11,7 @@ import (
 	"github.com/hashicorp/hcl/v2"
 
 	"github.com/hawatch/hawatch/core/config"
-	"github.com/hawatch/hawatch/core/vrrp"
+	"github.com/hawatch/hawatch/core/vrouter"
 )
 
 // vrrpFields is the part of an instance's config that its state machine,
@@ -25,10 +25,10 @@ func vrrpFields(ic *config.Instance) config.Instance {
 
 // reloadPlan says what a new config does to each instance.
 type reloadPlan struct {
-	keep    []*config.Instance // same VRRP parameters: machine, timers, VIPs stay
+	keep    []*config.Instance // same VRRP parameters: router, timers, VIPs stay
 	restart []*config.Instance // changed VRRP parameters: shut down, start anew
 	add     []*config.Instance
-	remove  []*instance
+	remove  []*binding
 }
 
 func (e *Engine) plan(next *config.Config) (reloadPlan, error) {
@@ -36,19 +36,22 @@ func (e *Engine) plan(next *config.Config) (reloadPlan, error) {
 	seen := map[string]bool{}
 	for _, ic := range next.Instances {
 		seen[ic.Name] = true
-		in := e.byName[ic.Name]
+		b := e.byName[ic.Name]
 		switch {
-		case in == nil:
+		case b == nil:
 			p.add = append(p.add, ic)
-		case reflect.DeepEqual(vrrpFields(in.cfg), vrrpFields(ic)):
+		case reflect.DeepEqual(vrrpFields(b.cfg), vrrpFields(ic)):
 			p.keep = append(p.keep, ic)
 		default:
 			p.restart = append(p.restart, ic)
 		}
+		if err := checkTracks(ic, next.Checks); err != nil {
+			return p, err
+		}
 	}
-	for _, in := range e.instances {
-		if !seen[in.cfg.Name] {
-			p.remove = append(p.remove, in)
+	for _, b := range e.bindings {
+		if !seen[b.cfg.Name] {
+			p.remove = append(p.remove, b)
 		}
 	}
 	// Sync groups tie members' machines together; changing them in place
@@ -61,9 +64,9 @@ func (e *Engine) plan(next *config.Config) (reloadPlan, error) {
 			return p, fmt.Errorf("reload: instance %s is in a sync group and changed; that needs a restart", ic.Name)
 		}
 	}
-	for _, in := range p.remove {
-		if in.group != "" {
-			return p, fmt.Errorf("reload: instance %s is in a sync group; removing it needs a restart", in.cfg.Name)
+	for _, b := range p.remove {
+		if groupOf(e.cfg, b.cfg.Name) != "" {
+			return p, fmt.Errorf("reload: instance %s is in a sync group; removing it needs a restart", b.cfg.Name)
 		}
 	}
 	return p, nil
@@ -99,12 +102,12 @@ func (e *Engine) CheckReload(ctx context.Context, next *config.Config) error {
 }
 
 // Reconfigure applies next inside the loop. Instances whose VRRP parameters
-// are unchanged keep their machine, timers and VIPs; their trackers are
-// rebuilt, keeping the state of a track whose check kept its name, rise and
-// fall. An instance whose VRRP parameters changed is shut down (priority 0
-// if master, VIPs released) and started anew; removed ones are shut down;
-// new ones start. Check feeds named in feeds replace the running ones (the
-// caller has already seen each new feed deliver a first result:
+// are unchanged keep their router (machine, timers, VIPs); their tracks are
+// replaced, keeping the state of a track whose check kept its name, rise
+// and fall. An instance whose VRRP parameters changed is shut down
+// (priority 0 if master, VIPs released) and started anew; removed ones are
+// shut down; new ones start. Check feeds named in feeds replace the running
+// ones (the caller has already seen each new feed deliver a first result:
 // make-before-break).
 func (e *Engine) Reconfigure(ctx context.Context, next *config.Config, feeds map[string]CheckFeed, actions map[string]Notifier) error {
 	var err error
@@ -119,63 +122,58 @@ func (e *Engine) reconfigure(now time.Time, next *config.Config, feeds map[strin
 	if err != nil {
 		return err
 	}
-	// Build everything new before touching anything running.
-	fresh := map[string]*instance{}
-	for _, ic := range slices.Concat(p.restart, p.add) {
-		in, err := newInstance(ic, next.Checks)
-		if err != nil {
-			return err
-		}
-		fresh[ic.Name] = in
-	}
-
 	e.swapFeeds(feeds)
 	e.opts.Actions = actions
 	e.cfg = next
 
-	for _, in := range p.remove {
-		e.log.Info().Str("instance", in.cfg.Name).Msg("reload: instance removed")
-		e.detach(now, in)
+	for _, b := range p.remove {
+		e.log.Info().Str("instance", b.cfg.Name).Msg("reload: instance removed")
+		e.detach(now, b)
 	}
 	for _, ic := range p.restart {
 		e.log.Info().Str("instance", ic.Name).Msg("reload: VRRP parameters changed; restarting this instance only")
 		e.detach(now, e.byName[ic.Name])
 	}
 
-	var instances []*instance
-	byName := map[string]*instance{}
+	latest := map[string]vrouter.Observed{}
+	for name, r := range e.lastResult {
+		latest[name] = observation(name, r)
+	}
+	fresh := map[string]*binding{}
+	var bindings []*binding
+	byName := map[string]*binding{}
 	for _, ic := range next.Instances {
-		in := e.byName[ic.Name]
-		if f := fresh[ic.Name]; f != nil {
-			in = f
+		b := e.byName[ic.Name]
+		if slices.Contains(p.keep, ic) {
+			b.cfg = ic
+			e.apply(now, b.r.Step(now, vrouter.Retrack{Tracks: routerTracks(ic, next.Checks), Notify: ic.Notify, Latest: latest}))
 		} else {
-			e.retrack(in, ic, next.Checks)
+			b = &binding{cfg: ic}
+			fresh[ic.Name] = b
 		}
-		instances = append(instances, in)
-		byName[ic.Name] = in
+		bindings = append(bindings, b)
+		byName[ic.Name] = b
 	}
-	for _, in := range instances {
-		in.group = groupOf(next, in.cfg.Name)
-	}
-	e.instances, e.byName = instances, byName
+	e.bindings, e.byName = bindings, byName
 
 	var failed []error
 	for _, ic := range slices.Concat(p.restart, p.add) {
-		in := fresh[ic.Name]
-		if err := e.attach(e.runCtx, in); err != nil {
+		b := fresh[ic.Name]
+		if err := e.attach(e.runCtx, b); err != nil {
 			// The rest of the node runs on; this instance stays down.
 			e.log.Error().Str("instance", ic.Name).Err(err).Msg("reload: instance could not start")
-			e.drop(in)
+			e.bindings = slices.DeleteFunc(e.bindings, func(x *binding) bool { return x == b })
+			delete(e.byName, ic.Name)
 			failed = append(failed, err)
 			continue
 		}
-		e.syncTracks(now, in)
-		e.step(now, in, vrrp.Start{})
-	}
-	for _, in := range e.instances {
-		if fresh[in.cfg.Name] == nil {
-			e.syncTracks(now, in)
+		// A new router learns what its checks already said.
+		for _, t := range ic.Tracks {
+			if o, ok := latest[t.Check]; ok {
+				e.apply(now, b.r.Step(now, o))
+			}
 		}
+		e.apply(now, b.r.Step(now, vrouter.Start{}))
 	}
 	if len(failed) > 0 {
 		return fmt.Errorf("%w: %w", ErrReloadPartial, errors.Join(failed...))
@@ -186,43 +184,3 @@ func (e *Engine) reconfigure(now time.Time, next *config.Config, feeds map[strin
 // ErrReloadPartial: the new config was applied, but some changed or new
 // instances could not start (the others run on).
 var ErrReloadPartial = errors.New("reload applied, but some instances could not start")
-
-// drop forgets an instance that could not be attached.
-func (e *Engine) drop(in *instance) {
-	if in.sock != nil && in.sock.byVRID[in.cfg.VRID] == in {
-		delete(in.sock.byVRID, in.cfg.VRID)
-	}
-	e.instances = slices.DeleteFunc(e.instances, func(x *instance) bool { return x == in })
-	delete(e.byName, in.cfg.Name)
-}
-
-// retrack points a kept instance at its new config and rebuilds its
-// trackers, carrying over the state of unchanged tracks.
-func (e *Engine) retrack(in *instance, ic *config.Instance, checks []*config.Check) {
-	byName := map[string]*config.Check{}
-	for _, c := range checks {
-		byName[c.Name] = c
-	}
-	old := map[string]*track{}
-	for _, tr := range in.tracks {
-		old[tr.check] = tr
-	}
-	in.cfg = ic
-	in.tracks = nil
-	for _, t := range ic.Tracks {
-		c := byName[t.Check]
-		tr := &track{tracker: newTracker(c.Name, c.Rise, c.Fall, c.OnUnknown, c.HoldFor), effect: effectOf(t), weight: t.Weight}
-		if prev := old[t.Check]; prev != nil && prev.rise == tr.rise && prev.fall == tr.fall {
-			prev.onUnknown, prev.holdFor = c.OnUnknown, c.HoldFor
-			tr.tracker = prev.tracker
-		}
-		in.tracks = append(in.tracks, tr)
-	}
-}
-
-func effectOf(t *config.Track) Effect {
-	if t.Effect == "" {
-		return EffectFault
-	}
-	return Effect(t.Effect)
-}

@@ -8,7 +8,8 @@ import (
 )
 
 // socketKey identifies one shared VRRP socket: instances on the same
-// interface, family and delivery mode share it and are told apart by VRID.
+// interface, family and delivery mode (and unicast source) share it and are
+// told apart by VRID.
 type socketKey struct {
 	ifname  string
 	family  int
@@ -28,20 +29,17 @@ type socket struct {
 	key    socketKey
 	conn   Conn
 	local  netip.Addr
-	byVRID map[uint8]*instance
-	drops  map[string]uint64
+	byVRID map[uint8]*binding
+	drops  map[string]uint64   // before demultiplexing: undecodable, unknown VRID
 	peers  map[netip.Addr]bool // the transport's unicast allow-list
-}
-
-func (s *socket) drop(reason string) {
-	s.drops[reason]++
 }
 
 // rxPacket is one received advert (or the reason it could not be decoded),
 // handed from a socket's reader goroutine to the loop.
 type rxPacket struct {
-	sock   *socket
-	src    netip.Addr
-	advert *vrrp.Advert
-	err    error
+	sock     *socket
+	src, dst netip.Addr
+	ttl      int
+	advert   *vrrp.Advert
+	err      error
 }

@@ -11,18 +11,14 @@ import (
 
 // The operator's demote intent survives a restart: it lives in
 // state_dir/demoted.json, written atomically with O_NOFOLLOW|O_EXCL on a
-// temporary name (no symlink games, CVE-2018-19044 class).
+// temporary name (no symlink games, CVE-2018-19044 class). It is written
+// by the caller of Demote, never by the loop: a slow disk delays the
+// operator's command, not an advert.
 const demoteFile = "demoted.json"
 
-func (e *Engine) saveDemotes() error {
+func (e *Engine) saveDemotes(names []string) error {
 	if e.opts.StateDir == "" {
 		return nil
-	}
-	var names []string
-	for _, in := range e.instances {
-		if in.demoted["operator"] != "" {
-			names = append(names, in.cfg.Name)
-		}
 	}
 	if err := os.MkdirAll(e.opts.StateDir, 0o700); err != nil {
 		return fmt.Errorf("state dir: %w", err)
@@ -47,13 +43,14 @@ func (e *Engine) saveDemotes() error {
 	return nil
 }
 
-func (e *Engine) restoreDemotes() {
+// restoreDemotes reads the saved intent: the set of demoted instances.
+func (e *Engine) restoreDemotes() map[string]bool {
 	if e.opts.StateDir == "" {
-		return
+		return nil
 	}
 	b, err := readNoFollow(filepath.Join(e.opts.StateDir, demoteFile))
 	if errors.Is(err, fs.ErrNotExist) {
-		return
+		return nil
 	}
 	var st struct {
 		Demoted []string `json:"demoted"`
@@ -63,14 +60,16 @@ func (e *Engine) restoreDemotes() {
 	}
 	if err != nil {
 		e.log.Error().Err(err).Msg("ignoring unreadable demote state")
-		return
+		return nil
 	}
+	out := map[string]bool{}
 	for _, name := range st.Demoted {
-		if in := e.byName[name]; in != nil {
-			in.demoted["operator"] = "operator demote (restored)"
+		if e.byName[name] != nil {
+			out[name] = true
 			e.log.Info().Str("instance", name).Msg("instance stays demoted (operator intent from before restart)")
 		}
 	}
+	return out
 }
 
 func readNoFollow(path string) ([]byte, error) {

@@ -438,20 +438,22 @@ func TestActionDeliversInOrderAndSurvivesCrash(t *testing.T) {
 	a.Notify(sdk.Transition{Instance: "vi_1", From: "FAULT", To: "BACKUP"})
 
 	want := "vi_1 INIT->BACKUP\nvi_1 BACKUP->MASTER\nvi_1 MASTER->FAULT\nvi_1 FAULT->BACKUP\n"
+	// The plugin writes the file before its reply is counted: wait for
+	// both.
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		got, _ := os.ReadFile(out)
-		if string(got) == want {
+		st := a.Stats()
+		if string(got) == want && st.Sent == 4 {
+			if st.Failed != 2 || st.Restarts != 1 || st.Dropped != 0 {
+				t.Errorf("stats %+v, want 4 sent, 2 failed (crash, fail), 1 restart", st)
+			}
 			break
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("transitions file %q, want %q (stats %+v)", got, want, a.Stats())
+			t.Fatalf("transitions file %q, want %q (stats %+v, want 4 sent)", got, want, st)
 		}
 		waitStep(t)
-	}
-	st := a.Stats()
-	if st.Sent != 4 || st.Failed != 2 || st.Restarts != 1 || st.Dropped != 0 {
-		t.Errorf("stats %+v, want 4 sent, 2 failed (crash, fail), 1 restart", st)
 	}
 }
 

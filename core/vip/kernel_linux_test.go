@@ -113,6 +113,18 @@ func addrOf(t *testing.T, h *netlink.Handle, link netlink.Link, p netip.Prefix) 
 	return nil
 }
 
+// takeOver is what the engine's VIP worker does on a takeover: Acquire,
+// then one Announce.
+func takeOver(t *testing.T, m *Manager, owner string, prefixes []netip.Prefix, label string, p Policy) {
+	t.Helper()
+	if err := m.Acquire(context.Background(), owner, prefixes, label); err != nil {
+		t.Fatal(err)
+	}
+	if err := m.Announce(owner, prefixes, p); err != nil {
+		t.Fatal(err)
+	}
+}
+
 func ipIn(t *testing.T, n *netlab.Node, args ...string) {
 	t.Helper()
 	if out, err := n.Exec(context.Background(), "ip", args...); err != nil {
@@ -128,7 +140,7 @@ func TestKernelAcquireRelease(t *testing.T) {
 	ctx := context.Background()
 
 	for i := range 2 { // the second time finds the addresses there (EEXIST)
-		if err := m.Acquire(ctx, "vi_1", []netip.Prefix{kv4, kv6}, "eth0:vip", DefaultPolicy()); err != nil {
+		if err := m.Acquire(ctx, "vi_1", []netip.Prefix{kv4, kv6}, "eth0:vip"); err != nil {
 			t.Fatalf("Acquire #%d: %v", i+1, err)
 		}
 	}
@@ -153,7 +165,7 @@ func TestKernelAcquireRelease(t *testing.T) {
 	}
 	// Deleted behind the Manager's back before Release: still a success
 	// (EADDRNOTAVAIL is "not there").
-	if err := m.Acquire(ctx, "vi_1", []netip.Prefix{kv4, kv6}, "", DefaultPolicy()); err != nil {
+	if err := m.Acquire(ctx, "vi_1", []netip.Prefix{kv4, kv6}, ""); err != nil {
 		t.Fatal(err)
 	}
 	ipIn(t, lb1, "addr", "del", kv4.String(), "dev", "eth0")
@@ -319,9 +331,7 @@ func TestKernelAnnouncementsUpdatePeer(t *testing.T) {
 			cap := captureOn(t, client)
 			before := m.Stats().AnnouncementsSent
 			owner := "vi_" + fmt.Sprint(i)
-			if err := m.Acquire(context.Background(), owner, []netip.Prefix{v4, v6}, "", Policy{Repeat: 1}); err != nil {
-				t.Fatal(err)
-			}
+			takeOver(t, m, owner, []netip.Prefix{v4, v6}, "", Policy{Repeat: 1})
 			s := cap.wait(t, lb1.MAC, v4.Addr(), v6.Addr(), 2*time.Second)
 			if !s.garpRequest || !s.garpReply || !s.na {
 				t.Fatalf("client saw %+v, want GARP request, GARP reply and NA", s)
@@ -357,9 +367,7 @@ func TestKernelNoAnnouncementAfterRelease(t *testing.T) {
 	lb1, client := lab.Nodes[0], lab.Client
 	m := newKernelManager(t, lb1, Options{})
 	p := Policy{Repeat: 2, Interval: 50 * time.Millisecond, Delay: 200 * time.Millisecond, Refresh: time.Second}
-	if err := m.Acquire(context.Background(), "vi_1", []netip.Prefix{kv4, kv6}, "", p); err != nil {
-		t.Fatal(err)
-	}
+	takeOver(t, m, "vi_1", []netip.Prefix{kv4, kv6}, "", p)
 	if err := m.Release(context.Background(), "vi_1"); err != nil {
 		t.Fatal(err)
 	}
@@ -494,9 +502,7 @@ func TestKernelReconcilePutsBackDeletedVIP(t *testing.T) {
 	h, link := handleIn(t, lb1)
 	ev := subscribeAddrs(t, lb1)
 	runManager(t, m)
-	if err := m.Acquire(context.Background(), "vi_1", []netip.Prefix{kv4, kv6}, "eth0:vip", Policy{Repeat: 1}); err != nil {
-		t.Fatal(err)
-	}
+	takeOver(t, m, "vi_1", []netip.Prefix{kv4, kv6}, "eth0:vip", Policy{Repeat: 1})
 	ev.next(t, kv4, true, time.Second)
 	ev.next(t, kv6, true, time.Second)
 
@@ -630,10 +636,10 @@ func TestKernelReleaseKeepsOtherOwnersSecondaries(t *testing.T) {
 	primary := netip.MustParsePrefix("198.51.100.200/25") // first in 198.51.100.128/25
 	second := netip.MustParsePrefix("198.51.100.201/25")
 	ctx := context.Background()
-	if err := m.Acquire(ctx, "vi_1", []netip.Prefix{primary}, "", Policy{Repeat: 1}); err != nil {
+	if err := m.Acquire(ctx, "vi_1", []netip.Prefix{primary}, ""); err != nil {
 		t.Fatal(err)
 	}
-	if err := m.Acquire(ctx, "vi_2", []netip.Prefix{second}, "", Policy{Repeat: 1}); err != nil {
+	if err := m.Acquire(ctx, "vi_2", []netip.Prefix{second}, ""); err != nil {
 		t.Fatal(err)
 	}
 	if err := m.Release(ctx, "vi_1"); err != nil {
@@ -663,7 +669,7 @@ func TestKernelSurvivesSubscriptionOverflow(t *testing.T) {
 	t.Cleanup(func() { subscriptionBuffer = old })
 	m := newKernelManager(t, lb1, Options{})
 	runManager(t, m)
-	if err := m.Acquire(context.Background(), "vi_1", []netip.Prefix{kv4}, "", Policy{Repeat: 1}); err != nil {
+	if err := m.Acquire(context.Background(), "vi_1", []netip.Prefix{kv4}, ""); err != nil {
 		t.Fatal(err)
 	}
 	var batch strings.Builder
@@ -688,4 +694,33 @@ func TestKernelSurvivesSubscriptionOverflow(t *testing.T) {
 	if s.Reconciliations.ReAdded != 1 {
 		t.Fatalf("ReAdded = %d, want 1", s.Reconciliations.ReAdded)
 	}
+}
+
+// TestKernelHostAddressSurvivesRelease: acquiring an address the interface
+// already carries (the node's own, as for a VRRP address owner) and
+// releasing it leaves it in place, and deleting it by hand does not make
+// the reconciler put it back.
+func TestKernelHostAddressSurvivesRelease(t *testing.T) {
+	lab := newKernelLab(t)
+	lb1 := lab.Nodes[0]
+	m := newKernelManager(t, lb1, Options{})
+	runManager(t, m)
+	own := lb1.Prefix4()
+	takeOver(t, m, "vi_1", []netip.Prefix{own, kv4}, "", Policy{Repeat: 1})
+	if err := m.Release(context.Background(), "vi_1"); err != nil {
+		t.Fatal(err)
+	}
+	if ok, err := lb1.HasAddr("eth0", own); err != nil || !ok {
+		t.Fatalf("the node's own %s is gone after Release (err %v)", own, err)
+	}
+	if ok, _ := lb1.HasAddr("eth0", kv4); ok {
+		t.Fatalf("%s (added by the Manager) still there after Release", kv4)
+	}
+	takeOver(t, m, "vi_1", []netip.Prefix{own}, "", Policy{Repeat: 1})
+	ipIn(t, lb1, "addr", "del", own.String(), "dev", "eth0")
+	time.Sleep(200 * time.Millisecond) // the reconciler reacts within a millisecond when it does
+	if ok, _ := lb1.HasAddr("eth0", own); ok {
+		t.Fatal("the reconciler put back a host address it never added")
+	}
+	ipIn(t, lb1, "addr", "add", own.String(), "dev", "eth0")
 }

@@ -105,12 +105,18 @@ type sender interface {
 
 // owner is what the Manager remembers about one owner.
 type owner struct {
-	known   []netip.Prefix // last set given to Watch or Acquire: stays known after Release
+	known   []netip.Prefix // last set given to Watch or Acquire (host addresses excepted): stays known after Release
 	holding bool
 	held    []netip.Prefix // the set on the interface while holding
-	label   string
-	policy  Policy
-	ann     *announcer // running announcer, nil when none
+	// host are held prefixes that were on the interface before Acquire and
+	// that no owner knew: the host's own addresses. They are never deleted
+	// and never put back.
+	host  []netip.Prefix
+	label string
+
+	announce []netip.Prefix // last set given to Announce
+	policy   Policy         // and its policy
+	ann      *announcer     // running announcer, nil when none
 }
 
 // announcer is a running announce goroutine of one owner.
@@ -172,24 +178,22 @@ func newManager(log zerolog.Logger, ifname string, be backend, tx sender, opts O
 // Interface returns the name of the managed interface.
 func (m *Manager) Interface() string { return m.ifname }
 
-// Acquire puts the prefixes on the interface for owner and starts announcing
-// them by policy p. label is the IPv4 address label ("eth0:vip"; empty for
-// none); it must start with the interface name.
+// Acquire puts the prefixes on the interface for owner. label is the IPv4
+// address label ("eth0:vip"; empty for none); it must start with the
+// interface name. It does not announce: call Announce for that, once per
+// takeover.
 //
 // Acquire is idempotent: addresses already present count as added, and
-// calling it again with the same set and policy changes nothing (use
-// Reannounce for a fresh burst). A different set replaces the old one:
-// dropped prefixes are deleted, and the announce schedule restarts. An
-// address that fails to add is reported in the returned error (all failures
-// joined), the others are still added, and the owner counts as holding the
-// whole set, so a later re-list retries the missing ones.
+// calling it again with the same set changes nothing. A different set
+// replaces the old one: dropped prefixes are deleted. An address that fails
+// to add is reported in the returned error (all failures joined), the
+// others are still added, and the owner counts as holding the whole set, so
+// a later re-list retries the missing ones.
 //
-// Invalid prefixes or label reject the call. An invalid policy does not: a
-// master without its addresses would black-hole the traffic, so the
-// addresses are acquired and announced by DefaultPolicy, and the returned
-// error wraps ErrInvalidPolicy. Configuration loading should have caught it
-// with Policy.Validate.
-func (m *Manager) Acquire(ctx context.Context, name string, prefixes []netip.Prefix, label string, p Policy) error {
+// An address that is already on the interface, held by no owner and known
+// (Watch) by none, is the host's own: it counts as held, but Release never
+// deletes it and reconciliation never puts it back.
+func (m *Manager) Acquire(ctx context.Context, name string, prefixes []netip.Prefix, label string) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -200,41 +204,91 @@ func (m *Manager) Acquire(ctx context.Context, name string, prefixes []netip.Pre
 	if err := m.validateLabel(label); err != nil {
 		return err
 	}
-	var errs []error
-	if err := p.Validate(); err != nil {
-		errs = append(errs, fmt.Errorf("vip %s: owner %s: announcing by the default policy: %w", m.ifname, name, err))
-		p = DefaultPolicy()
-	}
-
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.closed {
 		return ErrClosed
 	}
 	o := m.owner(name)
-	wasHolding, prev, prevPolicy := o.holding, o.held, o.policy
-	o.known, o.held, o.holding, o.label, o.policy = set, set, true, label, p
-
+	wasHolding, prev, prevHost := o.holding, o.held, o.host
+	var errs []error
+	var host []netip.Prefix
 	for _, pf := range set {
-		if err := m.be.add(pf, label); err != nil && !errors.Is(err, errAddrExists) {
+		if wasHolding && slices.Contains(prev, pf) {
+			if slices.Contains(prevHost, pf) {
+				host = append(host, pf)
+			}
+			continue
+		}
+		foreign := !m.heldAddr(pf.Addr()) && !m.knownAddr(pf.Addr())
+		err := m.be.add(pf, label)
+		switch {
+		case errors.Is(err, errAddrExists) && foreign:
+			host = append(host, pf)
+		case err != nil && !errors.Is(err, errAddrExists):
 			errs = append(errs, m.opError("add", pf, err))
 		}
 	}
+	// The host's own addresses are never "known" VIPs: the reconciler
+	// would delete them whenever nobody holds them.
+	known := slices.DeleteFunc(slices.Clone(set), func(p netip.Prefix) bool { return slices.Contains(host, p) })
+	o.known, o.held, o.holding, o.label, o.host = known, set, true, label, host
 	for _, pf := range prev {
-		if !slices.Contains(set, pf) {
+		if !slices.Contains(set, pf) && !slices.Contains(prevHost, pf) {
 			errs = append(errs, m.deleteUnlessHeld(pf)...)
 		}
 	}
-	if !wasHolding || !slices.Equal(prev, set) || prevPolicy != p {
-		m.startAnnouncer(name, o)
-		m.log.Info().Str("owner", name).Stringer("prefixes", prefixList(set)).Msg("acquired")
+	if !wasHolding || !slices.Equal(prev, set) {
+		ev := m.log.Info().Str("owner", name).Stringer("prefixes", prefixList(set))
+		if len(host) > 0 {
+			ev = ev.Stringer("host_addresses", prefixList(host))
+		}
+		ev.Msg("acquired")
 	}
 	return errors.Join(errs...)
 }
 
-// Release stops announcing owner's addresses at once (no packet is written
-// after Release returns) and deletes them from the interface, except those
-// another owner holds. Releasing what is not held is a success.
+// Announce starts announcing prefixes for owner by policy p, from a fresh
+// burst, replacing owner's running schedule. It neither adds nor deletes
+// addresses: announce what owner holds (after Acquire), or what the host
+// itself carries (a VRRP address owner). An invalid policy does not stop
+// the announcements: a master nobody hears about black-holes traffic, so
+// DefaultPolicy is used and the error wraps ErrInvalidPolicy.
+func (m *Manager) Announce(name string, prefixes []netip.Prefix, p Policy) error {
+	set, err := m.normalize(prefixes)
+	if err != nil {
+		return err
+	}
+	var perr error
+	if err := p.Validate(); err != nil {
+		perr = fmt.Errorf("vip %s: owner %s: announcing by the default policy: %w", m.ifname, name, err)
+		p = DefaultPolicy()
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.closed {
+		return ErrClosed
+	}
+	o := m.owner(name)
+	o.announce, o.policy = set, p
+	m.startAnnouncer(name, o)
+	return perr
+}
+
+// Quiet stops owner's announcements at once (no packet is written after it
+// returns); Release does the same.
+func (m *Manager) Quiet(name string) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if o := m.owners[name]; o != nil {
+		m.stopAnnouncer(o)
+	}
+}
+
+// Release stops owner's announcements at once (no packet is written after
+// Release returns) and deletes its addresses from the interface, except
+// those another owner holds and the host's own (see Acquire). Releasing
+// what is not held is a success.
 func (m *Manager) Release(ctx context.Context, name string) error {
 	if err := ctx.Err(); err != nil {
 		return err
@@ -249,28 +303,23 @@ func (m *Manager) Release(ctx context.Context, name string) error {
 
 func (m *Manager) release(name string) []error {
 	o := m.owners[name]
-	if o == nil || !o.holding {
+	if o == nil {
 		return nil
 	}
 	m.stopAnnouncer(o)
-	held := o.held
-	o.holding, o.held = false, nil
+	if !o.holding {
+		return nil
+	}
+	held, host := o.held, o.host
+	o.holding, o.held, o.host = false, nil, nil
 	var errs []error
 	for _, pf := range held {
-		errs = append(errs, m.deleteUnlessHeld(pf)...)
+		if !slices.Contains(host, pf) {
+			errs = append(errs, m.deleteUnlessHeld(pf)...)
+		}
 	}
 	m.log.Info().Str("owner", name).Stringer("prefixes", prefixList(held)).Msg("released")
 	return errs
-}
-
-// Reannounce restarts owner's announce schedule from a fresh burst, as after
-// a takeover. It does nothing when owner holds nothing.
-func (m *Manager) Reannounce(name string) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if o := m.owners[name]; o != nil && o.holding && !m.closed {
-		m.startAnnouncer(name, o)
-	}
 }
 
 // Watch makes prefixes known as owner's without acquiring them: while no
@@ -476,7 +525,7 @@ func (m *Manager) reconcileAll() error {
 		}
 		readded := false
 		for _, pf := range o.held {
-			if !slices.Contains(present, pf) && m.readd(name, o, pf) {
+			if !slices.Contains(present, pf) && !slices.Contains(o.host, pf) && m.readd(name, o, pf) {
 				readded = true
 			}
 		}
@@ -506,6 +555,9 @@ func (m *Manager) handleEvent(ev addrEvent) {
 	}
 	for name, o := range m.owners {
 		if o.holding && slices.Contains(o.held, ev.prefix) {
+			if slices.Contains(o.host, ev.prefix) {
+				return // the host's own address: not ours to put back
+			}
 			if m.readd(name, o, ev.prefix) {
 				m.startAnnouncer(name, o)
 			}
@@ -587,17 +639,18 @@ func (m *Manager) owner(name string) *owner {
 	return o
 }
 
-// startAnnouncer (re)starts owner's announce goroutine from a fresh burst.
-// Called with m.mu held.
+// startAnnouncer (re)starts owner's announce goroutine from a fresh burst
+// of its Announce set; nothing when it never announced. Called with m.mu
+// held.
 func (m *Manager) startAnnouncer(name string, o *owner) {
 	m.stopAnnouncer(o)
-	if len(o.held) == 0 {
+	if len(o.announce) == 0 {
 		return
 	}
 	ctx, cancel := context.WithCancel(m.life)
 	a := &announcer{cancel: cancel, done: make(chan struct{})}
 	o.ann = a
-	pkts := announcementsFor(o.held)
+	pkts := announcementsFor(o.announce)
 	s := schedule{p: o.policy, start: m.clock.Now()}
 	m.wg.Add(1)
 	go func() {

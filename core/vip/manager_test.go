@@ -57,10 +57,15 @@ func (r *rig) run() <-chan error {
 	return errc
 }
 
+// acquire is a takeover as the engine's VIP worker does it: Acquire, then
+// one Announce.
 func (r *rig) acquire(owner string, p Policy, prefixes ...netip.Prefix) {
 	r.t.Helper()
-	if err := r.m.Acquire(context.Background(), owner, prefixes, "eth0:vip", p); err != nil {
+	if err := r.m.Acquire(context.Background(), owner, prefixes, "eth0:vip"); err != nil {
 		r.t.Fatalf("Acquire(%s): %v", owner, err)
+	}
+	if err := r.m.Announce(owner, prefixes, p); err != nil {
+		r.t.Fatalf("Announce(%s): %v", owner, err)
 	}
 	synctest.Wait()
 }
@@ -174,14 +179,18 @@ func TestRateLimitSpreadsPackets(t *testing.T) {
 
 func TestAcquireReleaseIdempotent(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		r := newRig(t, Options{}, v4a) // already on the interface (EEXIST)
+		r := newRig(t, Options{})
 		r.acquire("vi_1", once, v4a, v4b)
 		r.wantPresent(true, v4a, v4b)
 		if got := r.be.label(v4b); got != "eth0:vip" {
 			t.Errorf("label %q", got)
 		}
 		r.wantPackets(4)
-		r.acquire("vi_1", once, v4b, v4a) // same set, same policy: nothing new
+		// Acquire alone never announces; the same set again changes nothing.
+		if err := r.m.Acquire(context.Background(), "vi_1", []netip.Prefix{v4b, v4a}, "eth0:vip"); err != nil {
+			t.Fatal(err)
+		}
+		synctest.Wait()
 		r.wantPackets(4)
 		r.release("vi_1")
 		r.wantPresent(false, v4a, v4b)
@@ -197,6 +206,34 @@ func TestAcquireReleaseIdempotent(t *testing.T) {
 	})
 }
 
+// TestHostAddressNeverDeleted: an address on the interface before Acquire
+// that no owner knows is the host's own (a VRRP address owner's, or an
+// operator's mistake): held, but never deleted and never put back. A known
+// VIP found on the interface (a crash leftover) is ours to delete.
+func TestHostAddressNeverDeleted(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		r := newRig(t, Options{}, v4a, v4c) // both already on the interface
+		if err := r.m.Watch("vi_1", []netip.Prefix{v4c}); err != nil {
+			t.Fatal(err)
+		}
+		r.run()
+		r.wantPresent(false, v4c) // known and nobody holds it: reconciled away
+		r.be.externalAdd(v4c)     // a leftover reappears just before the takeover
+		r.acquire("vi_1", once, v4a, v4c)
+		r.wantPresent(true, v4a, v4c)
+		r.be.externalDel(v4a)
+		r.event(v4a, false)
+		r.wantPresent(false, v4a) // not ours to put back
+		r.be.externalAdd(v4a)
+		r.release("vi_1")
+		r.wantPresent(true, v4a)
+		r.wantPresent(false, v4c)
+		if s := r.m.Stats(); s.Reconciliations.ReAdded != 0 {
+			t.Fatalf("re-added the host's address: %+v", s)
+		}
+	})
+}
+
 func TestAcquireRejects(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		r := newRig(t, Options{})
@@ -204,21 +241,20 @@ func TestAcquireRejects(t *testing.T) {
 			name     string
 			prefixes []netip.Prefix
 			label    string
-			policy   Policy
 			want     error
 		}{
-			{"zero prefix", []netip.Prefix{{}}, "", once, ErrInvalidPrefix},
-			{"unspecified", []netip.Prefix{netip.MustParsePrefix("0.0.0.0/0")}, "", once, ErrInvalidPrefix},
-			{"multicast", []netip.Prefix{netip.MustParsePrefix("224.0.0.18/32")}, "", once, ErrInvalidPrefix},
-			{"loopback", []netip.Prefix{netip.MustParsePrefix("127.0.0.2/8")}, "", once, ErrInvalidPrefix},
-			{"v4-mapped", []netip.Prefix{netip.MustParsePrefix("::ffff:198.51.100.50/120")}, "", once, ErrInvalidPrefix},
-			{"same address twice", []netip.Prefix{v4a, netip.MustParsePrefix("198.51.100.50/32")}, "", once, ErrInvalidPrefix},
-			{"label of another interface", []netip.Prefix{v4a}, "eth1:vip", once, ErrInvalidLabel},
-			{"label too long", []netip.Prefix{v4a}, "eth0:0123456789a", once, ErrInvalidLabel},
-			{"label shorter than ifname", []netip.Prefix{v4a}, "eth", once, ErrInvalidLabel},
+			{"zero prefix", []netip.Prefix{{}}, "", ErrInvalidPrefix},
+			{"unspecified", []netip.Prefix{netip.MustParsePrefix("0.0.0.0/0")}, "", ErrInvalidPrefix},
+			{"multicast", []netip.Prefix{netip.MustParsePrefix("224.0.0.18/32")}, "", ErrInvalidPrefix},
+			{"loopback", []netip.Prefix{netip.MustParsePrefix("127.0.0.2/8")}, "", ErrInvalidPrefix},
+			{"v4-mapped", []netip.Prefix{netip.MustParsePrefix("::ffff:198.51.100.50/120")}, "", ErrInvalidPrefix},
+			{"same address twice", []netip.Prefix{v4a, netip.MustParsePrefix("198.51.100.50/32")}, "", ErrInvalidPrefix},
+			{"label of another interface", []netip.Prefix{v4a}, "eth1:vip", ErrInvalidLabel},
+			{"label too long", []netip.Prefix{v4a}, "eth0:0123456789a", ErrInvalidLabel},
+			{"label shorter than ifname", []netip.Prefix{v4a}, "eth", ErrInvalidLabel},
 		}
 		for _, tt := range tests {
-			err := r.m.Acquire(context.Background(), "vi_1", tt.prefixes, tt.label, tt.policy)
+			err := r.m.Acquire(context.Background(), "vi_1", tt.prefixes, tt.label)
 			if !errors.Is(err, tt.want) {
 				t.Errorf("%s: Acquire = %v, want %v", tt.name, err, tt.want)
 			}
@@ -227,7 +263,7 @@ func TestAcquireRejects(t *testing.T) {
 			t.Fatalf("rejected Acquire touched state: held %v, ops %v", r.m.Held("vi_1"), r.be.ops)
 		}
 		// The longest legal label and an exact duplicate are fine.
-		if err := r.m.Acquire(context.Background(), "vi_1", []netip.Prefix{v4a, v4a}, "eth0:0123456789", once); err != nil {
+		if err := r.m.Acquire(context.Background(), "vi_1", []netip.Prefix{v4a, v4a}, "eth0:0123456789"); err != nil {
 			t.Fatal(err)
 		}
 		if got := r.m.Held("vi_1"); !slices.Equal(got, []netip.Prefix{v4a}) {
@@ -236,12 +272,15 @@ func TestAcquireRejects(t *testing.T) {
 	})
 }
 
-func TestAcquireWithInvalidPolicyStillTakesOver(t *testing.T) {
+func TestAnnounceWithInvalidPolicyStillAnnounces(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		r := newRig(t, Options{})
-		err := r.m.Acquire(context.Background(), "vi_1", []netip.Prefix{v4a}, "", Policy{Repeat: 0})
+		if err := r.m.Acquire(context.Background(), "vi_1", []netip.Prefix{v4a}, ""); err != nil {
+			t.Fatal(err)
+		}
+		err := r.m.Announce("vi_1", []netip.Prefix{v4a}, Policy{Repeat: 0})
 		if !errors.Is(err, ErrInvalidPolicy) {
-			t.Fatalf("Acquire = %v, want ErrInvalidPolicy", err)
+			t.Fatalf("Announce = %v, want ErrInvalidPolicy", err)
 		}
 		synctest.Wait()
 		r.wantPresent(true, v4a)
@@ -254,7 +293,7 @@ func TestAcquireReportsFailedAdd(t *testing.T) {
 		r := newRig(t, Options{})
 		boom := errors.New("operation not permitted")
 		r.be.addErr[v4b] = boom
-		err := r.m.Acquire(context.Background(), "vi_1", []netip.Prefix{v4a, v4b}, "", once)
+		err := r.m.Acquire(context.Background(), "vi_1", []netip.Prefix{v4a, v4b}, "")
 		if !errors.Is(err, boom) {
 			t.Fatalf("Acquire = %v, want wrapping %v", err, boom)
 		}
@@ -296,19 +335,43 @@ func TestSharedPrefixStaysUntilLastOwnerReleases(t *testing.T) {
 	})
 }
 
-func TestReannounce(t *testing.T) {
+// TestAnnounceAndQuiet: every Announce is one fresh schedule; Quiet and
+// Release stop it; an announce-only owner (a VRRP address owner announcing
+// the host's own address) is stopped by Forget too.
+func TestAnnounceAndQuiet(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		r := newRig(t, Options{})
+		r := newRig(t, Options{}, v4b)
 		r.acquire("vi_1", once, v4a)
 		r.wantPackets(2)
-		r.m.Reannounce("vi_1")
+		if err := r.m.Announce("vi_1", []netip.Prefix{v4a}, once); err != nil {
+			t.Fatal(err)
+		}
 		synctest.Wait()
 		r.wantPackets(4)
-		r.m.Reannounce("unknown")
 		r.release("vi_1")
-		r.m.Reannounce("vi_1") // released: silent
-		synctest.Wait()
 		r.wantPackets(4)
+
+		refresh := Policy{Repeat: 1, Refresh: time.Second}
+		if err := r.m.Announce("owner", []netip.Prefix{v4b}, refresh); err != nil {
+			t.Fatal(err)
+		}
+		synctest.Wait()
+		r.wantPackets(6)
+		r.advance(time.Second)
+		r.wantPackets(8)
+		r.m.Quiet("owner")
+		r.advance(time.Minute)
+		r.wantPackets(8)
+		if err := r.m.Announce("owner", []netip.Prefix{v4b}, refresh); err != nil {
+			t.Fatal(err)
+		}
+		synctest.Wait()
+		if err := r.m.Forget(context.Background(), "owner"); err != nil {
+			t.Fatal(err)
+		}
+		r.advance(time.Minute)
+		r.wantPackets(10)
+		r.wantPresent(true, v4b) // announced, never touched
 	})
 }
 
@@ -485,10 +548,11 @@ func TestCloseStopsEverything(t *testing.T) {
 		}
 		ctx := context.Background()
 		for name, err := range map[string]error{
-			"Acquire": r.m.Acquire(ctx, "vi_1", []netip.Prefix{v4a}, "", once),
-			"Release": r.m.Release(ctx, "vi_1"),
-			"Watch":   r.m.Watch("vi_1", nil),
-			"Run":     r.m.Run(ctx),
+			"Acquire":  r.m.Acquire(ctx, "vi_1", []netip.Prefix{v4a}, ""),
+			"Announce": r.m.Announce("vi_1", []netip.Prefix{v4a}, once),
+			"Release":  r.m.Release(ctx, "vi_1"),
+			"Watch":    r.m.Watch("vi_1", nil),
+			"Run":      r.m.Run(ctx),
 		} {
 			if !errors.Is(err, ErrClosed) {
 				t.Errorf("%s after Close = %v, want ErrClosed", name, err)

@@ -1,72 +1,29 @@
 package vrrp
 
 import (
-	"bufio"
 	"bytes"
 	"encoding/binary"
-	"encoding/hex"
 	"errors"
 	"net/netip"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/hawatch/hawatch/internal/capture"
 )
 
-// capture is one keepalived advert from testdata/keepalived: the IP header
-// fields the codec needs and the VRRP message.
-type capture struct {
-	ttl      uint8
-	src, dst netip.Addr
-	msg      []byte
-}
-
-// loadCapture reads the hex dump at the end of a `tshark -V -x` decode and
-// splits the Ethernet frame into IP header fields and VRRP message.
-func loadCapture(t testing.TB, name string) capture {
+// loadCapture reads one keepalived advert from testdata/keepalived.
+func loadCapture(t testing.TB, name string) capture.Packet {
 	t.Helper()
-	f, err := os.Open(filepath.Join("testdata", "keepalived", name))
+	c, err := capture.Load(filepath.Join("testdata", "keepalived", name))
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer f.Close()
-	var frame []byte
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		line := sc.Text()
-		// "0010  00 28 00 82 ...   .(......": offset, two spaces, hex, three spaces, ASCII.
-		if len(line) < 8 || line[4:6] != "  " {
-			continue
-		}
-		if _, err := hex.DecodeString(line[:4]); err != nil {
-			continue
-		}
-		hexPart, _, _ := strings.Cut(line[6:], "   ")
-		b, err := hex.DecodeString(strings.ReplaceAll(hexPart, " ", ""))
-		if err != nil {
-			t.Fatalf("%s: bad hex line %q: %v", name, line, err)
-		}
-		frame = append(frame, b...)
+	if c.Protocol != Protocol {
+		t.Fatalf("%s: IP protocol %d, want %d", name, c.Protocol, Protocol)
 	}
-	if err := sc.Err(); err != nil {
-		t.Fatal(err)
-	}
-	if len(frame) < 14+20 || binary.BigEndian.Uint16(frame[12:]) != 0x0800 {
-		t.Fatalf("%s: not an IPv4 Ethernet frame (%d bytes)", name, len(frame))
-	}
-	ip := frame[14:]
-	ihl := int(ip[0]&0x0f) * 4
-	total := int(binary.BigEndian.Uint16(ip[2:]))
-	if ip[9] != Protocol {
-		t.Fatalf("%s: IP protocol %d, want %d", name, ip[9], Protocol)
-	}
-	return capture{
-		ttl: ip[8],
-		src: netip.AddrFrom4([4]byte(ip[12:16])),
-		dst: netip.AddrFrom4([4]byte(ip[16:20])),
-		msg: ip[ihl:total],
-	}
+	return c
 }
 
 var (
@@ -98,10 +55,10 @@ func TestKeepalivedCaptures(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.file, func(t *testing.T) {
 			c := loadCapture(t, tc.file)
-			if c.ttl != TTL {
-				t.Errorf("keepalived sent TTL %d, want %d", c.ttl, TTL)
+			if c.TTL != TTL {
+				t.Errorf("keepalived sent TTL %d, want %d", c.TTL, TTL)
 			}
-			a, err := ParseAdvert(c.msg, c.src, c.dst)
+			a, err := ParseAdvert(c.Payload, c.Src, c.Dst)
 			if err != nil {
 				t.Fatalf("ParseAdvert: %v", err)
 			}
@@ -124,8 +81,8 @@ func TestKeepalivedCaptures(t *testing.T) {
 			if err != nil {
 				t.Fatalf("MarshalBinary: %v", err)
 			}
-			if !bytes.Equal(b, c.msg) {
-				t.Errorf("re-encoded\n % x\nkeepalived sent\n % x", b, c.msg)
+			if !bytes.Equal(b, c.Payload) {
+				t.Errorf("re-encoded\n % x\nkeepalived sent\n % x", b, c.Payload)
 			}
 			// What the machine would send with the same settings is
 			// keepalived's packet, byte for byte.
@@ -138,8 +95,8 @@ func TestKeepalivedCaptures(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if !bytes.Equal(own, c.msg) {
-				t.Errorf("Config.Advert encoded\n % x\nkeepalived sent\n % x", own, c.msg)
+			if !bytes.Equal(own, c.Payload) {
+				t.Errorf("Config.Advert encoded\n % x\nkeepalived sent\n % x", own, c.Payload)
 			}
 		})
 	}

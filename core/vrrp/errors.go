@@ -11,6 +11,10 @@ var (
 	// §7.1). The codec never sees the IP header; the loop checks it and uses
 	// this sentinel so the drop is counted like the others.
 	ErrTTL = errors.New("ttl/hop limit is not 255")
+	// ErrNotMulticast: a multicast instance received an advert addressed to
+	// something other than its VRRP group (a unicast-addressed packet, which
+	// can come from off-link; RFC 5798 §5.1.1.2 sends adverts to the group).
+	ErrNotMulticast = errors.New("advert not sent to the vrrp multicast group")
 	// ErrVersion: the version nibble is neither 2 nor 3, or differs from the
 	// instance's configured version (§7.1).
 	ErrVersion = errors.New("wrong vrrp version")
@@ -61,6 +65,7 @@ var dropLabels = []struct {
 	label string
 }{
 	{ErrTTL, "ttl"},
+	{ErrNotMulticast, "not_multicast"},
 	{ErrVersion, "version"},
 	{ErrType, "type"},
 	{ErrTruncated, "truncated"},

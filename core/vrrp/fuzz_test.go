@@ -17,7 +17,7 @@ func FuzzAdvertUnmarshalMarshal(f *testing.F) {
 		f.Fatalf("no captures: %v", err)
 	}
 	for _, name := range files {
-		f.Add(loadCapture(f, filepath.Base(name)).msg, false)
+		f.Add(loadCapture(f, filepath.Base(name)).Payload, false)
 	}
 	for _, a := range []*Advert{v3advert4(), v2advert()} {
 		b, _ := a.MarshalBinary()

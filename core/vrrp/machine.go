@@ -273,6 +273,17 @@ func (m *Machine) Faulted() bool { return m.fault }
 // Demoted reports whether any demotion hold is in place.
 func (m *Machine) Demoted() bool { return m.holds != 0 }
 
+// Held reports whether a demotion hold with reason r is in place (see
+// Demote; ReasonNone means ReasonOperatorDemote, as there).
+func (m *Machine) Held(r Reason) bool {
+	return m.holds&holdBit(r.or(ReasonOperatorDemote)) != 0
+}
+
+// Owner reports whether this router is the address owner (priority 255).
+func (m *Machine) Owner() bool { return m.owner }
+
+func holdBit(r Reason) uint32 { return uint32(1) << (r % reasonCount) }
+
 // Ready reports whether a sync-group member is waiting for its group to
 // take over (its Master_Down_Timer fired while gated).
 func (m *Machine) Ready() bool { return m.ready }
@@ -505,7 +516,7 @@ func (m *Machine) setFault(now time.Time, in SetFault) []Action {
 
 func (m *Machine) demote(now time.Time, in Demote) []Action {
 	r := in.Reason.or(ReasonOperatorDemote)
-	bit := uint32(1) << (r % reasonCount)
+	bit := holdBit(r)
 	if in.Demoted {
 		if m.holds&bit != 0 {
 			return nil

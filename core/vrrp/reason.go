@@ -47,6 +47,9 @@ const (
 	ReasonSyncGroupFault
 	// ReasonDemoteCleared: the last demotion was lifted.
 	ReasonDemoteCleared
+	// ReasonCheckPending: a tracked check has not reported yet; the
+	// instance may not become Master before it does.
+	ReasonCheckPending
 
 	reasonCount // keep last: demotion holds are a bitset over reasons
 )
@@ -71,6 +74,7 @@ var reasonNames = [...]string{
 	ReasonSyncGroup:       "sync group",
 	ReasonSyncGroupFault:  "sync group fault",
 	ReasonDemoteCleared:   "demote cleared",
+	ReasonCheckPending:    "check pending",
 }
 
 func (r Reason) String() string {

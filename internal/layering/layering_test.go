@@ -29,6 +29,10 @@ func TestImportRules(t *testing.T) {
 		{[]string{mod + "core/vrrp"}, []string{mod + "core/vip", mod + "core/config", mod + "core/pluginhost", mod + "sdk",
 			"github.com/hashicorp/", "github.com/vishvananda/netlink"}},
 		{[]string{mod + "core/vip"}, []string{mod + "core/vrrp", mod + "core/config", mod + "sdk"}},
+		// The per-instance layer is pure: no plugins, HCL, netlink or VIP
+		// I/O; only the machine it wraps.
+		{[]string{mod + "core/vrouter"}, []string{mod + "core/vip", mod + "core/config", mod + "core/pluginhost", mod + "core/engine",
+			mod + "sdk", "github.com/hashicorp/", "github.com/vishvananda/", "github.com/rs/zerolog", "net/http"}},
 		{[]string{mod + "core/config"}, []string{mod + "core/vrrp", mod + "core/vip", mod + "core/engine", mod + "core/pluginhost"}},
 	} {
 		for dep := range deps(t, tc.pkgs...) {

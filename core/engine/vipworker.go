@@ -1,0 +1,288 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"net/netip"
+	"sync"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/hawatch/hawatch/core/vip"
+	"github.com/hawatch/hawatch/core/vrouter"
+)
+
+// VIPManager is the slice of vip.Manager the engine uses: one per
+// interface. Its calls may block on the kernel; only a vipWorker makes
+// them, never the loop.
+type VIPManager interface {
+	Acquire(ctx context.Context, owner string, prefixes []netip.Prefix, label string) error
+	Release(ctx context.Context, owner string) error
+	Announce(owner string, prefixes []netip.Prefix, p vip.Policy) error
+	Quiet(owner string)
+	Watch(owner string, prefixes []netip.Prefix) error
+	Forget(ctx context.Context, owner string) error
+	RemoveStale(ctx context.Context, prefixes []netip.Prefix) error
+	Run(ctx context.Context) error
+	Stats() vip.Stats
+	Close() error
+}
+
+// vipSpec is what a worker needs to carry out one instance's intents.
+type vipSpec struct {
+	prefixes []netip.Prefix
+	label    string
+	policy   vip.Policy
+	// addressOwner: the prefixes are the host's own addresses. They are
+	// announced, never added, deleted or watched.
+	addressOwner bool
+}
+
+// vipOwner is one instance's wanted and applied state in a worker.
+type vipOwner struct {
+	spec vipSpec
+
+	hold       bool   // wanted: the addresses on the interface
+	announcing bool   // wanted: a schedule running
+	generation uint64 // bumped by every AnnounceStart: each one is a fresh schedule
+	forget     bool   // the instance is gone: release and drop it
+
+	watched     bool
+	held        bool
+	announced   bool
+	announcedAt uint64 // generation of the running schedule
+}
+
+func (o *vipOwner) settled() bool {
+	return !o.forget && o.watched == !o.spec.addressOwner && o.held == o.hold &&
+		o.announced == o.announcing && (!o.announcing || o.announcedAt == o.generation)
+}
+
+// vipDone is a worker's report on one instance, fed back to its router.
+type vipDone struct {
+	instance string
+	applied  vrouter.VIPApplied
+}
+
+// vipWorker owns one interface's VIP manager and carries out the routers'
+// VIP intents on its own goroutine, so a slow or stuck netlink call delays
+// that interface's addresses and nothing else: never an advert. Intents are
+// coalesced: the worker applies the latest wanted state of each instance.
+type vipWorker struct {
+	ifname  string
+	log     zerolog.Logger
+	mgr     VIPManager
+	timeout time.Duration
+	report  func(ctx context.Context, d vipDone)
+
+	mu     sync.Mutex
+	owners map[string]*vipOwner
+	kick   chan struct{}
+	passed chan struct{} // closed and replaced after every pass
+
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+}
+
+func newVIPWorker(log zerolog.Logger, ifname string, mgr VIPManager, timeout time.Duration, report func(context.Context, vipDone)) *vipWorker {
+	return &vipWorker{
+		ifname: ifname, log: log, mgr: mgr, timeout: timeout, report: report,
+		owners: map[string]*vipOwner{}, kick: make(chan struct{}, 1), passed: make(chan struct{}),
+	}
+}
+
+// start runs the manager's reconciler and the worker until stop.
+func (w *vipWorker) start(parent context.Context) {
+	ctx, cancel := context.WithCancel(parent)
+	w.cancel = cancel
+	w.wg.Go(func() {
+		if err := w.mgr.Run(ctx); err != nil && !errors.Is(err, context.Canceled) {
+			w.log.Error().Str("interface", w.ifname).Err(err).Msg("VIP reconciler stopped")
+		}
+	})
+	w.wg.Go(func() { w.loop(ctx) })
+}
+
+// stop ends both goroutines, waits for them and closes the manager. It
+// does not release anything: drain first.
+func (w *vipWorker) stop() error {
+	if w.cancel != nil {
+		w.cancel()
+	}
+	w.wg.Wait()
+	return w.mgr.Close()
+}
+
+// register makes an instance known (watched, unless it is the address
+// owner) before its first intent. An instance restarted by a reload under
+// the same name takes over what the manager still holds for it, so what
+// the old one held is released by the new one's first intent, not lost.
+func (w *vipWorker) register(instance string, spec vipSpec) {
+	w.mu.Lock()
+	n := &vipOwner{spec: spec}
+	if old := w.owners[instance]; old != nil {
+		n.held, n.announced, n.announcedAt = old.held, old.announced, old.announcedAt
+	}
+	w.owners[instance] = n
+	w.mu.Unlock()
+	w.poke()
+}
+
+// want records an intent of instance's router. It never blocks on the
+// kernel.
+func (w *vipWorker) want(instance string, v vrouter.VIPIntent) {
+	w.mu.Lock()
+	o := w.owners[instance]
+	if o == nil {
+		w.mu.Unlock()
+		return
+	}
+	switch v.Hold {
+	case vrouter.HoldAcquire:
+		o.hold = !o.spec.addressOwner
+	case vrouter.HoldRelease:
+		o.hold = false
+	}
+	switch v.Announce {
+	case vrouter.AnnounceStart:
+		o.announcing = true
+		o.generation++
+	case vrouter.AnnounceStop:
+		o.announcing = false
+	}
+	w.mu.Unlock()
+	w.poke()
+}
+
+// forget releases instance's addresses and drops it (removed by a reload).
+func (w *vipWorker) forget(instance string) {
+	w.mu.Lock()
+	if o := w.owners[instance]; o != nil {
+		o.forget, o.hold, o.announcing = true, false, false
+	}
+	w.mu.Unlock()
+	w.poke()
+}
+
+func (w *vipWorker) poke() {
+	select {
+	case w.kick <- struct{}{}:
+	default:
+	}
+}
+
+// drain waits until every instance's wanted state is applied, or ctx ends.
+func (w *vipWorker) drain(ctx context.Context) error {
+	for {
+		w.mu.Lock()
+		done := true
+		for _, o := range w.owners {
+			done = done && o.settled()
+		}
+		passed := w.passed
+		w.mu.Unlock()
+		if done {
+			return nil
+		}
+		select {
+		case <-passed:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}
+
+func (w *vipWorker) loop(ctx context.Context) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-w.kick:
+		}
+		for w.pass(ctx) {
+		}
+		w.mu.Lock()
+		close(w.passed)
+		w.passed = make(chan struct{})
+		w.mu.Unlock()
+	}
+}
+
+// pass applies the first unsettled instance it finds and reports whether
+// it did anything (then there may be more).
+func (w *vipWorker) pass(ctx context.Context) bool {
+	w.mu.Lock()
+	var name string
+	var want vipOwner
+	for n, o := range w.owners {
+		if !o.settled() {
+			name, want = n, *o
+			break
+		}
+	}
+	w.mu.Unlock()
+	if name == "" || ctx.Err() != nil {
+		return false
+	}
+	got, err := w.apply(ctx, name, want)
+	w.mu.Lock()
+	if o := w.owners[name]; o != nil {
+		o.watched, o.held, o.announced, o.announcedAt = got.watched, got.held, got.announced, got.announcedAt
+		if want.forget && o.forget {
+			delete(w.owners, name)
+		}
+	}
+	w.mu.Unlock()
+	w.report(ctx, vipDone{instance: name, applied: vrouter.VIPApplied{Held: got.held, Err: err}})
+	return true
+}
+
+// apply carries out one instance's wanted state with the kernel and returns
+// what is applied now.
+func (w *vipWorker) apply(ctx context.Context, name string, o vipOwner) (vipOwner, error) {
+	var errs []error
+	op := func(f func(context.Context) error) {
+		octx, cancel := context.WithTimeout(ctx, w.timeout)
+		defer cancel()
+		if err := f(octx); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if o.forget {
+		op(func(c context.Context) error { return w.mgr.Forget(c, name) })
+		o.held, o.announced, o.watched = false, false, false
+		return o, errors.Join(errs...)
+	}
+	if !o.watched && !o.spec.addressOwner {
+		// Known VIPs: the reconciler removes them whenever this node does
+		// not hold them (added by hand, left by a crash).
+		if err := w.mgr.Watch(name, o.spec.prefixes); err != nil {
+			errs = append(errs, err)
+		}
+		o.watched = true
+	}
+	switch {
+	case o.hold && !o.held:
+		op(func(c context.Context) error { return w.mgr.Acquire(c, name, o.spec.prefixes, o.spec.label) })
+		o.held = true // the manager counts a partly failed set as held and retries on re-list
+	case !o.hold && o.held:
+		op(func(c context.Context) error { return w.mgr.Release(c, name) })
+		o.held, o.announced = false, false
+	}
+	switch {
+	case o.announcing && (!o.announced || o.announcedAt != o.generation):
+		if err := w.mgr.Announce(name, o.spec.prefixes, o.spec.policy); err != nil {
+			errs = append(errs, err)
+		}
+		o.announced, o.announcedAt = true, o.generation
+	case !o.announcing && o.announced:
+		w.mgr.Quiet(name)
+		o.announced = false
+	}
+	err := errors.Join(errs...)
+	if err != nil {
+		w.log.Error().Str("instance", name).Str("interface", w.ifname).Err(err).Msg("virtual addresses")
+	}
+	return o, err
+}

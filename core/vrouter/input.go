@@ -1,0 +1,82 @@
+package vrouter
+
+import (
+	"net/netip"
+	"time"
+
+	"github.com/hawatch/hawatch/core/vrrp"
+)
+
+// Input is fed to Router.Step. The set is closed: Start, Shutdown, Tick,
+// Received, Observed, Maintenance, Retrack, VIPApplied.
+//
+// Inputs other than Start, Shutdown, Tick and Received state a condition,
+// not an edge: feeding the same one twice changes nothing, so the
+// application never has to remember what it told a router.
+type Input interface{ isInput() }
+
+// Start leaves Init (RFC 5798 §6.4.1).
+type Start struct{}
+
+// Shutdown returns to Init: a master resigns with priority 0 and releases
+// (RFC 5798 §6.4.3 Shutdown event).
+type Shutdown struct{}
+
+// Tick tells the router the time is now; it fires whatever is due (VRRP
+// timers, unknown results turning into failures). Send it when
+// NextDeadline passes.
+type Tick struct{}
+
+// Received is an advert that arrived on the instance's socket and decoded.
+// TTL is the IPv4 TTL or IPv6 hop limit and Dst the IP destination, both as
+// received: the router applies its own mode's rules to them.
+type Received struct {
+	Advert *vrrp.Advert
+	TTL    int
+	Dst    netip.Addr
+}
+
+// Observed is the latest result of a check. A router that does not track
+// the check ignores it, so the application may hand every result to every
+// router.
+type Observed struct {
+	Check  string
+	Status Status
+	Reason string
+	At     time.Time // when the check observed it; the step's now if zero
+}
+
+// Maintenance is the operator's demote intent for this instance: On holds
+// it in BACKUP (a master resigns once), off lets it go.
+type Maintenance struct {
+	On     bool
+	Detail string
+}
+
+// Retrack replaces the tracks and notification targets (a reload that kept
+// the instance's VRRP parameters). Tracks whose check, rise and fall are
+// unchanged keep their state. A track that is new takes its check's latest
+// result from Latest, if there is one, so adding a track to a master whose
+// check already reports does not hold it back.
+type Retrack struct {
+	Tracks []Track
+	Notify []string
+	Latest map[string]Observed
+}
+
+// VIPApplied reports what the application's VIP worker did with the last
+// VIPIntent: whether the addresses are on the interface now, and the error
+// if an operation failed. It only feeds status.
+type VIPApplied struct {
+	Held bool
+	Err  error
+}
+
+func (Start) isInput()       {}
+func (Shutdown) isInput()    {}
+func (Tick) isInput()        {}
+func (Received) isInput()    {}
+func (Observed) isInput()    {}
+func (Maintenance) isInput() {}
+func (Retrack) isInput()     {}
+func (VIPApplied) isInput()  {}

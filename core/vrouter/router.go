@@ -1,0 +1,447 @@
+package vrouter
+
+import (
+	"errors"
+	"fmt"
+	"maps"
+	"net/netip"
+	"time"
+
+	"github.com/hawatch/hawatch/core/vrrp"
+)
+
+// Config is one VRRP instance as its router needs it.
+type Config struct {
+	Name string
+	// VRRP is the machine's and the receive filter's configuration;
+	// VRRP.LocalAddr is the address the instance's socket sends from.
+	VRRP vrrp.Config
+	// Unicast lists the unicast peers: adverts go to each of them, and only
+	// adverts from them are accepted. Empty: multicast to the VRRP group,
+	// accepting only adverts sent to the group with TTL 255.
+	Unicast []netip.Addr
+	Tracks  []Track
+	// Notify names the actions told about this instance's transitions.
+	Notify []string
+}
+
+// Router is one virtual router of this node: the VRRP state machine plus
+// every per-instance decision around it (priority from the ledger, fault,
+// holds, the split-brain yield, the receive filter, what to send, which VIP
+// intent, which notification). Like vrrp.Machine it is a pure value: no
+// goroutines, sockets, clocks or logging; Step returns what the application
+// must do. It is not safe for concurrent use, and routers of one sync group
+// must be stepped from one goroutine.
+type Router struct {
+	name    string
+	cfg     vrrp.Config // normalized: what the machine runs with
+	dsts    []netip.Addr
+	peers   map[netip.Addr]bool // unicast allow-list; nil in multicast mode
+	group   *Group
+	m       *vrrp.Machine
+	ledger  ledger
+	notify  []string
+	maint   Maintenance
+	peer    peerInfo
+	adverts []encoded // per destination: the last encoding, reused while the priority holds
+	stats   Counters
+	vip     VIPApplied
+}
+
+// peerInfo is what we last accepted from another router.
+type peerInfo struct {
+	addr     netip.Addr
+	priority uint8
+	at       time.Time
+}
+
+// encoded is one destination's advert at one priority.
+type encoded struct {
+	prio    uint8
+	payload []byte
+}
+
+// Counters are what a router counted since it was built.
+type Counters struct {
+	Received       uint64
+	Dropped        map[string]uint64 // by vrrp.DropReason label
+	Transitions    uint64
+	LastTransition time.Time
+	LastReason     string
+}
+
+// NewRouter builds the router of one instance, in Init. The VRRP config is
+// validated (vrrp.Config.Validate) and so are the unicast peers' family.
+func NewRouter(c Config) (*Router, error) {
+	if err := c.VRRP.Validate(); err != nil {
+		return nil, fmt.Errorf("instance %s: %w", c.Name, err)
+	}
+	m := vrrp.NewMachine(c.VRRP)
+	r := &Router{name: c.Name, m: m, cfg: m.Config(), notify: c.Notify, stats: Counters{Dropped: map[string]uint64{}}}
+	group := vrrp.MulticastGroup4
+	if c.VRRP.LocalAddr.Unmap().Is6() {
+		group = vrrp.MulticastGroup6
+	}
+	r.dsts = []netip.Addr{group}
+	if len(c.Unicast) > 0 {
+		r.dsts = nil
+		r.peers = make(map[netip.Addr]bool, len(c.Unicast))
+		for _, p := range c.Unicast {
+			p = p.Unmap().WithZone("")
+			if p.Is4() != group.Is4() {
+				return nil, fmt.Errorf("instance %s: unicast peer %s is not of the instance's family: %w", c.Name, p, vrrp.ErrConfig)
+			}
+			r.peers[p] = true
+			r.dsts = append(r.dsts, p)
+		}
+	}
+	r.adverts = make([]encoded, len(r.dsts))
+	r.ledger = ledger(nil).retrack(c.Tracks)
+	return r, nil
+}
+
+// Name is the instance name.
+func (r *Router) Name() string { return r.name }
+
+// State is the machine's state.
+func (r *Router) State() vrrp.State { return r.m.State() }
+
+// InMaintenance reports whether the operator's demote intent is on.
+func (r *Router) InMaintenance() bool { return r.maint.On }
+
+// NextDeadline is when the router next needs a Tick (zero: no timer).
+func (r *Router) NextDeadline() time.Time {
+	next := r.m.NextDeadline()
+	for _, t := range r.ledger {
+		if d := t.holdDeadline(); !d.IsZero() && (next.IsZero() || d.Before(next)) {
+			next = d
+		}
+	}
+	return next
+}
+
+// Step applies one input at time now. now must not go backwards.
+func (r *Router) Step(now time.Time, in Input) Ready {
+	var rd Ready
+	switch in := in.(type) {
+	case Start:
+		r.reconcile(now, &rd)
+		r.feed(now, vrrp.Start{}, &rd)
+	case Shutdown:
+		r.feed(now, vrrp.Shutdown{}, &rd)
+	case Tick:
+		r.tick(now, &rd)
+	case Received:
+		r.receive(now, in, &rd)
+	case Observed:
+		r.observe(now, in, &rd)
+	case Maintenance:
+		r.maint = in
+		r.reconcile(now, &rd)
+	case Retrack:
+		r.ledger = r.ledger.retrack(in.Tracks)
+		r.notify = in.Notify
+		for _, t := range r.ledger {
+			if o, ok := in.Latest[t.Check]; ok && t.observedAt.IsZero() && !t.reported {
+				t.observe(now, o)
+			}
+		}
+		r.reconcile(now, &rd)
+	case VIPApplied:
+		r.vip = in
+	}
+	return rd
+}
+
+func (r *Router) tick(now time.Time, rd *Ready) {
+	for _, t := range r.ledger {
+		if d := t.holdDeadline(); !d.IsZero() && !now.Before(d) && t.expire(now) {
+			r.checkChanged(now, t, rd)
+		}
+	}
+	r.reconcile(now, rd)
+	if d := r.m.NextDeadline(); !d.IsZero() && !now.Before(d) {
+		r.feed(now, vrrp.Tick{}, rd)
+	}
+}
+
+// admit applies the instance's delivery mode to a received packet: a
+// multicast instance takes only what was sent to its group with TTL / hop
+// limit 255 (RFC 5798 §5.1.1.3, §7.1), so one unicast packet from off-link
+// cannot reach it; a unicast instance takes only its peers.
+func (r *Router) admit(p Received) error {
+	src := p.Advert.Src.Unmap().WithZone("")
+	if r.peers != nil {
+		if !r.peers[src] {
+			return fmt.Errorf("advert from %s: %w", src, vrrp.ErrPeer)
+		}
+		return nil
+	}
+	if dst := p.Dst.Unmap().WithZone(""); dst != r.dsts[0] {
+		return fmt.Errorf("advert from %s to %s: %w", src, dst, vrrp.ErrNotMulticast)
+	}
+	if p.TTL != vrrp.TTL {
+		return fmt.Errorf("advert from %s with ttl %d: %w", src, p.TTL, vrrp.ErrTTL)
+	}
+	return nil
+}
+
+func (r *Router) receive(now time.Time, p Received, rd *Ready) {
+	a := p.Advert
+	if a == nil {
+		return
+	}
+	err := r.admit(p)
+	var warn vrrp.Warning
+	if err == nil {
+		warn, err = r.cfg.Check(a)
+	}
+	if err != nil {
+		reason := vrrp.DropReason(err)
+		r.stats.Dropped[reason]++
+		rd.Drops = append(rd.Drops, Drop{Instance: r.name, Src: a.Src, Reason: reason, Err: err})
+		return
+	}
+	if warn != 0 {
+		rd.Drops = append(rd.Drops, Drop{Instance: r.name, Src: a.Src, Warning: warn})
+	}
+	r.peer = peerInfo{addr: a.Src, priority: a.Priority, at: now}
+	r.stats.Received++
+	r.feed(now, vrrp.AdvertReceived{Advert: a}, rd)
+	if r.hasYieldTrack() {
+		r.reconcile(now, rd) // what we heard decides a yield
+	}
+}
+
+func (r *Router) observe(now time.Time, o Observed, rd *Ready) {
+	if o.At.IsZero() {
+		o.At = now
+	}
+	tracked := false
+	for _, t := range r.ledger {
+		if t.Check != o.Check {
+			continue
+		}
+		tracked = true
+		wasUp := t.up
+		if t.observe(now, o) {
+			r.checkChanged(now, t, rd)
+			if t.Effect == EffectYield && t.up && !wasUp && r.m.State() == vrrp.StateMaster {
+				// The other owner is gone; clients may still point at its
+				// MAC, so the survivor announces again at once.
+				rd.VIPs = append(rd.VIPs, VIPIntent{Instance: r.name, Announce: AnnounceStart})
+				rd.Notes = append(rd.Notes, Note{Instance: r.name, Message: "split brain resolved: this node kept the VIP; announcing again"})
+			}
+		}
+	}
+	if tracked {
+		r.reconcile(now, rd)
+	}
+}
+
+// checkChanged reports a track whose verdict changed (it came up, went
+// down, or reported for the first time).
+func (r *Router) checkChanged(now time.Time, t *tracker, rd *Ready) {
+	rd.Checks = append(rd.Checks, CheckChange{Instance: r.name, Check: t.Check, Status: t.status, Up: t.up, Reason: t.why(), At: now})
+}
+
+func (r *Router) hasYieldTrack() bool {
+	for _, t := range r.ledger {
+		if t.Effect == EffectYield {
+			return true
+		}
+	}
+	return false
+}
+
+// reconcile brings the machine in line with the conditions: priority from
+// the ledger, fault, and the holds this layer owns (operator maintenance,
+// split-brain yield, checks not reported yet). The machine's own state is
+// the record of what it was told; nothing else remembers it.
+func (r *Router) reconcile(now time.Time, rd *Ready) {
+	v := r.ledger.verdict()
+	if p := r.ledger.priority(r.cfg.Priority); !r.m.Owner() && p != r.m.Priority() {
+		r.feed(now, vrrp.SetPriority{Priority: p, Reason: vrrp.ReasonCheckFailed, Detail: r.ledger.weights(r.cfg.Priority)}, rd)
+	}
+	switch fault := len(v.faulted) > 0; {
+	case fault && !r.m.Faulted():
+		r.feed(now, vrrp.SetFault{Fault: true, Reason: vrrp.ReasonCheckFailed, Detail: failed(v.faulted)}, rd)
+	case !fault && r.m.Faulted():
+		r.feed(now, vrrp.SetFault{Fault: false, Reason: vrrp.ReasonCheckRecovered}, rd)
+	}
+	r.hold(now, vrrp.ReasonOperatorDemote, r.maint.On, or(r.maint.Detail, "operator demote"), rd)
+	yielded := r.m.Held(vrrp.ReasonSplitBrainYield)
+	r.hold(now, vrrp.ReasonSplitBrainYield, len(v.yielding) > 0 && r.mustYield(), failed(v.yielding), rd)
+	if yielded && !r.m.Held(vrrp.ReasonSplitBrainYield) {
+		rd.Notes = append(rd.Notes, Note{Instance: r.name, Message: "split brain over: the other owner is gone; normal VRRP timers apply"})
+	}
+	r.hold(now, vrrp.ReasonCheckPending, len(v.pending) > 0, "waiting for the first result of "+names(v.pending), rd)
+}
+
+// hold places or lifts one of the machine's demotion holds.
+func (r *Router) hold(now time.Time, reason vrrp.Reason, on bool, detail string, rd *Ready) {
+	if on == r.m.Held(reason) {
+		return
+	}
+	if !on {
+		detail = reason.String() + " cleared"
+	}
+	r.feed(now, vrrp.Demote{Demoted: on, Reason: reason, Detail: detail}, rd)
+}
+
+// mustYield decides, for a master whose guard sees another owner of its
+// VIPs, whether this node is the one to step back: the lower effective
+// priority yields, ties go to the lower primary address. Only a node that
+// is master (or already yielded) has anything to yield, and only to a
+// router it has heard: yielding blind could leave zero masters. A router
+// whose last advert was priority 0 has resigned and owns nothing.
+func (r *Router) mustYield() bool {
+	if r.m.State() != vrrp.StateMaster && !r.m.Held(vrrp.ReasonSplitBrainYield) {
+		return false
+	}
+	other := r.peer
+	if !other.addr.IsValid() || other.priority == 0 {
+		return false
+	}
+	if mine := r.m.Priority(); other.priority != mine {
+		return mine < other.priority
+	}
+	return r.cfg.LocalAddr.Unmap().Less(other.addr.Unmap())
+}
+
+// feed steps the machine (through the sync group, if any) and turns the
+// actions of every machine that moved into Ready entries.
+func (r *Router) feed(now time.Time, in vrrp.Input, rd *Ready) {
+	if r.group == nil {
+		for _, a := range r.m.Step(now, in) {
+			r.apply(now, a, rd)
+		}
+		return
+	}
+	for _, ma := range r.group.coord.Step(now, r.name, in) {
+		if m := r.group.members[ma.Member]; m != nil {
+			m.apply(now, ma.Action, rd)
+		}
+	}
+}
+
+// apply turns one machine action into Ready entries.
+func (r *Router) apply(now time.Time, a vrrp.Action, rd *Ready) {
+	switch a := a.(type) {
+	case vrrp.SendAdvert:
+		r.send(a.Priority, rd)
+	case vrrp.AcquireVIPs:
+		if !r.m.Owner() {
+			rd.VIPs = append(rd.VIPs, VIPIntent{Instance: r.name, Hold: HoldAcquire})
+		}
+	case vrrp.Announce:
+		rd.VIPs = append(rd.VIPs, VIPIntent{Instance: r.name, Announce: AnnounceStart})
+	case vrrp.ReleaseVIPs:
+		// An address owner's addresses are the node's own: never deleted.
+		v := VIPIntent{Instance: r.name, Hold: HoldRelease, Announce: AnnounceStop}
+		if r.m.Owner() {
+			v.Hold = HoldKeep
+		}
+		rd.VIPs = append(rd.VIPs, v)
+	case vrrp.Transition:
+		r.stats.Transitions++
+		r.stats.LastTransition = now
+		r.stats.LastReason = a.Reason.String()
+		t := Transition{Instance: r.name, From: a.From, To: a.To, Reason: a.Reason, Detail: a.Detail,
+			Priority: r.m.Priority(), At: now, Notify: r.notify}
+		if r.group != nil {
+			t.Group = r.group.name
+		}
+		rd.Transitions = append(rd.Transitions, t)
+	}
+}
+
+// send encodes the advert for every destination with the one encoder the
+// codec tests cover (vrrp.Config.Advert). An encoding is kept and reused
+// while the priority stays the same: a master's adverts are identical.
+func (r *Router) send(prio uint8, rd *Ready) {
+	for i, dst := range r.dsts {
+		e := &r.adverts[i]
+		if e.payload == nil || e.prio != prio {
+			a := r.cfg.Advert(prio)
+			a.Dst = dst
+			b, err := a.MarshalBinary()
+			if err != nil {
+				// Validate accepted the config, so this is a bug; say so
+				// loudly rather than send nothing silently.
+				rd.Notes = append(rd.Notes, Note{Instance: r.name, Message: "cannot encode advert: " + err.Error()})
+				continue
+			}
+			*e = encoded{prio: prio, payload: b}
+		}
+		rd.Adverts = append(rd.Adverts, Outgoing{Instance: r.name, Dst: dst, Payload: e.payload, Priority: prio})
+	}
+}
+
+// Snapshot is the router's state for status output.
+type Snapshot struct {
+	Name                string
+	Group               string
+	State               vrrp.State
+	Priority            uint8 // configured
+	EffectivePriority   uint8
+	Owner               bool
+	Ledger              []LedgerEntry
+	Holds               []HoldStatus
+	Master              netip.Addr
+	MasterAdverInterval time.Duration
+	// VIPsHeld is what the application last reported (VIPApplied).
+	VIPsHeld bool
+	VIPError string
+	Counters
+}
+
+// HoldStatus is one demotion hold in place.
+type HoldStatus struct {
+	Reason vrrp.Reason
+	Detail string
+}
+
+// Snapshot returns the router's state now.
+func (r *Router) Snapshot() Snapshot {
+	s := Snapshot{
+		Name: r.name, State: r.m.State(), Priority: r.cfg.Priority, EffectivePriority: r.m.Priority(),
+		Owner: r.m.Owner(), Master: r.m.Master(), MasterAdverInterval: r.m.MasterAdverInterval(),
+		VIPsHeld: r.vip.Held, Counters: r.stats,
+	}
+	s.Dropped = maps.Clone(r.stats.Dropped)
+	if r.vip.Err != nil {
+		s.VIPError = r.vip.Err.Error()
+	}
+	if r.group != nil {
+		s.Group = r.group.name
+	}
+	for _, t := range r.ledger {
+		s.Ledger = append(s.Ledger, t.entry())
+	}
+	v := r.ledger.verdict()
+	for _, h := range []struct {
+		reason vrrp.Reason
+		detail string
+	}{
+		{vrrp.ReasonOperatorDemote, or(r.maint.Detail, "operator demote")},
+		{vrrp.ReasonSplitBrainYield, failed(v.yielding)},
+		{vrrp.ReasonCheckPending, "waiting for the first result of " + names(v.pending)},
+		{vrrp.ReasonSyncGroupFault, "another member of the sync group is in fault"},
+	} {
+		if r.m.Held(h.reason) {
+			s.Holds = append(s.Holds, HoldStatus{Reason: h.reason, Detail: h.detail})
+		}
+	}
+	return s
+}
+
+func or(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
+}
+
+// ErrGroup is wrapped by NewGroup's errors.
+var ErrGroup = errors.New("invalid sync group")
