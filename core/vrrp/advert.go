@@ -80,6 +80,13 @@ type Advert struct {
 	// Src and Dst are the IP header addresses. They are never encoded; v3
 	// checksums cover them (pseudo-header), and Src fixes the address family.
 	Src, Dst netip.Addr
+	// Trailer is the auth_hmac trailer (keepalived 2.4), nil when the
+	// advert has none. MarshalBinary encodes it with its MAC as given;
+	// AppendSigned computes the MAC.
+	Trailer *Trailer
+
+	// signed keeps the received PDU and trailer for VerifyHMAC.
+	signed []byte
 }
 
 // ParseAdvert decodes the VRRP message b that arrived from src to dst.
@@ -146,6 +153,16 @@ func (a *Advert) MarshalBinary() ([]byte, error) {
 
 // AppendBinary appends the encoding of the advert to b (see MarshalBinary).
 func (a *Advert) AppendBinary(b []byte) ([]byte, error) {
+	return a.appendBinary(b, nil)
+}
+
+// appendBinary encodes the advert; with a trailer and a key, the trailer's
+// MAC is computed (and stored in a.Trailer).
+//
+// Checksums with a trailer are keepalived 2.4's: an IPv4 advert's (v2 and
+// v3) covers the PDU only; an IPv6 advert's covers the PDU and the trailer,
+// with the pseudo-header length counting both.
+func (a *Advert) appendBinary(b []byte, key []byte) ([]byte, error) {
 	if a.Version != 2 && a.Version != 3 {
 		return b, fmt.Errorf("encode: version %d: %w", a.Version, ErrVersion)
 	}
@@ -205,12 +222,27 @@ func (a *Advert) AppendBinary(b []byte) ([]byte, error) {
 			b = append(b, make([]byte, authDataLen)...) // zero on transmit (RFC 3768 §5.3.7)
 		}
 	}
+	pduLen := len(b) - start
+	if a.Trailer != nil {
+		if key != nil && family(a.Src) == 0 {
+			return b[:start], fmt.Errorf("encode: signing needs the source address: %w", ErrFamily)
+		}
+		b = a.Trailer.appendTo(b)
+		if key != nil {
+			a.Trailer.MAC = hmacMAC(key, a.Version, a.VRID, a.Src.Unmap(), b[start:])
+			copy(b[start+pduLen+12:], a.Trailer.MAC[:])
+		}
+	}
 	msg := b[start:]
+	covered := msg[:pduLen]
+	if a.Version == 3 && fam == 6 {
+		covered = msg
+	}
 	var sum uint32
 	if a.Version == 3 {
-		sum = pseudoSum(a.Src.Unmap(), a.Dst.Unmap(), len(msg))
+		sum = pseudoSum(a.Src.Unmap(), a.Dst.Unmap(), len(covered))
 	}
-	binary.BigEndian.PutUint16(msg[6:], ^fold(sumBytes(sum, msg)))
+	binary.BigEndian.PutUint16(msg[6:], ^fold(sumBytes(sum, covered)))
 	return b, nil
 }
 
@@ -267,15 +299,28 @@ func (a *Advert) UnmarshalBinary(b []byte) error {
 	if version == 2 {
 		want += authDataLen
 	}
+	signed := len(b) == want+TrailerLen
 	switch {
 	case len(b) < want:
 		return fmt.Errorf("decode: %d bytes, %d addresses need %d: %w", len(b), count, want, ErrTruncated)
-	case len(b) > want && (fam != 4 || len(b) > maxPaddedV4):
+	case len(b) > want && !signed && (fam != 4 || len(b) > maxPaddedV4):
 		return fmt.Errorf("decode: %d bytes, %d addresses need %d: %w", len(b), count, want, ErrLength)
 	}
 	msg := b[:want]
-	if !checksumOK(version, src, dst, msg) {
+	covered := msg
+	if signed && version == 3 && fam == 6 {
+		covered = b[:want+TrailerLen]
+	}
+	if !checksumOK(version, src, dst, covered) {
 		return fmt.Errorf("decode: checksum %#04x: %w", binary.BigEndian.Uint16(msg[6:]), ErrChecksum)
+	}
+	if signed {
+		t, err := parseTrailer(b[want : want+TrailerLen])
+		if err != nil {
+			return fmt.Errorf("decode: %w", err)
+		}
+		a.Trailer = t
+		a.signed = append([]byte(nil), b[:want+TrailerLen]...)
 	}
 
 	a.Version, a.Type = version, typ
@@ -372,8 +417,9 @@ func fold(acc uint32) uint16 {
 	return uint16(acc)
 }
 
-// Equal reports whether two adverts carry the same fields, ignoring Checksum
-// (which depends on the checksum form the sender chose).
+// Equal reports whether two adverts carry the same fields, trailers
+// included, ignoring Checksum (which depends on the checksum form the sender
+// chose).
 func (a *Advert) Equal(b *Advert) bool {
 	if a.Version != b.Version || a.Type != b.Type || a.VRID != b.VRID || a.Priority != b.Priority ||
 		a.Interval != b.Interval || a.AuthType != b.AuthType || a.AuthData != b.AuthData ||
@@ -385,7 +431,10 @@ func (a *Advert) Equal(b *Advert) bool {
 			return false
 		}
 	}
-	return true
+	if (a.Trailer == nil) != (b.Trailer == nil) {
+		return false
+	}
+	return a.Trailer == nil || *a.Trailer == *b.Trailer
 }
 
 // String renders the advert for logs. The v2 password is never shown.

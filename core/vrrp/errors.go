@@ -53,6 +53,16 @@ var (
 	ErrAddrList = errors.New("address list mismatch")
 	// ErrOwnAdvert: the advert came from our own address (multicast loop).
 	ErrOwnAdvert = errors.New("own advertisement")
+	// auth_hmac outcomes (keepalived 2.4): no trailer where one is
+	// required; a trailer that does not parse; a key id not configured; a
+	// MAC that does not verify; a sequence outside the time window; a
+	// sequence not after the last one accepted from that sender.
+	ErrHMACMissing    = errors.New("hmac trailer missing")
+	ErrHMACMalformed  = errors.New("hmac trailer malformed")
+	ErrHMACUnknownKey = errors.New("hmac key id not configured")
+	ErrHMAC           = errors.New("hmac does not verify")
+	ErrHMACStale      = errors.New("hmac sequence outside the time window")
+	ErrHMACReplay     = errors.New("hmac sequence replayed")
 	// ErrPeer: the source of a unicast advert is not an allowed peer. The
 	// transport checks this; the sentinel lives here so all drop reasons
 	// share one label space.
@@ -81,6 +91,12 @@ var dropLabels = []struct {
 	{ErrAddrList, "addr_list"},
 	{ErrOwnAdvert, "own"},
 	{ErrPeer, "peer"},
+	{ErrHMACMissing, "hmac_missing"},
+	{ErrHMACMalformed, "hmac_malformed"},
+	{ErrHMACUnknownKey, "hmac_unknown_key"},
+	{ErrHMAC, "hmac_bad"},
+	{ErrHMACStale, "hmac_stale"},
+	{ErrHMACReplay, "hmac_replay"},
 }
 
 // DropReason returns a short, stable label for a receive error, meant for a

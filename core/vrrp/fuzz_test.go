@@ -29,6 +29,24 @@ func FuzzAdvertUnmarshalMarshal(f *testing.F) {
 	f.Add(append(b, 0), true)
 	f.Add([]byte{}, false)
 	f.Add([]byte{0x31, 1, 1, 0, 0, 1, 0, 0}, false)
+	// auth_hmac trailers: signed v2, v3 IPv4 and v3 IPv6 adverts, and one
+	// with a corrupt trailer type.
+	for _, v6 := range []bool{false, true} {
+		for _, a := range []*Advert{v3advert4(), v2advert(), v3advert6()} {
+			if (a.Src.Is6() && !a.Src.Is4In6()) != v6 {
+				continue
+			}
+			a.Src, a.Dst = fuzzAddrs(v6)
+			b, err := a.AppendSigned(nil, hmacKey1, 1, Seq(0x6b0db407a6730000))
+			if err != nil {
+				f.Fatal(err)
+			}
+			f.Add(b, v6)
+			bad := bytes.Clone(b)
+			bad[len(bad)-TrailerLen] = 9
+			f.Add(bad, v6)
+		}
+	}
 
 	f.Fuzz(func(t *testing.T, msg []byte, v6 bool) {
 		src, dst := fuzzAddrs(v6)
@@ -53,6 +71,9 @@ func FuzzAdvertUnmarshalMarshal(f *testing.F) {
 		}
 		if !a.Equal(b) {
 			t.Fatalf("round trip changed the advert:\n%+v\n%+v", a, b)
+		}
+		if a.Trailer != nil && a.VerifyHMAC(hmacKey1) != b.VerifyHMAC(hmacKey1) {
+			t.Fatalf("the MAC verifies on one decoding and not the other: %+v", a.Trailer)
 		}
 		enc2, err := b.MarshalBinary()
 		if err != nil || !bytes.Equal(enc, enc2) {
