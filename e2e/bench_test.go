@@ -473,10 +473,15 @@ type resProc struct {
 }
 
 func startResHawatch(t *testing.T, n *netlab.Node, count, prio int, interval time.Duration) resProc {
+	return startResHawatchWith(t, n, count, prio, interval, "")
+}
+
+// startResHawatchWith adds extra to every instance block (auth_hmac).
+func startResHawatchWith(t *testing.T, n *netlab.Node, count, prio int, interval time.Duration, extra string) resProc {
 	var body strings.Builder
 	for i, p := range benchVIPs(count) {
 		body.WriteString(instance{name: fmt.Sprintf("VI_%d", i+1), vrid: i + 1, prio: prio, version: 3,
-			interval: interval.String(), vips: []string{p.String()}}.String())
+			interval: interval.String(), vips: []string{p.String()}, extra: extra}.String())
 	}
 	d := startQuietDaemon(t, n, body.String())
 	return resProc{pids: []int{d.proc.PID()}, transitions: func() int { return stateChanges(d) }}
@@ -486,12 +491,18 @@ func startResHawatch(t *testing.T, n *netlab.Node, count, prio int, interval tim
 // renders a single instance, so this writes the config itself (reusing its
 // renderer for each instance block) and starts keepalived the same way.
 func startResKeepalived(t *testing.T, n *netlab.Node, count, prio int, interval time.Duration) resProc {
+	return startResKeepalivedWith(t, n, count, prio, interval, "", nil)
+}
+
+// startResKeepalivedWith runs bin (Debian's keepalived when empty) with an
+// auth_hmac block in every instance when hmac is set.
+func startResKeepalivedWith(t *testing.T, n *netlab.Node, count, prio int, interval time.Duration, bin string, hmac []string) resProc {
 	t.Helper()
 	var conf strings.Builder
 	conf.WriteString("global_defs {\n    router_id " + n.Name + "\n}\n\n")
 	for i, p := range benchVIPs(count) {
 		c := netlab.KeepalivedConfig{Instance: fmt.Sprintf("VI_%d", i+1), VRID: i + 1, Priority: prio, Version: 3,
-			AdvertInterval: interval, VIPs: []string{p.String()}}
+			AdvertInterval: interval, VIPs: []string{p.String()}, HMAC: hmac}
 		_, inst, _ := strings.Cut(c.Render(), "\n}\n\n") // drop its global_defs
 		conf.WriteString(inst)
 	}
@@ -501,8 +512,12 @@ func startResKeepalived(t *testing.T, n *netlab.Node, count, prio int, interval 
 	if err := os.WriteFile(path, []byte(conf.String()), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	p := n.Start(t, "keepalived", "--dont-fork", "--log-console", "--log-detail", "--no-syslog",
-		"--vrrp", "--dont-respawn", "--use-file", path, "--pid", pidFile, "--vrrp_pid", vrrpPID)
+	args := []string{"--dont-fork", "--log-console", "--log-detail", "--no-syslog",
+		"--dont-respawn", "--use-file", path, "--pid", pidFile, "--vrrp_pid", vrrpPID}
+	if bin == "" {
+		bin, args = "keepalived", append(args, "--vrrp")
+	}
+	p := n.Start(t, bin, args...)
 	var child int
 	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
 		b, err := os.ReadFile(vrrpPID)
@@ -554,26 +569,37 @@ func TestBenchResources(t *testing.T) {
 			start func(*testing.T, *netlab.Node, int, int, time.Duration) resProc
 		}{{"hawatch", startResHawatch}, {"keepalived", startResKeepalived}} {
 			t.Run(fmt.Sprintf("%s/%dx%v", impl.name, cell.count, cell.interval), func(t *testing.T) {
-				lab := netlab.New(t, netlab.Options{Nodes: 2, NoClient: true})
-				lb1, lb2 := lab.Nodes[0], lab.Nodes[1]
-				vips := benchVIPs(cell.count)
-				bk := impl.start(t, lb2, cell.count, benchBackupPrio, cell.interval)
-				mp := impl.start(t, lb1, cell.count, 100, cell.interval)
-				allVIPs(t, lb1, vips, true, 20*time.Second)
-				allVIPs(t, lb2, vips, false, 20*time.Second)
-				time.Sleep(2 * time.Second) // past start-up work (GARP rounds, first allocations)
-				c0 := mp.transitions() + bk.transitions()
-				u := measure(t, window, mp.pids, bk.pids)
-				// Not a failure: a benchmark reports what happened. A
-				// pair that flaps is not in steady state, and the table
-				// says so next to the numbers.
-				changes := mp.transitions() + bk.transitions() - c0
-				r := resResult{impl: impl.name, instances: cell.count, interval: cell.interval, master: u[0], backup: u[1], changes: changes}
-				t.Logf("%+v", r)
-				results = append(results, r)
+				results = append(results, measureRes(t, impl.name, cell.count, cell.interval, window, impl.start))
 			})
 		}
 	}
+	printResTable(results, window)
+}
+
+// measureRes runs one pair of count instances of an implementation and
+// measures both nodes over window once the master holds every VIP.
+func measureRes(t *testing.T, name string, count int, interval, window time.Duration,
+	start func(*testing.T, *netlab.Node, int, int, time.Duration) resProc) resResult {
+	t.Helper()
+	lab := netlab.New(t, netlab.Options{Nodes: 2, NoClient: true})
+	lb1, lb2 := lab.Nodes[0], lab.Nodes[1]
+	vips := benchVIPs(count)
+	bk := start(t, lb2, count, benchBackupPrio, interval)
+	mp := start(t, lb1, count, 100, interval)
+	allVIPs(t, lb1, vips, true, 20*time.Second)
+	allVIPs(t, lb2, vips, false, 20*time.Second)
+	time.Sleep(2 * time.Second) // past start-up work (GARP rounds, first allocations)
+	c0 := mp.transitions() + bk.transitions()
+	u := measure(t, window, mp.pids, bk.pids)
+	// Not a failure: a benchmark reports what happened. A pair that flaps
+	// is not in steady state, and the table says so next to the numbers.
+	changes := mp.transitions() + bk.transitions() - c0
+	r := resResult{impl: name, instances: count, interval: interval, master: u[0], backup: u[1], changes: changes}
+	t.Logf("%+v", r)
+	return r
+}
+
+func printResTable(results []resResult, window time.Duration) {
 	var b strings.Builder
 	fmt.Fprintf(&b, "\n| implementation | instances × interval | master CPU (%% of one core) | master VmRSS | backup CPU | backup VmRSS | state changes in the %v window |\n|---|---|---|---|---|---|---|\n", window)
 	for _, r := range results {
@@ -582,6 +608,45 @@ func TestBenchResources(t *testing.T) {
 	}
 	fmt.Print(b.String())
 	fmt.Printf("end %s, %s\n", time.Now().UTC().Format(time.RFC3339), machineLoad())
+}
+
+// TestBenchHMAC prints the CPU of 100 instances at 10 ms with and without
+// auth_hmac, for hawatch and (when built) keepalived 2.4.3, in one run:
+//
+//	HAWATCH_BENCH=1 go test -count=1 -timeout 30m -v -run TestBenchHMAC ./e2e
+func TestBenchHMAC(t *testing.T) {
+	needBench(t)
+	const window, count, interval = 10 * time.Second, 100, 10 * time.Millisecond
+	fmt.Printf("start %s, %s\n", time.Now().UTC().Format(time.RFC3339), machineLoad())
+	hmacHCL := hmacPolicy([]int{1}, 1, "enforce")
+	type impl struct {
+		name  string
+		start func(*testing.T, *netlab.Node, int, int, time.Duration) resProc
+	}
+	impls := []impl{
+		{"hawatch", startResHawatch},
+		{"hawatch auth_hmac", func(t *testing.T, n *netlab.Node, c, p int, i time.Duration) resProc {
+			return startResHawatchWith(t, n, c, p, i, hmacHCL)
+		}},
+	}
+	if bin, why := netlab.Keepalived243(); bin != "" {
+		impls = append(impls,
+			impl{"keepalived 2.4.3", func(t *testing.T, n *netlab.Node, c, p int, i time.Duration) resProc {
+				return startResKeepalivedWith(t, n, c, p, i, bin, nil)
+			}},
+			impl{"keepalived 2.4.3 auth_hmac", func(t *testing.T, n *netlab.Node, c, p int, i time.Duration) resProc {
+				return startResKeepalivedWith(t, n, c, p, i, bin, hmacKeepalived([]int{1}, 1, "enforce"))
+			}})
+	} else {
+		t.Logf("keepalived 2.4.3 rows skipped: %s", why)
+	}
+	var results []resResult
+	for _, im := range impls {
+		t.Run(im.name, func(t *testing.T) {
+			results = append(results, measureRes(t, im.name, count, interval, window, im.start))
+		})
+	}
+	printResTable(results, window)
 }
 
 // rss renders the summed VmRSS, with the per-process split when the

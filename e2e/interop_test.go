@@ -18,6 +18,10 @@ type interopMode struct {
 	vip      string
 	unicast  bool
 	ipv6     bool
+	// hmac: both sides use auth_hmac (enforce, key 1); keepalivedBin then
+	// names a keepalived 2.4 binary.
+	hmac          bool
+	keepalivedBin string
 }
 
 var interopModes = []interopMode{
@@ -29,6 +33,9 @@ var interopModes = []interopMode{
 
 func (m interopMode) hawatchInstance(self, other *netlab.Node, vrid, prio int) string {
 	i := instance{vrid: vrid, prio: prio, version: m.version, interval: m.interval.String(), auth: m.auth, vips: []string{m.vip}}
+	if m.hmac {
+		i.extra = hmacPolicy([]int{1, 2}, 1, "enforce")
+	}
 	if m.unicast {
 		i.unicastSource = self.Addr4.String()
 		i.unicastPeers = []string{other.Addr4.String()}
@@ -37,7 +44,11 @@ func (m interopMode) hawatchInstance(self, other *netlab.Node, vrid, prio int) s
 }
 
 func (m interopMode) keepalived(self, other *netlab.Node, vrid, prio int) netlab.KeepalivedConfig {
-	c := netlab.KeepalivedConfig{VRID: vrid, Priority: prio, Version: m.version, AdvertInterval: m.interval, AuthPass: m.auth, VIPs: []string{m.vip}}
+	c := netlab.KeepalivedConfig{VRID: vrid, Priority: prio, Version: m.version, AdvertInterval: m.interval, AuthPass: m.auth, VIPs: []string{m.vip},
+		Binary: m.keepalivedBin}
+	if m.hmac {
+		c.HMAC = hmacKeepalived([]int{1, 2}, 2, "enforce") // the other key than hawatch's: each side verifies by key id
+	}
 	if m.unicast {
 		c.UnicastSrc = self.Addr4.String()
 		c.UnicastPeers = []string{other.Addr4.String()}

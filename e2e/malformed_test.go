@@ -360,12 +360,19 @@ func openInjector(t *testing.T, client *netlab.Node) *injector {
 // the given TTL. The kernel fills in total length, ID and header checksum.
 func (in *injector) send(t *testing.T, ttl int, payload []byte) {
 	t.Helper()
+	in.sendAs(t, in.src, vrrp.MulticastGroup4, ttl, payload)
+}
+
+// sendAs is send with any source (spoofed) and destination (unicast to a
+// node's own address, or the group).
+func (in *injector) sendAs(t *testing.T, src, dst netip.Addr, ttl int, payload []byte) {
+	t.Helper()
 	pkt := make([]byte, 20+len(payload))
 	pkt[0] = 0x45
 	pkt[1] = 0xc0 // DSCP CS6, as VRRP senders use
 	pkt[8] = byte(ttl)
 	pkt[9] = 112
-	s, d := in.src.As4(), vrrp.MulticastGroup4.As4()
+	s, d := src.As4(), dst.As4()
 	copy(pkt[12:16], s[:])
 	copy(pkt[16:20], d[:])
 	copy(pkt[20:], payload)
@@ -391,6 +398,7 @@ type capturedAdvert struct {
 	vrid     uint8
 	priority uint8
 	version  uint8
+	payload  []byte // the VRRP message, trailer included
 }
 
 // advertCapture listens for protocol 112 in a namespace.
@@ -480,7 +488,7 @@ func parseCaptured(b, oob []byte) (capturedAdvert, bool) {
 	}
 	a := capturedAdvert{
 		src: netip.AddrFrom4([4]byte(b[12:16])), ttl: int(b[8]),
-		version: b[hl] >> 4, vrid: b[hl+1], priority: b[hl+2],
+		version: b[hl] >> 4, vrid: b[hl+1], priority: b[hl+2], payload: slices.Clone(b[hl:]),
 	}
 	msgs, _ := unix.ParseSocketControlMessage(oob)
 	for _, m := range msgs {

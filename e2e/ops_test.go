@@ -494,6 +494,53 @@ func TestControlRefusesNonRoot(t *testing.T) {
 	}
 }
 
+// TestControlGroupMembers: with node { control_group = "4242" }, a process
+// that has gid 4242 as its primary group or only as a supplementary one may
+// demote and promote; without it, it cannot even open the socket (0660,
+// owned by root:4242).
+func TestControlGroupMembers(t *testing.T) {
+	needRoot(t)
+	lab := netlab.New(t, netlab.Options{Nodes: 1, NoClient: true})
+	lb1 := lab.Nodes[0]
+	inst := opsBase
+	inst.vrid, inst.prio = 74, 100
+	dir := t.TempDir()
+	d := &daemon{t: t, node: lb1, dir: dir, config: filepath.Join(dir, "hawatch.hcl"), socket: filepath.Join(dir, "hawatch.sock")}
+	cfg := strings.Replace(nodeConfig(lb1, dir, inst.String()), "  log_level", "  control_group  = \"4242\"\n  log_level", 1)
+	if err := os.WriteFile(d.config, []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	d.start()
+	waitVIP(t, lb1, vip4, true, 5*time.Second)
+	for dir := filepath.Dir(d.socket); dir != "/" && dir != os.TempDir(); dir = filepath.Dir(dir) {
+		if err := os.Chmod(dir, 0o711); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if fi, err := os.Stat(d.socket); err != nil || fi.Mode().Perm() != 0o660 || fi.Sys().(*syscall.Stat_t).Gid != 4242 {
+		t.Fatalf("socket %v (err %v), want 0660 root:4242", fi.Mode(), err)
+	}
+	for _, c := range []struct {
+		name string
+		cred *syscall.Credential
+		ok   bool
+	}{
+		{"supplementary group", &syscall.Credential{Uid: 65534, Gid: 65534, Groups: []uint32{4242}}, true},
+		{"primary group", &syscall.Credential{Uid: 65534, Gid: 4242, Groups: []uint32{}}, true},
+		{"neither", &syscall.Credential{Uid: 65534, Gid: 65534, Groups: []uint32{}}, false},
+	} {
+		for _, cmd := range []string{"demote", "promote"} {
+			_, errOut, err := runCLI(c.cred, cmd, "VI_1", "--socket", d.socket)
+			if (err == nil) != c.ok {
+				t.Errorf("%s: hawatch %s: err %v (%s), want allowed %v", c.name, cmd, err, strings.TrimSpace(errOut), c.ok)
+			}
+		}
+	}
+	if refused := d.logLines("control call refused"); len(refused) != 0 {
+		t.Errorf("refusals logged for group members: %v", refused)
+	}
+}
+
 // TestInvalidReloadChangesNothing: each broken file is rejected with its
 // position, by `hawatch reload` and by SIGHUP, and the node keeps running
 // exactly as before.

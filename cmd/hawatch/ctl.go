@@ -107,6 +107,9 @@ func printStatus(w io.Writer, st control.Status) {
 		if in.VIPError != "" {
 			fmt.Fprintf(w, "\n  VIP error: %s", in.VIPError)
 		}
+		if in.Auth != "" {
+			fmt.Fprintf(w, "\n  auth: %s; %d accepted unsigned", in.Auth, in.Stats.UnsignedAccepted)
+		}
 		fmt.Fprintf(w, "\n  = effective %d; last transition: %s\n", in.EffectivePriority, dash(in.Stats.LastReason))
 	}
 	if len(st.Checks) > 0 {

@@ -40,9 +40,27 @@ const threeMistakes = `vrrp_instance "VI_1" {
 }
 `
 
+// installExample copies an example policy to dir with mode (the examples
+// hold passwords: installed they are 0600, a checkout makes them 0644).
+func installExample(t *testing.T, dir, name string, mode os.FileMode) string {
+	t.Helper()
+	src, err := os.ReadFile(filepath.Join("..", "..", "examples", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := filepath.Join(dir, name)
+	if err := os.WriteFile(p, src, mode); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(p, mode); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
 func TestValidateExamples(t *testing.T) {
-	lb1 := filepath.Join("..", "..", "examples", "lb1.hcl")
-	lb2 := filepath.Join("..", "..", "examples", "lb2.hcl")
+	dir := t.TempDir()
+	lb1, lb2 := installExample(t, dir, "lb1.hcl", 0o600), installExample(t, dir, "lb2.hcl", 0o600)
 	// Plugin schemas are checked by the e2e tests against the real plugin
 	// binaries; here only the policy itself.
 	code, out, errOut := run(t, "validate", "--no-plugins", lb1, lb2)
@@ -56,6 +74,37 @@ func TestValidateExamples(t *testing.T) {
 	}
 	if errOut != "" {
 		t.Errorf("stderr not empty for valid files:\n%s", errOut)
+	}
+}
+
+// TestValidateWarnsAboutReadableSecrets: a policy holding auth_pass that
+// group or other can read validates, with a warning naming the file.
+func TestValidateWarnsAboutReadableSecrets(t *testing.T) {
+	p := installExample(t, t.TempDir(), "lb1.hcl", 0o644)
+	code, out, errOut := run(t, "validate", "--no-plugins", p)
+	if code != 0 || !strings.Contains(out, ": ok") || !strings.Contains(errOut, "Secrets in a file others can read") || !strings.Contains(errOut, p) {
+		t.Errorf("exit %d\nstdout %s\nstderr %s", code, out, errOut)
+	}
+	if strings.Contains(errOut, "1111") {
+		t.Errorf("the warning prints the password:\n%s", errOut)
+	}
+}
+
+// TestValidateNeverPrintsThePassword: `hawatch validate` on a file with a
+// syntax error on the auth_pass line shows the line and its position, with
+// the password masked.
+func TestValidateNeverPrintsThePassword(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "bad.hcl")
+	src := "vrrp_instance \"VI_1\" {\n  interface = \"eth0\"\n  version = 2\n  auth_pass = \"Zq9-s3cr\" oops\n}\n"
+	if err := os.WriteFile(p, []byte(src), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	code, _, errOut := run(t, "validate", "--no-plugins", p)
+	if code == 0 || !strings.Contains(errOut, p+":4:") || !strings.Contains(errOut, "auth_pass = \"********\" oops") {
+		t.Errorf("exit %d, stderr:\n%s", code, errOut)
+	}
+	if strings.Contains(errOut, "Zq9-s3cr") {
+		t.Errorf("validate printed the password:\n%s", errOut)
 	}
 }
 

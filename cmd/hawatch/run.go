@@ -28,6 +28,13 @@ func newRunCmd(a *app) *cobra.Command {
 			if err != nil {
 				return usageError(err)
 			}
+			for _, d := range diags {
+				ev := log.Warn().Str("config", path)
+				if d.Subject != nil {
+					ev = ev.Str("at", d.Subject.String())
+				}
+				ev.Str("detail", d.Detail).Msg(d.Summary)
+			}
 			err = daemon.Run(context.Background(), log, path, cfg)
 			var re *control.ReloadError
 			if errors.As(err, &re) {

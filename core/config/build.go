@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"os/user"
 	"path/filepath"
 	"sort"
 	"strconv"
@@ -123,6 +124,7 @@ func (b *builder) require(a *hcl.Attribute, name string, block hcl.Range) {
 func (b *builder) node(n *nodeBlock) Node {
 	out := Node{
 		ControlSocket: DefaultControlSocket,
+		ControlGroup:  -1,
 		StateDir:      DefaultStateDir,
 		PluginDir:     DefaultPluginDir,
 		LogLevel:      DefaultLogLevel,
@@ -137,6 +139,14 @@ func (b *builder) node(n *nodeBlock) Node {
 	out.DefRange = n.DefRange
 	b.nonEmpty(n.Name, &out.Name)
 	b.absPath(n.ControlSocket, &out.ControlSocket)
+	var group string
+	if b.nonEmpty(n.ControlGroup, &group) {
+		if gid, err := lookupGroup(group); err != nil {
+			b.errorf(n.ControlGroup.Range, "Invalid value for control_group", "%v.", err)
+		} else {
+			out.ControlGroup = gid
+		}
+	}
 	b.absPath(n.StateDir, &out.StateDir)
 	b.absPath(n.PluginDir, &out.PluginDir)
 	if b.nonEmpty(n.MetricsListen, &out.MetricsListen) {
@@ -306,4 +316,16 @@ func (b *builder) notify(a *hcl.Attribute, owner string) []string {
 		b.addRef("action", it, owner)
 	}
 	return out
+}
+
+// lookupGroup resolves a group name, or takes a numeric gid as it is.
+func lookupGroup(name string) (int, error) {
+	if gid, err := strconv.Atoi(name); err == nil && gid >= 0 {
+		return gid, nil
+	}
+	g, err := user.LookupGroup(name)
+	if err != nil {
+		return -1, fmt.Errorf("no group %q on this machine", name)
+	}
+	return strconv.Atoi(g.Gid)
 }

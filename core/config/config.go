@@ -45,6 +45,7 @@ const (
 
 	DefaultVersion        = 3
 	DefaultAdvertInterval = time.Second
+	DefaultUnicastTTL     = 255
 
 	DefaultGARPRepeat   = 5
 	maxGARPRepeat       = 100
@@ -94,6 +95,9 @@ type Config struct {
 type Node struct {
 	Name          string // default: the host name
 	ControlSocket string
+	// ControlGroup may change things over the control socket besides root
+	// (as primary or supplementary group): its gid. -1: root only.
+	ControlGroup  int
 	StateDir      string
 	PluginDir     string // where plugin commands without a slash are found
 	MetricsListen string // host:port; empty disables metrics
@@ -157,15 +161,25 @@ type Instance struct {
 	// addresses; only then may Priority be 255 (RFC 5798 §5.2.4).
 	AddressOwner bool
 
+	// HMAC is the auth_hmac block (keepalived 2.4), nil when absent. Its
+	// keys never print.
+	HMAC *HMAC
+
 	VirtualIPs    []netip.Prefix // all of one family
 	UnicastSource netip.Addr     // zero: chosen by the kernel
 	UnicastPeers  []netip.Addr   // empty: multicast
-	Preempt       bool
-	PreemptDelay  time.Duration
-	GARP          GARP
-	Tracks        []*Track
-	Notify        []string // action names
-	DefRange      hcl.Range
+	// PeerTTL bounds the TTL accepted from the peers given as
+	// unicast_peer blocks; peers from unicast_peers have no bound.
+	PeerTTL map[netip.Addr]TTLRange
+	// UnicastTTL is the TTL / hop limit unicast adverts are sent with
+	// (keepalived unicast_ttl); default 255.
+	UnicastTTL   uint8
+	Preempt      bool
+	PreemptDelay time.Duration
+	GARP         GARP
+	Tracks       []*Track
+	Notify       []string // action names
+	DefRange     hcl.Range
 }
 
 // GARP tunes the gratuitous ARP / unsolicited NA announcements on takeover.
@@ -206,8 +220,11 @@ const redacted = "<redacted>"
 // String describes the instance without its password.
 func (i Instance) String() string {
 	auth := "none"
-	if i.AuthPass != "" {
-		auth = redacted
+	switch {
+	case i.AuthPass != "":
+		auth = "pass " + redacted
+	case i.HMAC != nil:
+		auth = "hmac key " + fmt.Sprint(i.HMAC.ActiveKey)
 	}
 	return fmt.Sprintf("vrrp_instance %q (%s vrid %d prio %d v%d advert %s auth %s vips %v)",
 		i.Name, i.Interface, i.VRID, i.Priority, i.Version, i.AdvertInterval, auth, i.VirtualIPs)

@@ -39,7 +39,7 @@ vrrp_instance "VI_1" {
 }
 `)
 	host, _ := os.Hostname()
-	wantNode := Node{Name: host, ControlSocket: "/run/hawatch/hawatch.sock", StateDir: "/var/lib/hawatch",
+	wantNode := Node{Name: host, ControlSocket: "/run/hawatch/hawatch.sock", ControlGroup: -1, StateDir: "/var/lib/hawatch",
 		PluginDir: "/usr/local/libexec/hawatch", LogLevel: "info", LogFormat: "json"}
 	if cfg.Node != wantNode {
 		t.Errorf("node %+v, want %+v", cfg.Node, wantNode)

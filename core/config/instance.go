@@ -42,6 +42,7 @@ func (b *builder) instance(r *instanceBlock) *instanceInfo {
 		Version:        DefaultVersion,
 		AdvertInterval: DefaultAdvertInterval,
 		Preempt:        true,
+		UnicastTTL:     DefaultUnicastTTL,
 		GARP: GARP{
 			Repeat:   DefaultGARPRepeat,
 			Interval: DefaultGARPInterval,
@@ -110,6 +111,7 @@ func (b *builder) instance(r *instanceBlock) *instanceInfo {
 
 	b.vips(r, info, versionOK)
 	b.unicast(r, info)
+	b.authHMAC(r, inst)
 
 	b.bool(r.Preempt, &inst.Preempt)
 	b.duration(r.PreemptDelay, &inst.PreemptDelay, true)
@@ -270,11 +272,16 @@ func (b *builder) unicast(r *instanceBlock, info *instanceInfo) {
 			inst.UnicastSource = a
 		}
 	}
+	var n int
+	if b.intRange(r.UnicastTTL, &n, 1, 255) {
+		inst.UnicastTTL = uint8(n)
+	}
+	seen := map[netip.Addr]bool{}
+	defer b.unicastPeerBlocks(r, info, seen)
 	items, ok := b.stringList(r.UnicastPeers)
 	if !ok {
 		return
 	}
-	seen := map[netip.Addr]bool{}
 	for _, it := range items {
 		a, err := parsePeer(it.Value)
 		switch {

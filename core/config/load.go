@@ -1,6 +1,7 @@
 package config
 
 import (
+	"fmt"
 	"os"
 
 	"github.com/hashicorp/hcl/v2"
@@ -25,6 +26,7 @@ type fileSchema struct {
 type nodeBlock struct {
 	Name          *hcl.Attribute `hcl:"name,attr"`
 	ControlSocket *hcl.Attribute `hcl:"control_socket,attr"`
+	ControlGroup  *hcl.Attribute `hcl:"control_group,attr"`
 	StateDir      *hcl.Attribute `hcl:"state_dir,attr"`
 	PluginDir     *hcl.Attribute `hcl:"plugin_dir,attr"`
 	MetricsListen *hcl.Attribute `hcl:"metrics_listen,attr"`
@@ -70,23 +72,26 @@ type actionBlock struct {
 }
 
 type instanceBlock struct {
-	Name           string         `hcl:"name,label"`
-	Interface      *hcl.Attribute `hcl:"interface,attr"`
-	VRID           *hcl.Attribute `hcl:"virtual_router_id,attr"`
-	Priority       *hcl.Attribute `hcl:"priority,attr"`
-	Version        *hcl.Attribute `hcl:"version,attr"`
-	AdvertInterval *hcl.Attribute `hcl:"advert_interval,attr"`
-	AuthPass       *hcl.Attribute `hcl:"auth_pass,attr"`
-	AddressOwner   *hcl.Attribute `hcl:"address_owner,attr"`
-	VirtualIPs     *hcl.Attribute `hcl:"virtual_ips,attr"`
-	UnicastSource  *hcl.Attribute `hcl:"unicast_source,attr"`
-	UnicastPeers   *hcl.Attribute `hcl:"unicast_peers,attr"`
-	Preempt        *hcl.Attribute `hcl:"preempt,attr"`
-	PreemptDelay   *hcl.Attribute `hcl:"preempt_delay,attr"`
-	Notify         *hcl.Attribute `hcl:"notify,attr"`
-	GARP           *garpBlock     `hcl:"garp,block"`
-	Tracks         []*trackBlock  `hcl:"track,block"`
-	DefRange       hcl.Range      `hcl:",def_range"`
+	Name           string              `hcl:"name,label"`
+	Interface      *hcl.Attribute      `hcl:"interface,attr"`
+	VRID           *hcl.Attribute      `hcl:"virtual_router_id,attr"`
+	Priority       *hcl.Attribute      `hcl:"priority,attr"`
+	Version        *hcl.Attribute      `hcl:"version,attr"`
+	AdvertInterval *hcl.Attribute      `hcl:"advert_interval,attr"`
+	AuthPass       *hcl.Attribute      `hcl:"auth_pass,attr"`
+	AddressOwner   *hcl.Attribute      `hcl:"address_owner,attr"`
+	VirtualIPs     *hcl.Attribute      `hcl:"virtual_ips,attr"`
+	UnicastSource  *hcl.Attribute      `hcl:"unicast_source,attr"`
+	UnicastPeers   *hcl.Attribute      `hcl:"unicast_peers,attr"`
+	UnicastPeer    []*unicastPeerBlock `hcl:"unicast_peer,block"`
+	UnicastTTL     *hcl.Attribute      `hcl:"unicast_ttl,attr"`
+	AuthHMAC       *authHMACBlock      `hcl:"auth_hmac,block"`
+	Preempt        *hcl.Attribute      `hcl:"preempt,attr"`
+	PreemptDelay   *hcl.Attribute      `hcl:"preempt_delay,attr"`
+	Notify         *hcl.Attribute      `hcl:"notify,attr"`
+	GARP           *garpBlock          `hcl:"garp,block"`
+	Tracks         []*trackBlock       `hcl:"track,block"`
+	DefRange       hcl.Range           `hcl:",def_range"`
 }
 
 type garpBlock struct {
@@ -124,7 +129,33 @@ func Load(path string) (*Config, hcl.Diagnostics) {
 			Detail:   err.Error(),
 		}}
 	}
-	return Parse(src, path)
+	cfg, diags := Parse(src, path)
+	if fi, err := os.Stat(path); err == nil && fi.Mode().Perm()&0o077 != 0 && cfg.holdsSecrets() {
+		diags = append(diags, &hcl.Diagnostic{
+			Severity: hcl.DiagWarning,
+			Summary:  "Secrets in a file others can read",
+			Detail: fmt.Sprintf("%s holds an auth_pass or an auth_hmac key value and has mode %v: members of its group or other users can read it. "+
+				"chmod 600 it, or move the keys to key files (key \"N\" { file = \"/etc/hawatch/keys/…\" }).", path, fi.Mode().Perm()),
+		})
+	}
+	return cfg, diags
+}
+
+// holdsSecrets reports whether the policy itself carries key material.
+func (c *Config) holdsSecrets() bool {
+	for _, in := range c.Instances {
+		if in.AuthPass != "" {
+			return true
+		}
+		if in.HMAC != nil {
+			for _, k := range in.HMAC.Keys {
+				if k.File == "" {
+					return true
+				}
+			}
+		}
+	}
+	return false
 }
 
 // Parse is Load for a policy already in memory; filename names it in

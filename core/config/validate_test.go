@@ -23,6 +23,9 @@ func block(header string, lines ...string) string {
 	return b.String()
 }
 
+// hmacText is a valid 40-byte ASCII auth_hmac key.
+const hmacText = "hawatch-test-vector-ascii-key-0123456789"
+
 // Attribute lines of a minimal valid instance.
 const (
 	iface = `interface = "eth0"`
@@ -264,6 +267,35 @@ var badCases = []badCase{
 	// the policy is static: no variables or functions
 	{"variable", vi(iface, vrid, `priority = base + 1`, vip4),
 		"Variables not allowed", "", 4, 14},
+	// auth_hmac (keepalived 2.4): keys, active key, bounds; never with
+	// auth_pass. No detail may quote a key.
+	{"hmac key too short", vi(iface, vrid, prio, vip4, `auth_hmac {`, `  key "1" { value = "short-secret" }`, `  active_key = 1`, `}`),
+		"Invalid key value", "12 bytes, want 32 to 64", 7, 15},
+	{"hmac bad hex", vi(iface, vrid, prio, vip4, `auth_hmac {`, `  key "1" { value = "hex:zz`+strings.Repeat("00", 32)+`" }`, `  active_key = 1`, `}`),
+		"Invalid key value", "not hexadecimal", 7, 15},
+	{"hmac key id 0", vi(iface, vrid, prio, vip4, `auth_hmac {`, `  key "0" { value = "`+hmacText+`" }`, `  key "1" { value = "`+hmacText+`" }`, `  active_key = 1`, `}`),
+		"Invalid key id", "1 to 255", 7, 5},
+	{"hmac active key undefined", vi(iface, vrid, prio, vip4, `auth_hmac {`, `  key "1" { value = "`+hmacText+`" }`, `  active_key = 2`, `}`),
+		"active_key not defined", "Key 2", 8, 5},
+	{"hmac window", vi(iface, vrid, prio, vip4, `auth_hmac {`, `  key "1" { value = "`+hmacText+`" }`, `  active_key = 1`, `  time_window = "10m"`, `}`),
+		"Invalid value for time_window", "1s to 300s", 9, 5},
+	{"hmac mode", vi(iface, vrid, prio, vip4, `auth_hmac {`, `  key "1" { value = "`+hmacText+`" }`, `  active_key = 1`, `  mode = "lenient"`, `}`),
+		"Invalid value for mode", `"lenient" is not one of`, 9, 5},
+	{"hmac with auth_pass", vi(iface, vrid, prio, vip4, `version = 2`, `advert_interval = "1s"`, `auth_pass = "secret"`,
+		`auth_hmac {`, `  key "1" { value = "`+hmacText+`" }`, `  active_key = 1`, `}`),
+		"auth_hmac and auth_pass together", "not both", 9, 3},
+	{"hmac key value and file", vi(iface, vrid, prio, vip4, `auth_hmac {`, `  key "1" {`, `    value = "`+hmacText+`"`, `    file = "/etc/hawatch/k"`, `  }`, `  active_key = 1`, `}`),
+		"Key with value and file", "not both", 7, 5},
+
+	// unicast_peer blocks and unicast_ttl
+	{"peer ttl bounds reversed", vi(iface, vrid, prio, vip4, `unicast_peer "198.51.100.12" {`, `  min_ttl = 255`, `  max_ttl = 64`, `}`),
+		"min_ttl above max_ttl", "255 is above max_ttl 64", 6, 3},
+	{"peer ttl out of range", vi(iface, vrid, prio, vip4, `unicast_peer "198.51.100.12" {`, `  min_ttl = 300`, `}`),
+		"Invalid value for min_ttl", "between 0 and 255", 7, 5},
+	{"peer twice", vi(iface, vrid, prio, vip4, `unicast_peers = ["198.51.100.12"]`, `unicast_peer "198.51.100.12" {}`),
+		"Duplicate unicast peer", "listed twice", 7, 3},
+	{"unicast_ttl zero", vi(iface, vrid, prio, vip4, `unicast_peers = ["198.51.100.12"]`, `unicast_ttl = 0`),
+		"Invalid value for unicast_ttl", "between 1 and 255", 7, 3},
 }
 
 func TestValidationRules(t *testing.T) {

@@ -163,11 +163,12 @@ func (s *Server) status(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, st)
 }
 
-// mutating allows root and members of the socket's group only.
+// mutating allows root and members of the socket's group only: primary or
+// supplementary (read from /proc for the connected process).
 func (s *Server) mutating(h http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		cred, ok := r.Context().Value(peerKey{}).(Cred)
-		if !ok || !(cred.UID == 0 || (s.gid >= 0 && cred.GID == uint32(s.gid))) {
+		if !ok || !(cred.UID == 0 || (s.gid >= 0 && cred.inGroup(uint32(s.gid)))) {
 			s.log.Warn().Uint32("uid", cred.UID).Uint32("gid", cred.GID).Str("path", r.URL.Path).Msg("control call refused")
 			writeJSON(w, http.StatusForbidden, errorBody{"permission denied: root or the control socket's group only"})
 			return

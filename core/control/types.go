@@ -37,9 +37,12 @@ type InstanceStatus struct {
 	Holds []string `json:"holds,omitempty"`
 	// VIPs are the configured virtual addresses; VIPsHeld says whether
 	// this node has them on the interface now.
-	VIPs           []string      `json:"vips"`
-	VIPsHeld       bool          `json:"vips_held"`
-	VIPError       string        `json:"vip_error,omitempty"`
+	VIPs     []string `json:"vips"`
+	VIPsHeld bool     `json:"vips_held"`
+	VIPError string   `json:"vip_error,omitempty"`
+	// Auth names the authentication in use ("hmac enforce, key 1 of [1
+	// 2]"); it never carries a secret.
+	Auth           string        `json:"auth,omitempty"`
 	LocalAddr      string        `json:"local_addr"`
 	Peers          []string      `json:"peers,omitempty"`
 	MasterAdverInt string        `json:"master_adver_interval"`
@@ -48,15 +51,18 @@ type InstanceStatus struct {
 
 // InstanceStats are an instance's counters.
 type InstanceStats struct {
-	AdvertsSent     uint64            `json:"adverts_sent"`
-	AdvertsReceived uint64            `json:"adverts_received"`
-	Dropped         map[string]uint64 `json:"dropped"`
-	Transitions     uint64            `json:"transitions"`
-	LastTransition  time.Time         `json:"last_transition"`
-	LastReason      string            `json:"last_reason"`
-	SendErrors      uint64            `json:"send_errors"`
-	VIPErrors       uint64            `json:"vip_errors"`
-	MasterAddr      string            `json:"master_addr,omitempty"`
+	AdvertsSent     uint64 `json:"adverts_sent"`
+	AdvertsReceived uint64 `json:"adverts_received"`
+	// UnsignedAccepted counts adverts accepted without an auth_hmac
+	// trailer in permissive or receive-only mode.
+	UnsignedAccepted uint64            `json:"unsigned_accepted,omitempty"`
+	Dropped          map[string]uint64 `json:"dropped"`
+	Transitions      uint64            `json:"transitions"`
+	LastTransition   time.Time         `json:"last_transition"`
+	LastReason       string            `json:"last_reason"`
+	SendErrors       uint64            `json:"send_errors"`
+	VIPErrors        uint64            `json:"vip_errors"`
+	MasterAddr       string            `json:"master_addr,omitempty"`
 }
 
 // LedgerEntry is one tracked check's line in an instance's priority ledger.

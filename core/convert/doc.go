@@ -46,12 +46,17 @@
 //   - authentication { auth_type PASS; auth_pass X } → auth_pass, cut to
 //     the 8 bytes keepalived sends. AH, or any auth with VRRPv3, is
 //     dropped with a warning.
+//   - auth_hmac { key N VALUE|file:PATH; active_key; time_window S;
+//     anti_replay; mode } (keepalived 2.4) → auth_hmac { key "N" { value |
+//     file } ... } with time_window in seconds; `authentication` beside it
+//     is dropped with a warning, as keepalived refuses the pair.
 //   - virtual_ipaddress: the address (a bare one becomes /32 or /128, as
 //     keepalived adds it) → virtual_ips; dev, label, scope, brd and other
 //     options are warned about. VIPs of the other family than the first
 //     are dropped (one instance serves one family).
-//   - unicast_src_ip → unicast_source; unicast_peer {} → unicast_peers
-//     (min_ttl/max_ttl warned about).
+//   - unicast_src_ip → unicast_source; unicast_peer {} → unicast_peers,
+//     and a peer with min_ttl / max_ttl → unicast_peer "ADDR" { min_ttl
+//     max_ttl }; unicast_ttl → unicast_ttl.
 //   - nopreempt → preempt = false; preempt_delay → preempt_delay.
 //   - garp_master_delay / garp_master_repeat / garp_master_refresh →
 //     garp { delay, repeat, refresh } over the global defaults.

@@ -38,6 +38,10 @@ type instance struct {
 
 	unicastSrc string
 	peers      []string
+	peerTTL    map[string][2]int // min_ttl, max_ttl given on a unicast_peer line
+	unicastTTL int               // 0: not set
+
+	hmac *hmacConf
 
 	nopreempt    bool
 	preemptDelay *time.Duration
@@ -89,7 +93,6 @@ var instanceDropped = map[string]string{
 	"track_src_ip":               "not supported",
 	"check_unicast_src":          "hawatch accepts unicast adverts from the listed peers only",
 	"unicast_fault_no_peer":      "hawatch never falls back to multicast: unicast_peers decides",
-	"unicast_ttl":                "not supported",
 	"old_unicast_checksum":       "hawatch sends the RFC 5798 checksum and accepts both forms",
 	"accept":                     "not supported",
 	"no_accept":                  "not supported",
@@ -190,6 +193,16 @@ func (c *converter) instance(s *stmt) {
 			for _, a := range e.Children {
 				c.peer(in, a)
 			}
+		case "unicast_ttl":
+			if n, ok := c.integer(notes, e); ok {
+				if n < 1 || n > 255 {
+					c.warn(notes, e.Line, "unicast_ttl %d is outside 1..255; dropped", n)
+					continue
+				}
+				in.unicastTTL = n
+			}
+		case "auth_hmac":
+			in.hmac = c.authHMAC(notes, e)
 		case "nopreempt", "no_preempt":
 			in.nopreempt = true
 		case "preempt":
@@ -349,20 +362,38 @@ func stripZone(c *converter, notes *[]string, line int, s string) string {
 	return s
 }
 
-// peer reads one unicast_peer line.
+// peer reads one unicast_peer line: an address, optionally with min_ttl
+// and max_ttl (keepalived 2.2+).
 func (c *converter) peer(in *instance, e *stmt) {
 	words := e.Args0()
+	var addr string
+	ttl := [2]int{0, 255}
+	bounded := false
 	for i := 0; i < len(words); i++ {
 		w := words[i]
 		switch {
 		case (w == "min_ttl" || w == "max_ttl") && i+1 < len(words):
-			c.warn(&in.notes, e.Line, "unicast_peer %s %s not converted: hawatch checks no TTL range", w, words[i+1])
+			n, ok := parseInt(words[i+1])
+			if !ok || n < 0 || n > 255 {
+				c.warn(&in.notes, e.Line, "unicast_peer %s %q is not 0..255; dropped", w, words[i+1])
+			} else if w == "min_ttl" {
+				ttl[0], bounded = n, true
+			} else {
+				ttl[1], bounded = n, true
+			}
 			i++
-		case looksLikeAddr(w) && !strings.Contains(w, "/"):
-			in.peers = append(in.peers, stripZone(c, &in.notes, e.Line, w))
+		case addr == "" && looksLikeAddr(w) && !strings.Contains(w, "/"):
+			addr = stripZone(c, &in.notes, e.Line, w)
+			in.peers = append(in.peers, addr)
 		default:
 			c.warn(&in.notes, e.Line, "unicast_peer entry %q is not an IP address; skipped", w)
 		}
+	}
+	if addr != "" && bounded {
+		if in.peerTTL == nil {
+			in.peerTTL = map[string][2]int{}
+		}
+		in.peerTTL[addr] = ttl
 	}
 }
 
@@ -492,8 +523,23 @@ func (c *converter) finishInstance(in *instance) {
 	if in.unicastSrc != "" {
 		in.out = append(in.out, kv{k: "unicast_source", v: quote(in.unicastSrc)})
 	}
-	if len(in.peers) > 0 {
-		in.out = append(in.out, kv{k: "unicast_peers", v: list(in.peers)})
+	var plain []string
+	for _, p := range in.peers {
+		if _, ok := in.peerTTL[p]; !ok {
+			plain = append(plain, p)
+		}
+	}
+	if len(plain) > 0 {
+		in.out = append(in.out, kv{k: "unicast_peers", v: list(plain)})
+	}
+	for _, p := range in.peers {
+		if ttl, ok := in.peerTTL[p]; ok {
+			in.out = append(in.out, kv{k: "unicast_peer " + quote(p), sub: []kv{
+				{k: "min_ttl", v: fmt.Sprint(ttl[0])}, {k: "max_ttl", v: fmt.Sprint(ttl[1])}}})
+		}
+	}
+	if in.unicastTTL != 0 {
+		in.out = append(in.out, kv{k: "unicast_ttl", v: fmt.Sprint(in.unicastTTL)})
 	}
 
 	if in.nopreempt {
@@ -540,6 +586,13 @@ func (c *converter) advert(in *instance) time.Duration {
 
 func (c *converter) auth(in *instance) {
 	notes := &in.notes
+	if in.hmac != nil {
+		if in.authLine != 0 {
+			c.warn(notes, in.authLine, "authentication dropped: keepalived refuses it next to auth_hmac, and so does hawatch")
+		}
+		in.out = append(in.out, kv{k: "auth_hmac", sub: in.hmac.out})
+		return
+	}
 	switch {
 	case in.authLine == 0:
 		return

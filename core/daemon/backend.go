@@ -56,10 +56,10 @@ func instanceStatus(in engine.InstanceStatus) control.InstanceStatus {
 	s := control.InstanceStatus{
 		Name: in.Name, Interface: in.Interface, VRID: in.VRID, Version: in.Version, State: in.State.String(),
 		Group: in.Group, AddressOwner: in.Owner, Priority: int(in.Priority), EffectivePriority: int(in.EffectivePriority),
-		VIPsHeld: in.VIPsHeld, VIPError: in.VIPError, LocalAddr: addrString(in.LocalAddr),
+		VIPsHeld: in.VIPsHeld, VIPError: in.VIPError, Auth: in.Auth, LocalAddr: addrString(in.LocalAddr),
 		MasterAdverInt: in.MasterAdverInterval.String(),
 		Stats: control.InstanceStats{
-			AdvertsSent: in.Sent, AdvertsReceived: in.Received, Dropped: in.Dropped, Transitions: in.Transitions,
+			AdvertsSent: in.Sent, AdvertsReceived: in.Received, UnsignedAccepted: in.Unsigned, Dropped: in.Dropped, Transitions: in.Transitions,
 			LastTransition: in.LastTransition, LastReason: in.LastReason, SendErrors: in.SendErrors,
 			VIPErrors: in.VIPErrors, MasterAddr: addrString(in.Master),
 		},

@@ -85,7 +85,7 @@ func Run(ctx context.Context, log zerolog.Logger, path string, cfg *config.Confi
 	ctx, stop := signal.NotifyContext(ctx, syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
 
-	srv, err := control.Listen(log.With().Str("component", "control").Logger(), cfg.Node.ControlSocket, -1, d)
+	srv, err := control.Listen(log.With().Str("component", "control").Logger(), cfg.Node.ControlSocket, cfg.Node.ControlGroup, d)
 	if err != nil {
 		return err
 	}

@@ -20,6 +20,7 @@ var (
 	descTransitions = prometheus.NewDesc("hawatch_transitions_total", "State transitions.", []string{"instance"}, nil)
 	descSent        = prometheus.NewDesc("hawatch_adverts_sent_total", "Adverts sent.", []string{"instance"}, nil)
 	descReceived    = prometheus.NewDesc("hawatch_adverts_received_total", "Adverts accepted.", []string{"instance"}, nil)
+	descUnsigned    = prometheus.NewDesc("hawatch_adverts_unsigned_total", "Adverts accepted without an auth_hmac trailer (permissive or receive-only mode).", []string{"instance"}, nil)
 	descDropped     = prometheus.NewDesc("hawatch_adverts_dropped_total", "Adverts dropped, by reason.", []string{"instance", "reason"}, nil)
 	descSockDropped = prometheus.NewDesc("hawatch_socket_dropped_total", "Packets dropped before demultiplexing, by reason.", []string{"socket", "reason"}, nil)
 	descCheckUp     = prometheus.NewDesc("hawatch_check_status", "1 for the check's last status.", []string{"check", "status"}, nil)
@@ -31,7 +32,7 @@ var (
 )
 
 func (c collector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{descState, descPriority, descEffective, descTransitions, descSent, descReceived,
+	for _, d := range []*prometheus.Desc{descState, descPriority, descEffective, descTransitions, descSent, descReceived, descUnsigned,
 		descDropped, descSockDropped, descCheckUp, descTrackUp, descRestarts, descAnnounce, descReconcile, descReloads} {
 		ch <- d
 	}
@@ -59,6 +60,7 @@ func (c collector) Collect(ch chan<- prometheus.Metric) {
 		counter(descTransitions, in.Stats.Transitions, in.Name)
 		counter(descSent, in.Stats.AdvertsSent, in.Name)
 		counter(descReceived, in.Stats.AdvertsReceived, in.Name)
+		counter(descUnsigned, in.Stats.UnsignedAccepted, in.Name)
 		for reason, n := range in.Stats.Dropped {
 			counter(descDropped, n, in.Name, reason)
 		}

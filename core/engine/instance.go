@@ -92,7 +92,8 @@ func routerConfig(ic *config.Instance, checks []*config.Check, local netip.Addr)
 			LocalAddr:      local,
 			AuthPass:       ic.AuthPass,
 		},
-		Unicast: ic.UnicastPeers,
+		Unicast: routerPeers(ic),
+		HMAC:    routerHMAC(ic),
 		Tracks:  routerTracks(ic, checks),
 		Notify:  ic.Notify,
 	}
@@ -100,4 +101,38 @@ func routerConfig(ic *config.Instance, checks []*config.Check, local netip.Addr)
 		c.VRRP.Addresses = append(c.VRRP.Addresses, p.Addr())
 	}
 	return c
+}
+
+// routerPeers are the instance's unicast peers with their TTL bounds (none
+// for peers listed in unicast_peers).
+func routerPeers(ic *config.Instance) []vrouter.Peer {
+	var out []vrouter.Peer
+	for _, a := range ic.UnicastPeers {
+		p := vrouter.Peer{Addr: a, MinTTL: 0, MaxTTL: 255}
+		if r, ok := ic.PeerTTL[a]; ok {
+			p.MinTTL, p.MaxTTL = r.Min, r.Max
+		}
+		out = append(out, p)
+	}
+	return out
+}
+
+// routerHMAC is the instance's auth_hmac block as its router takes it.
+func routerHMAC(ic *config.Instance) *vrouter.HMAC {
+	h := ic.HMAC
+	if h == nil {
+		return nil
+	}
+	out := &vrouter.HMAC{Keys: map[uint8][]byte{}, ActiveKey: h.ActiveKey, Window: h.TimeWindow,
+		Monotonic: h.AntiReplay == config.AntiReplayMonotonic}
+	for _, k := range h.Keys {
+		out.Keys[k.ID] = k.Secret
+	}
+	switch h.Mode {
+	case config.HMACPermissive:
+		out.Mode = vrouter.HMACPermissive
+	case config.HMACReceiveOnly:
+		out.Mode = vrouter.HMACReceiveOnly
+	}
+	return out
 }

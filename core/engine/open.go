@@ -78,9 +78,13 @@ func (e *Engine) open(ctx context.Context) error {
 func (e *Engine) attach(ctx context.Context, b *binding) error {
 	ic := b.cfg
 	key := socketKey{ifname: ic.Interface, family: ic.Family(), unicast: len(ic.UnicastPeers) > 0, source: ic.UnicastSource}
+	if key.unicast {
+		key.ttl = ic.UnicastTTL
+	}
 	s := e.sockets[key]
 	if s == nil {
-		opts := transport.Options{Interface: ic.Interface, Family: transport.Family(ic.Family()), Unicast: key.unicast, Source: ic.UnicastSource}
+		opts := transport.Options{Interface: ic.Interface, Family: transport.Family(ic.Family()), Unicast: key.unicast,
+			Source: ic.UnicastSource, UnicastTTL: key.ttl}
 		if key.unicast {
 			// The allow-list is the union of the peers of the instances
 			// that share this unicast socket, and only theirs: a multicast
@@ -88,7 +92,7 @@ func (e *Engine) attach(ctx context.Context, b *binding) error {
 			// router filters by its own mode and peers.
 			for _, other := range e.cfg.Instances {
 				if other.Interface == ic.Interface && other.Family() == ic.Family() &&
-					len(other.UnicastPeers) > 0 && other.UnicastSource == ic.UnicastSource {
+					len(other.UnicastPeers) > 0 && other.UnicastSource == ic.UnicastSource && other.UnicastTTL == ic.UnicastTTL {
 					opts.Peers = append(opts.Peers, other.UnicastPeers...)
 				}
 			}

@@ -18,7 +18,9 @@ import (
 // socket and VIPs depend on; a change there restarts that instance only.
 func vrrpFields(ic *config.Instance) config.Instance {
 	c := *ic
-	c.Tracks, c.Notify = nil, nil
+	// Tracks, notifications and auth_hmac keys change in place: a key
+	// rotation must not flap the instance.
+	c.Tracks, c.Notify, c.HMAC = nil, nil, nil
 	c.DefRange = hcl.Range{}
 	return c
 }
@@ -146,7 +148,7 @@ func (e *Engine) reconfigure(now time.Time, next *config.Config, feeds map[strin
 		b := e.byName[ic.Name]
 		if slices.Contains(p.keep, ic) {
 			b.cfg = ic
-			e.apply(now, b.r.Step(now, vrouter.Retrack{Tracks: routerTracks(ic, next.Checks), Notify: ic.Notify, Latest: latest}))
+			e.apply(now, b.r.Step(now, vrouter.Reconfigure{Tracks: routerTracks(ic, next.Checks), Notify: ic.Notify, Latest: latest, HMAC: routerHMAC(ic)}))
 		} else {
 			b = &binding{cfg: ic}
 			fresh[ic.Name] = b

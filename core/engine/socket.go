@@ -15,6 +15,7 @@ type socketKey struct {
 	family  int
 	unicast bool
 	source  netip.Addr
+	ttl     uint8 // unicast_ttl
 }
 
 func (k socketKey) String() string {

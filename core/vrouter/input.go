@@ -8,7 +8,7 @@ import (
 )
 
 // Input is fed to Router.Step. The set is closed: Start, Shutdown, Tick,
-// Received, Observed, Maintenance, Retrack, VIPApplied.
+// Received, Observed, Maintenance, Reconfigure, VIPApplied.
 //
 // Inputs other than Start, Shutdown, Tick and Received state a condition,
 // not an edge: feeding the same one twice changes nothing, so the
@@ -53,15 +53,18 @@ type Maintenance struct {
 	Detail string
 }
 
-// Retrack replaces the tracks and notification targets (a reload that kept
-// the instance's VRRP parameters). Tracks whose check, rise and fall are
-// unchanged keep their state. A track that is new takes its check's latest
-// result from Latest, if there is one, so adding a track to a master whose
-// check already reports does not hold it back.
-type Retrack struct {
+// Reconfigure replaces what can change without a restart (a reload that
+// kept the instance's VRRP parameters): tracks, notification targets and
+// auth_hmac keys and mode. Tracks whose check, rise and fall are unchanged
+// keep their state. A track that is new takes its check's latest result
+// from Latest, if there is one, so adding a track to a master whose check
+// already reports does not hold it back. New keys keep the senders'
+// anti-replay marks, so a rotation drops nothing.
+type Reconfigure struct {
 	Tracks []Track
 	Notify []string
 	Latest map[string]Observed
+	HMAC   *HMAC
 }
 
 // VIPApplied reports what the application's VIP worker did with the last
@@ -78,5 +81,5 @@ func (Tick) isInput()        {}
 func (Received) isInput()    {}
 func (Observed) isInput()    {}
 func (Maintenance) isInput() {}
-func (Retrack) isInput()     {}
+func (Reconfigure) isInput() {}
 func (VIPApplied) isInput()  {}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"maps"
 	"net/netip"
+	"slices"
 	"time"
 
 	"github.com/hawatch/hawatch/core/vrrp"
@@ -17,12 +18,23 @@ type Config struct {
 	// VRRP.LocalAddr is the address the instance's socket sends from.
 	VRRP vrrp.Config
 	// Unicast lists the unicast peers: adverts go to each of them, and only
-	// adverts from them are accepted. Empty: multicast to the VRRP group,
-	// accepting only adverts sent to the group with TTL 255.
-	Unicast []netip.Addr
-	Tracks  []Track
+	// adverts from them, within their TTL bounds, are accepted. Empty:
+	// multicast to the VRRP group, accepting only adverts sent to the group
+	// with TTL 255.
+	Unicast []Peer
+	// HMAC turns on keepalived 2.4's auth_hmac; nil: none (and an advert
+	// carrying a trailer is refused).
+	HMAC   *HMAC
+	Tracks []Track
 	// Notify names the actions told about this instance's transitions.
 	Notify []string
+}
+
+// Peer is a unicast peer with the TTL / hop limit accepted from it
+// (keepalived's unicast_peer min_ttl / max_ttl; 0..255 accepts any).
+type Peer struct {
+	Addr           netip.Addr
+	MinTTL, MaxTTL uint8
 }
 
 // Router is one virtual router of this node: the VRRP state machine plus
@@ -36,7 +48,7 @@ type Router struct {
 	name    string
 	cfg     vrrp.Config // normalized: what the machine runs with
 	dsts    []netip.Addr
-	peers   map[netip.Addr]bool // unicast allow-list; nil in multicast mode
+	peers   map[netip.Addr]Peer // unicast allow-list; nil in multicast mode
 	group   *Group
 	m       *vrrp.Machine
 	ledger  ledger
@@ -46,6 +58,10 @@ type Router struct {
 	adverts []encoded // per destination: the last encoding, reused while the priority holds
 	stats   Counters
 	vip     VIPApplied
+
+	auth    *HMAC
+	lastSeq vrrp.Seq // of the last advert signed
+	replay  replayGuard
 }
 
 // peerInfo is what we last accepted from another router.
@@ -63,7 +79,10 @@ type encoded struct {
 
 // Counters are what a router counted since it was built.
 type Counters struct {
-	Received       uint64
+	Received uint64
+	// Unsigned counts adverts accepted without an auth_hmac trailer by an
+	// instance in permissive or receive-only mode (a migration in progress).
+	Unsigned       uint64
 	Dropped        map[string]uint64 // by vrrp.DropReason label
 	Transitions    uint64
 	LastTransition time.Time
@@ -85,15 +104,19 @@ func NewRouter(c Config) (*Router, error) {
 	r.dsts = []netip.Addr{group}
 	if len(c.Unicast) > 0 {
 		r.dsts = nil
-		r.peers = make(map[netip.Addr]bool, len(c.Unicast))
+		r.peers = make(map[netip.Addr]Peer, len(c.Unicast))
 		for _, p := range c.Unicast {
-			p = p.Unmap().WithZone("")
-			if p.Is4() != group.Is4() {
-				return nil, fmt.Errorf("instance %s: unicast peer %s is not of the instance's family: %w", c.Name, p, vrrp.ErrConfig)
+			p.Addr = p.Addr.Unmap().WithZone("")
+			if p.Addr.Is4() != group.Is4() {
+				return nil, fmt.Errorf("instance %s: unicast peer %s is not of the instance's family: %w", c.Name, p.Addr, vrrp.ErrConfig)
 			}
-			r.peers[p] = true
-			r.dsts = append(r.dsts, p)
+			r.peers[p.Addr] = p
+			r.dsts = append(r.dsts, p.Addr)
 		}
+		r.replay.fixed = true
+	}
+	if err := r.setHMAC(c.HMAC); err != nil {
+		return nil, fmt.Errorf("instance %s: %w", c.Name, err)
 	}
 	r.adverts = make([]encoded, len(r.dsts))
 	r.ledger = ledger(nil).retrack(c.Tracks)
@@ -138,7 +161,12 @@ func (r *Router) Step(now time.Time, in Input) Ready {
 	case Maintenance:
 		r.maint = in
 		r.reconcile(now, &rd)
-	case Retrack:
+	case Reconfigure:
+		if err := r.setHMAC(in.HMAC); err != nil {
+			// The application validated it; keep the running keys rather
+			// than run without any.
+			rd.Notes = append(rd.Notes, Note{Instance: r.name, Message: "auth_hmac not changed: " + err.Error()})
+		}
 		r.ledger = r.ledger.retrack(in.Tracks)
 		r.notify = in.Notify
 		for _, t := range r.ledger {
@@ -172,8 +200,12 @@ func (r *Router) tick(now time.Time, rd *Ready) {
 func (r *Router) admit(p Received) error {
 	src := p.Advert.Src.Unmap().WithZone("")
 	if r.peers != nil {
-		if !r.peers[src] {
+		peer, ok := r.peers[src]
+		switch {
+		case !ok:
 			return fmt.Errorf("advert from %s: %w", src, vrrp.ErrPeer)
+		case p.TTL < int(peer.MinTTL) || p.TTL > int(peer.MaxTTL):
+			return fmt.Errorf("advert from %s with ttl %d, peer bounds %d-%d: %w", src, p.TTL, peer.MinTTL, peer.MaxTTL, vrrp.ErrTTL)
 		}
 		return nil
 	}
@@ -195,6 +227,9 @@ func (r *Router) receive(now time.Time, p Received, rd *Ready) {
 	var warn vrrp.Warning
 	if err == nil {
 		warn, err = r.cfg.Check(a)
+	}
+	if err == nil {
+		err = r.authenticate(now, a, rd)
 	}
 	if err != nil {
 		reason := vrrp.DropReason(err)
@@ -329,7 +364,7 @@ func (r *Router) feed(now time.Time, in vrrp.Input, rd *Ready) {
 func (r *Router) apply(now time.Time, a vrrp.Action, rd *Ready) {
 	switch a := a.(type) {
 	case vrrp.SendAdvert:
-		r.send(a.Priority, rd)
+		r.send(now, a.Priority, rd)
 	case vrrp.AcquireVIPs:
 		if !r.m.Owner() {
 			rd.VIPs = append(rd.VIPs, VIPIntent{Instance: r.name, Hold: HoldAcquire})
@@ -357,9 +392,26 @@ func (r *Router) apply(now time.Time, a vrrp.Action, rd *Ready) {
 }
 
 // send encodes the advert for every destination with the one encoder the
-// codec tests cover (vrrp.Config.Advert). An encoding is kept and reused
-// while the priority stays the same: a master's adverts are identical.
-func (r *Router) send(prio uint8, rd *Ready) {
+// codec tests cover (vrrp.Config.Advert). An unsigned encoding is kept and
+// reused while the priority stays the same: a master's adverts are
+// identical. A signed one is new every time (its sequence moves); every
+// destination of one send shares the sequence.
+func (r *Router) send(now time.Time, prio uint8, rd *Ready) {
+	if r.signs() {
+		seq := r.nextSeq(now)
+		key := r.auth.Keys[r.auth.ActiveKey]
+		for _, dst := range r.dsts {
+			a := r.cfg.Advert(prio)
+			a.Dst = dst
+			b, err := a.AppendSigned(nil, key, r.auth.ActiveKey, seq)
+			if err != nil {
+				rd.Notes = append(rd.Notes, Note{Instance: r.name, Message: "cannot encode advert: " + err.Error()})
+				continue
+			}
+			rd.Adverts = append(rd.Adverts, Outgoing{Instance: r.name, Dst: dst, Payload: b, Priority: prio})
+		}
+		return
+	}
 	for i, dst := range r.dsts {
 		e := &r.adverts[i]
 		if e.payload == nil || e.prio != prio {
@@ -393,6 +445,9 @@ type Snapshot struct {
 	// VIPsHeld is what the application last reported (VIPApplied).
 	VIPsHeld bool
 	VIPError string
+	// Auth describes auth_hmac ("hmac enforce, key 1 of [1 2]"), empty
+	// without it. Never the keys.
+	Auth string
 	Counters
 }
 
@@ -415,6 +470,10 @@ func (r *Router) Snapshot() Snapshot {
 	}
 	if r.group != nil {
 		s.Group = r.group.name
+	}
+	if r.auth != nil {
+		ids := slices.Sorted(maps.Keys(r.auth.Keys))
+		s.Auth = fmt.Sprintf("hmac %s, key %d of %v", r.auth.Mode, r.auth.ActiveKey, ids)
 	}
 	for _, t := range r.ledger {
 		s.Ledger = append(s.Ledger, t.entry())
@@ -445,3 +504,20 @@ func or(s, def string) string {
 
 // ErrGroup is wrapped by NewGroup's errors.
 var ErrGroup = errors.New("invalid sync group")
+
+// setHMAC installs auth_hmac settings (nil: none), checking what keepalived
+// checks: the active key exists and every key is 32-64 bytes.
+func (r *Router) setHMAC(h *HMAC) error {
+	if h != nil {
+		if _, ok := h.Keys[h.ActiveKey]; !ok && h.Mode != HMACReceiveOnly {
+			return fmt.Errorf("auth_hmac: active key %d not defined: %w", h.ActiveKey, vrrp.ErrConfig)
+		}
+		for id, k := range h.Keys {
+			if id == 0 || len(k) < 32 || len(k) > 64 {
+				return fmt.Errorf("auth_hmac: key %d: %d bytes, want 32-64 and id 1-255: %w", id, len(k), vrrp.ErrConfig)
+			}
+		}
+	}
+	r.auth = h
+	return nil
+}

@@ -170,7 +170,7 @@ func (s *script) command(f []string) {
 		s.step(now, r, Maintenance{On: s.onOff(args[0]), Detail: kv["detail"]}, "")
 	case "retrack":
 		c := s.configs[r.name]
-		in := Retrack{Tracks: c.Tracks, Notify: c.Notify, Latest: map[string]Observed{}}
+		in := Reconfigure{Tracks: c.Tracks, Notify: c.Notify, Latest: map[string]Observed{}}
 		if v, ok := kv["latest"]; ok {
 			for _, cs := range strings.Split(v, ",") {
 				check, st, _ := strings.Cut(cs, ":")
@@ -253,7 +253,9 @@ func (s *script) declare(name string, kv map[string]string) {
 		case "pass":
 			c.VRRP.AuthPass = v
 		case "unicast":
-			c.Unicast = s.addrs(v)
+			for _, a := range s.addrs(v) {
+				c.Unicast = append(c.Unicast, Peer{Addr: a, MaxTTL: 255})
+			}
 		case "notify":
 			c.Notify = strings.Split(v, ",")
 		default:

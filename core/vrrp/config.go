@@ -152,6 +152,10 @@ const (
 	// WarnInterval: v3 master advertises another interval; a Backup adopts
 	// it (RFC 5798 §6.4.2), but the mismatch is worth a log line.
 	WarnInterval
+	// WarnClockSkew: an auth_hmac sequence more than half the time window
+	// from our clock (keepalived warns there too; past the window it is a
+	// drop).
+	WarnClockSkew
 )
 
 var warningNames = []struct {
@@ -162,6 +166,7 @@ var warningNames = []struct {
 	{WarnNotLinkLocal, "not-link-local"},
 	{WarnOwnerConflict, "owner-conflict"},
 	{WarnInterval, "interval"},
+	{WarnClockSkew, "clock-skew"},
 }
 
 // Has reports whether w contains x.

@@ -2,6 +2,8 @@ package netlab
 
 import (
 	"fmt"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -21,8 +23,14 @@ type KeepalivedConfig struct {
 	VIPs           []string      // "198.51.100.50/24" or "2001:db8::50/64"
 	UnicastSrc     string
 	UnicastPeers   []string
-	Preempt        bool // keepalived preempts by default; kept for symmetry
-	NoPreempt      bool
+	// HMAC, when set, is an auth_hmac block (keepalived 2.4): its lines go
+	// inside auth_hmac { } as they are ("key 1 hex:…", "active_key 1").
+	HMAC []string
+	// Binary runs another keepalived than Debian's (a 2.4 build, which has
+	// no LVS and so no --vrrp option); empty: keepalived from the PATH.
+	Binary    string
+	Preempt   bool // keepalived preempts by default; kept for symmetry
+	NoPreempt bool
 	// Extra lines go verbatim into the vrrp_instance block
 	// (e.g. "preempt_delay 5", "garp_master_delay 1").
 	Extra []string
@@ -53,6 +61,13 @@ func (c KeepalivedConfig) Render() string {
 	}
 	if c.AuthPass != "" {
 		fmt.Fprintf(&b, "    authentication {\n        auth_type PASS\n        auth_pass %s\n    }\n", c.AuthPass)
+	}
+	if len(c.HMAC) > 0 {
+		b.WriteString("    auth_hmac {\n")
+		for _, l := range c.HMAC {
+			fmt.Fprintf(&b, "        %s\n", l)
+		}
+		b.WriteString("    }\n")
 	}
 	if c.UnicastSrc != "" {
 		fmt.Fprintf(&b, "    unicast_src_ip %s\n", c.UnicastSrc)
@@ -93,4 +108,26 @@ func (c KeepalivedConfig) withDefaults() KeepalivedConfig {
 		c.AdvertInterval = time.Second
 	}
 	return c
+}
+
+// Keepalived243 returns the path of a keepalived 2.4.3 binary, the release
+// with auth_hmac: $HAWATCH_KEEPALIVED_243, else the cache that
+// build-keepalived.sh (beside the project, under ../shared/peers) fills. It
+// returns "" and the reason when there is none.
+func Keepalived243() (path, why string) {
+	if p := os.Getenv("HAWATCH_KEEPALIVED_243"); p != "" {
+		if _, err := os.Stat(p); err != nil {
+			return "", fmt.Sprintf("HAWATCH_KEEPALIVED_243=%s: %v", p, err)
+		}
+		return p, ""
+	}
+	cache := os.Getenv("KEEPALIVED_CACHE")
+	if cache == "" {
+		cache = "/var/cache/hawatch-peers"
+	}
+	p := filepath.Join(cache, "keepalived-2.4.3", "bin", "keepalived")
+	if _, err := os.Stat(p); err != nil {
+		return "", fmt.Sprintf("no keepalived 2.4.3 at %s (build it with ../shared/peers/build-keepalived.sh, as .ci/run does, or set HAWATCH_KEEPALIVED_243)", p)
+	}
+	return p, ""
 }

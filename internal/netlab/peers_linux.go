@@ -22,8 +22,12 @@ const peerStartTimeout = 10 * time.Second
 // the VRRP child has written its PID file.
 func StartKeepalived(t testing.TB, n *Node, c KeepalivedConfig) *Proc {
 	t.Helper()
-	if _, err := exec.LookPath("keepalived"); err != nil {
-		t.Skip("netlab: keepalived not installed")
+	bin := c.Binary
+	if bin == "" {
+		if _, err := exec.LookPath("keepalived"); err != nil {
+			t.Skip("netlab: keepalived not installed")
+		}
+		bin = "keepalived"
 	}
 	dir := t.TempDir()
 	conf := filepath.Join(dir, "keepalived.conf")
@@ -32,12 +36,15 @@ func StartKeepalived(t testing.TB, n *Node, c KeepalivedConfig) *Proc {
 	if err := os.WriteFile(conf, []byte(c.Render()), 0o600); err != nil {
 		t.Fatalf("keepalived config: %v", err)
 	}
-	p := n.Start(t, "keepalived",
-		"--dont-fork", "--log-console", "--log-detail", "--no-syslog",
-		"--vrrp", "--dont-respawn",
-		"--use-file", conf, "--pid", pid, "--vrrp_pid", vrrpPID)
+	args := []string{"--dont-fork", "--log-console", "--log-detail", "--no-syslog", "--dont-respawn",
+		"--use-file", conf, "--pid", pid, "--vrrp_pid", vrrpPID}
+	if c.Binary == "" {
+		args = append(args, "--vrrp") // a build without LVS has no such option and runs VRRP only anyway
+	}
+	p := n.Start(t, bin, args...)
 	p.Name = n.Name + ":keepalived"
 	p.pidFiles = []string{vrrpPID}
+	p.conf = conf
 
 	deadline := time.Now().Add(peerStartTimeout)
 	for {
@@ -50,6 +57,21 @@ func StartKeepalived(t testing.TB, n *Node, c KeepalivedConfig) *Proc {
 			t.Fatalf("%s: keepalived did not start its VRRP child:\n%s\nconfig:\n%s", n.Name, p.Output(), c.Render())
 		}
 		time.Sleep(pollEvery)
+	}
+}
+
+// ReloadKeepalived rewrites a running keepalived's configuration and sends
+// it SIGHUP, keepalived's reload.
+func ReloadKeepalived(t testing.TB, p *Proc, c KeepalivedConfig) {
+	t.Helper()
+	if p.conf == "" {
+		t.Fatalf("%s: not started by StartKeepalived", p.Name)
+	}
+	if err := os.WriteFile(p.conf, []byte(c.Render()), 0o600); err != nil {
+		t.Fatalf("keepalived config: %v", err)
+	}
+	if err := p.Signal(syscall.SIGHUP); err != nil {
+		t.Fatalf("%s: SIGHUP: %v", p.Name, err)
 	}
 }
 

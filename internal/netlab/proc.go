@@ -25,6 +25,7 @@ type Proc struct {
 	// pidFiles name files holding PIDs of helpers the process forked that
 	// must die with it (keepalived's VRRP child).
 	pidFiles []string
+	conf     string // keepalived's configuration file, for ReloadKeepalived
 }
 
 // PID is the process ID of the started program (ip netns exec replaces

@@ -126,7 +126,6 @@ action "to_master" {
 vrrp_instance "VI_WEB" {
   # line 51: keepalived `state BACKUP` is not carried over: hawatch has no initial state and elects
   # by priority alone (the highest priority is MASTER while healthy).
-  # line 62: unicast_peer min_ttl 250 not converted: hawatch checks no TTL range
   # line 65: virtual IP 198.51.100.60/24: "label eth1:web" not converted (hawatch adds the address
   # with the kernel's defaults)
   # line 68: virtual_ipaddress_excluded {...} not converted: hawatch has no excluded VIPs; add the
@@ -152,9 +151,13 @@ vrrp_instance "VI_WEB" {
   advert_interval   = "250ms"
   virtual_ips       = ["198.51.100.60/24", "198.51.100.61/32"]
   unicast_source    = "198.51.100.11"
-  unicast_peers     = ["198.51.100.12", "198.51.100.13"]
-  preempt           = false # nopreempt
-  preempt_delay     = "30s"
+  unicast_peers     = ["198.51.100.12"]
+  unicast_peer "198.51.100.13" {
+    min_ttl = 250
+    max_ttl = 255
+  }
+  preempt       = false # nopreempt
+  preempt_delay = "30s"
   garp {
     repeat  = 3
     delay   = "10s"

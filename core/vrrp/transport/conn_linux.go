@@ -28,6 +28,7 @@ type Conn struct {
 	local  netip.Addr
 	group  netip.Addr
 	peers  map[netip.Addr]struct{}
+	ttl    uint8 // for unicast destinations
 
 	pc  net.PacketConn
 	raw syscall.RawConn
@@ -71,7 +72,10 @@ func Listen(opts Options) (*Conn, error) {
 	if err != nil {
 		return nil, fmt.Errorf("listen %s %s: %w", opts.Family, opts.Interface, err)
 	}
-	c := &Conn{family: opts.Family, ifi: ifi, peers: make(map[netip.Addr]struct{}, len(opts.Peers))}
+	c := &Conn{family: opts.Family, ifi: ifi, peers: make(map[netip.Addr]struct{}, len(opts.Peers)), ttl: opts.UnicastTTL}
+	if c.ttl == 0 {
+		c.ttl = HopLimit
+	}
 	for _, p := range opts.Peers {
 		p = p.WithZone("").Unmap()
 		if p.Is4() != (opts.Family == IPv4) {
@@ -168,7 +172,7 @@ func (c *Conn) openIPv6(unicast bool) error {
 	if err := p.SetTrafficClass(TrafficClass); err != nil {
 		return fmt.Errorf("IPV6_TCLASS: %w", err)
 	}
-	if err := p.SetHopLimit(HopLimit); err != nil {
+	if err := p.SetHopLimit(int(c.ttl)); err != nil {
 		return fmt.Errorf("IPV6_UNICAST_HOPS: %w", err)
 	}
 	if err := p.SetMulticastHopLimit(HopLimit); err != nil {
@@ -436,6 +440,9 @@ func (c *Conn) ipv4Datagram(payload []byte, dst netip.Addr) []byte {
 	binary.BigEndian.PutUint16(b[4:6], uint16(c.ipID.Add(1)))
 	binary.BigEndian.PutUint16(b[6:8], 0) // flags and fragment offset
 	b[8] = HopLimit
+	if !dst.IsMulticast() {
+		b[8] = c.ttl
+	}
 	b[9] = Protocol
 	binary.BigEndian.PutUint16(b[10:12], 0)
 	src, d := c.local.As4(), dst.As4()

@@ -91,6 +91,10 @@ type Options struct {
 	// are dropped and counted as DropPeer. Meant for unicast mode, applied in
 	// either mode. IPv6 zones are ignored when comparing.
 	Peers []netip.Addr
+	// UnicastTTL is the TTL / hop limit of packets sent to unicast
+	// destinations (keepalived's unicast_ttl); 0 means HopLimit. Packets to
+	// the multicast group always carry HopLimit.
+	UnicastTTL uint8
 }
 
 // Packet is one received VRRP message.
