@@ -6,6 +6,7 @@ import (
 	"time"
 
 	pluginv1 "github.com/hawatch/hawatch/sdk/proto/v1"
+	"google.golang.org/protobuf/types/known/durationpb"
 	"google.golang.org/protobuf/types/known/timestamppb"
 )
 
@@ -131,12 +132,13 @@ func resultFromProto(p *pluginv1.Result) Result {
 
 func transitionToProto(t Transition) *pluginv1.Transition {
 	p := &pluginv1.Transition{
-		Instance: t.Instance,
-		Group:    t.Group,
-		From:     t.From,
-		To:       t.To,
-		Priority: int32(t.Priority),
-		Reason:   t.Reason,
+		Instance:     t.Instance,
+		Group:        t.Group,
+		From:         t.From,
+		To:           t.To,
+		Priority:     int32(t.Priority),
+		Reason:       t.Reason,
+		FencingToken: t.FencingToken,
 	}
 	if !t.At.IsZero() {
 		p.At = timestamppb.New(t.At)
@@ -146,12 +148,13 @@ func transitionToProto(t Transition) *pluginv1.Transition {
 
 func transitionFromProto(p *pluginv1.Transition) Transition {
 	t := Transition{
-		Instance: p.GetInstance(),
-		Group:    p.GetGroup(),
-		From:     p.GetFrom(),
-		To:       p.GetTo(),
-		Priority: int(p.GetPriority()),
-		Reason:   p.GetReason(),
+		Instance:     p.GetInstance(),
+		Group:        p.GetGroup(),
+		From:         p.GetFrom(),
+		To:           p.GetTo(),
+		Priority:     int(p.GetPriority()),
+		Reason:       p.GetReason(),
+		FencingToken: p.GetFencingToken(),
 	}
 	if p.GetAt() != nil {
 		t.At = p.GetAt().AsTime()
@@ -165,4 +168,20 @@ func fillObserved(r Result, now time.Time) Result {
 		r.ObservedAt = now
 	}
 	return r
+}
+
+func grantToProto(g Grant) *pluginv1.Grant {
+	return &pluginv1.Grant{Instance: g.Instance, State: pluginv1.GrantState(g.State), Holder: g.Holder,
+		ValidFor: durationpb.New(g.ValidFor), Revision: g.Revision, Reason: g.Reason}
+}
+
+// grantFromProto maps an unknown state (a newer plugin) to GrantUnknown,
+// which the host treats as "no right".
+func grantFromProto(p *pluginv1.Grant) Grant {
+	st := GrantState(p.GetState())
+	if st < GrantUnknown || st > GrantUnreachable {
+		st = GrantUnknown
+	}
+	return Grant{Instance: p.GetInstance(), State: st, Holder: p.GetHolder(), ValidFor: p.GetValidFor().AsDuration(),
+		Revision: p.GetRevision(), Reason: p.GetReason()}
 }

@@ -28,6 +28,7 @@ type BaseClient interface {
 var (
 	_ BaseClient = (*CheckClient)(nil)
 	_ BaseClient = (*ActionClient)(nil)
+	_ BaseClient = (*WitnessClient)(nil)
 )
 
 // callContext ties a request to the plugin's lifetime so a call to a dead

@@ -1,7 +1,7 @@
 // Package sdk is what a hawatch plugin imports. A plugin is a separate
 // process started by the hawatch daemon over hashicorp/go-plugin (gRPC); the
-// SDK hides that wiring: implement Checker (poll), Watcher (push) or Action,
-// then call Serve from main.
+// SDK hides that wiring: implement Checker (poll), Watcher (push), Action or
+// Witness, then call Serve from main.
 //
 // The SDK never imports hawatch's core packages, so a plugin can be built in
 // another repository with only this module path.
@@ -18,8 +18,9 @@ import (
 type Kind string
 
 const (
-	KindCheck  Kind = "check"
-	KindAction Kind = "action"
+	KindCheck   Kind = "check"
+	KindAction  Kind = "action"
+	KindWitness Kind = "witness"
 )
 
 // Info identifies a plugin. The host refuses a plugin whose Name or Kind does
@@ -79,6 +80,11 @@ type Transition struct {
 	Priority int
 	Reason   string
 	At       time.Time
+	// FencingToken is the witness grant's revision while this node holds
+	// the right to own the instance's VIPs (0 without a witness). Pass it
+	// to systems that must refuse a deposed master (HAWATCH_FENCING_TOKEN
+	// for exec actions).
+	FencingToken int64
 }
 
 // Config is a plugin's decoded `config {}` block. The host has already
@@ -158,4 +164,69 @@ func (d *Duration) UnmarshalJSON(b []byte) error {
 	}
 	*d = Duration(v)
 	return nil
+}
+
+// Witness is a witness plugin: for each instance the host names, it tells
+// who holds the right to own the instance's VIPs in an external quorum
+// (etcd, Consul, ZooKeeper), and obtains, keeps or gives up that right as
+// the host wishes. The host lets an instance become master only while the
+// witness says the right is held by this node, and never past ValidFor.
+type Witness interface {
+	Base
+	// Serve runs until ctx ends. wants carries the host's wishes, in order;
+	// report hands a Grant to the host (safe from any goroutine; it waits
+	// for the host, or ctx, so nothing is dropped). Report every change of
+	// an instance's grant, and refresh a held grant well before its
+	// ValidFor runs out. When Serve returns, every right it held must be
+	// given up (a graceful stop must not leave the next owner waiting for
+	// an expiry).
+	Serve(ctx context.Context, wants <-chan Want, report func(Grant)) error
+}
+
+// Want is the host's wish for one instance: Want true asks for the right
+// (obtain it and keep it); false gives it up now. The first Want for an
+// instance also starts reporting its grant.
+type Want struct {
+	Instance string
+	Want     bool
+}
+
+// GrantState says who holds the right for an instance.
+type GrantState int
+
+const (
+	GrantUnknown     GrantState = iota // not known yet
+	GrantHeld                          // this node holds it
+	GrantOther                         // another node holds it (Grant.Holder)
+	GrantFree                          // nobody holds it
+	GrantUnreachable                   // the quorum cannot be reached: nothing is known
+)
+
+func (s GrantState) String() string {
+	switch s {
+	case GrantHeld:
+		return "held"
+	case GrantOther:
+		return "other"
+	case GrantFree:
+		return "free"
+	case GrantUnreachable:
+		return "unreachable"
+	}
+	return "unknown"
+}
+
+// Grant is what a witness knows about one instance's right.
+type Grant struct {
+	Instance string
+	State    GrantState
+	Holder   string // who holds it (GrantHeld: this node's name; GrantOther: the other's)
+	// ValidFor (GrantHeld only) is how long from now the right is this
+	// node's for certain: the quorum's expiry minus a safety margin for the
+	// refresh interval and clock rate error.
+	ValidFor time.Duration
+	// Revision grows with every new holder (etcd: the key's create
+	// revision); actions get it as a fencing token.
+	Revision int64
+	Reason   string
 }

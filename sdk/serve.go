@@ -23,13 +23,15 @@ var Handshake = plugin.HandshakeConfig{
 // check plugin with Dispense(string(KindCheck)) and gets a *CheckClient.
 func PluginSet() plugin.PluginSet {
 	return plugin.PluginSet{
-		string(KindCheck):  &CheckPlugin{},
-		string(KindAction): &ActionPlugin{},
+		string(KindCheck):   &CheckPlugin{},
+		string(KindAction):  &ActionPlugin{},
+		string(KindWitness): &WitnessPlugin{},
 	}
 }
 
 // Serve runs impl as a hawatch plugin and returns when the host disconnects.
-// impl must be a Checker (poll form), a Watcher (push form) or an Action.
+// impl must be a Checker (poll form), a Watcher (push form), an Action or a
+// Witness.
 // Call it from main and write nothing to stdout before: stdout carries the
 // go-plugin handshake line. Log with Logger(), which writes to stderr in the
 // format the host merges into its own log.
@@ -61,7 +63,9 @@ func servedPlugins(impl Base) (plugin.PluginSet, error) {
 		return plugin.PluginSet{string(KindCheck): &CheckPlugin{Impl: impl}}, nil
 	case Action:
 		return plugin.PluginSet{string(KindAction): &ActionPlugin{Impl: a}}, nil
+	case Witness:
+		return plugin.PluginSet{string(KindWitness): &WitnessPlugin{Impl: a}}, nil
 	default:
-		return nil, fmt.Errorf("%T implements none of sdk.Checker, sdk.Watcher, sdk.Action", impl)
+		return nil, fmt.Errorf("%T implements none of sdk.Checker, sdk.Watcher, sdk.Action, sdk.Witness", impl)
 	}
 }

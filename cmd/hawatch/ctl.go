@@ -107,6 +107,19 @@ func printStatus(w io.Writer, st control.Status) {
 		if in.VIPError != "" {
 			fmt.Fprintf(w, "\n  VIP error: %s", in.VIPError)
 		}
+		if wt := in.Witness; wt != nil {
+			fmt.Fprintf(w, "\n  witness %s: %s", wt.Name, wt.State)
+			if wt.Holder != "" {
+				fmt.Fprintf(w, " (holder %s, revision %d)", wt.Holder, wt.Revision)
+			}
+			if wt.Granted {
+				fmt.Fprintf(w, ", valid until %s", wt.ValidUntil.Local().Format("15:04:05.000"))
+			}
+			if wt.Reason != "" {
+				fmt.Fprintf(w, "; %s", wt.Reason)
+			}
+			fmt.Fprintf(w, "; on_witness_lost = %s", wt.OnLost)
+		}
 		if in.Auth != "" {
 			fmt.Fprintf(w, "\n  auth: %s; %d accepted unsigned", in.Auth, in.Stats.UnsignedAccepted)
 		}

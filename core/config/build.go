@@ -51,6 +51,11 @@ func build(d *decoder, raw *fileSchema, cfg *Config) {
 			cfg.Actions = append(cfg.Actions, b.action(a))
 		}
 	}
+	for _, w := range raw.Witnesses {
+		if b.define("witness", w.Name, w.DefRange) {
+			cfg.Witnesses = append(cfg.Witnesses, b.witness(w))
+		}
+	}
 	var insts []*instanceInfo
 	for _, i := range raw.Instances {
 		if b.define("vrrp_instance", i.Name, i.DefRange) {
@@ -69,7 +74,38 @@ func build(d *decoder, raw *fileSchema, cfg *Config) {
 		}
 	}
 	b.membership(members)
+	b.witnessMembers(insts, members)
 	b.resolve()
+}
+
+func (b *builder) witness(w *witnessBlock) *Witness {
+	out := &Witness{Name: w.Name, DefRange: w.DefRange}
+	b.require(w.Plugin, "plugin", w.DefRange)
+	if w.Plugin != nil && b.nonEmpty(w.Plugin, &out.Plugin) {
+		b.addRef("plugin", listItem{out.Plugin, w.Plugin.Range}, fmt.Sprintf("witness %q", w.Name))
+	}
+	if w.Config != nil {
+		out.Config, out.ConfigRange = w.Config.Body, w.Config.DefRange
+	}
+	return out
+}
+
+// witnessMembers refuses a witness on a sync-group member: the group moves
+// its members together, and a right granted to one member but not another
+// would split it.
+func (b *builder) witnessMembers(insts []*instanceInfo, groups []groupMembers) {
+	inGroup := map[string]string{}
+	for _, g := range groups {
+		for _, it := range g.items {
+			inGroup[it.Value] = g.group
+		}
+	}
+	for _, info := range insts {
+		if g, ok := inGroup[info.inst.Name]; ok && info.inst.Witness != "" {
+			b.errorf(info.block.Witness.Range, "Witness on a sync group member",
+				"vrrp_instance %q is in sync_group %q; a witness on a sync group member is not supported yet.", info.inst.Name, g)
+		}
+	}
 }
 
 // define records a block name and reports a duplicate or unusable name. It

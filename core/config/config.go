@@ -82,6 +82,7 @@ type Config struct {
 	Plugins    []*Plugin
 	Checks     []*Check
 	Actions    []*Action
+	Witnesses  []*Witness
 	Instances  []*Instance
 	SyncGroups []*SyncGroup
 
@@ -144,6 +145,22 @@ type Action struct {
 	DefRange    hcl.Range
 }
 
+// Witness is a `witness "name" {}` block: a quorum (etcd, through a witness
+// plugin) that grants instances the right to own their VIPs.
+type Witness struct {
+	Name        string
+	Plugin      string
+	Config      hcl.Body `json:"-"` // raw `config {}` body, nil if absent
+	ConfigRange hcl.Range
+	DefRange    hcl.Range
+}
+
+// Values of Instance.OnWitnessLost.
+const (
+	OnWitnessLostRelease = "release" // no grant, no VIPs: never two owners
+	OnWitnessLostKeep    = "keep"    // witness unreachable: VRRP alone decides
+)
+
 // Instance is a `vrrp_instance "name" {}` block.
 type Instance struct {
 	Name           string
@@ -177,9 +194,12 @@ type Instance struct {
 	Preempt      bool
 	PreemptDelay time.Duration
 	GARP         GARP
-	Tracks       []*Track
-	Notify       []string // action names
-	DefRange     hcl.Range
+	// Witness names a witness block; empty: VRRP alone decides.
+	Witness       string
+	OnWitnessLost string // OnWitnessLostRelease (default) or OnWitnessLostKeep
+	Tracks        []*Track
+	Notify        []string // action names
+	DefRange      hcl.Range
 }
 
 // GARP tunes the gratuitous ARP / unsolicited NA announcements on takeover.

@@ -135,6 +135,16 @@ func (b *builder) instance(r *instanceBlock) *instanceInfo {
 		}
 	}
 
+	if b.nonEmpty(r.Witness, &inst.Witness) {
+		b.addRef("witness", listItem{inst.Witness, r.Witness.Range}, owner)
+	}
+	inst.OnWitnessLost = OnWitnessLostRelease
+	if r.OnWitnessLost != nil {
+		if r.Witness == nil {
+			b.errorf(r.OnWitnessLost.Range, "on_witness_lost without witness", "Set witness = \"NAME\" or remove on_witness_lost.")
+		}
+		b.oneOf(r.OnWitnessLost, &inst.OnWitnessLost, OnWitnessLostRelease, OnWitnessLostKeep)
+	}
 	b.tracks(r, inst, owner)
 	inst.Notify = b.notify(r.Notify, owner)
 	return info

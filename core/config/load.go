@@ -19,6 +19,7 @@ type fileSchema struct {
 	Plugins    []*pluginBlock    `hcl:"plugin,block"`
 	Checks     []*checkBlock     `hcl:"check,block"`
 	Actions    []*actionBlock    `hcl:"action,block"`
+	Witnesses  []*witnessBlock   `hcl:"witness,block"`
 	Instances  []*instanceBlock  `hcl:"vrrp_instance,block"`
 	SyncGroups []*syncGroupBlock `hcl:"sync_group,block"`
 }
@@ -71,6 +72,13 @@ type actionBlock struct {
 	DefRange hcl.Range      `hcl:",def_range"`
 }
 
+type witnessBlock struct {
+	Name     string         `hcl:"name,label"`
+	Plugin   *hcl.Attribute `hcl:"plugin,attr"`
+	Config   *configBlock   `hcl:"config,block"`
+	DefRange hcl.Range      `hcl:",def_range"`
+}
+
 type instanceBlock struct {
 	Name           string              `hcl:"name,label"`
 	Interface      *hcl.Attribute      `hcl:"interface,attr"`
@@ -86,6 +94,8 @@ type instanceBlock struct {
 	UnicastPeer    []*unicastPeerBlock `hcl:"unicast_peer,block"`
 	UnicastTTL     *hcl.Attribute      `hcl:"unicast_ttl,attr"`
 	AuthHMAC       *authHMACBlock      `hcl:"auth_hmac,block"`
+	Witness        *hcl.Attribute      `hcl:"witness,attr"`
+	OnWitnessLost  *hcl.Attribute      `hcl:"on_witness_lost,attr"`
 	Preempt        *hcl.Attribute      `hcl:"preempt,attr"`
 	PreemptDelay   *hcl.Attribute      `hcl:"preempt_delay,attr"`
 	Notify         *hcl.Attribute      `hcl:"notify,attr"`

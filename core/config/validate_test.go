@@ -23,6 +23,9 @@ func block(header string, lines ...string) string {
 	return b.String()
 }
 
+// witnessSite defines witness "site" on plugin "etcd" (lines 1-6).
+var witnessSite = block(`witness "site"`, `plugin = "etcd"`) + block(`plugin "etcd"`, `command = "hawatch-etcd"`)
+
 // hmacText is a valid 40-byte ASCII auth_hmac key.
 const hmacText = "hawatch-test-vector-ascii-key-0123456789"
 
@@ -296,6 +299,15 @@ var badCases = []badCase{
 		"Duplicate unicast peer", "listed twice", 7, 3},
 	{"unicast_ttl zero", vi(iface, vrid, prio, vip4, `unicast_peers = ["198.51.100.12"]`, `unicast_ttl = 0`),
 		"Invalid value for unicast_ttl", "between 1 and 255", 7, 3},
+	// witness references and policy
+	{"witness undefined", vi(iface, vrid, prio, vip4, `witness = "site"`),
+		"Reference to undefined witness", `witness "site"`, 6, 3},
+	{"on_witness_lost value", witnessSite + vi(iface, vrid, prio, vip4, `witness = "site"`, `on_witness_lost = "maybe"`),
+		"Invalid value for on_witness_lost", `"maybe" is not one of`, 13, 3},
+	{"on_witness_lost alone", vi(iface, vrid, prio, vip4, `on_witness_lost = "keep"`),
+		"on_witness_lost without witness", "Set witness", 6, 3},
+	{"witness in a sync group", witnessSite + vi(iface, vrid, prio, vip4, `witness = "site"`) + block(`sync_group "G"`, `instances = ["VI_1"]`),
+		"Witness on a sync group member", `sync_group "G"`, 12, 3},
 }
 
 func TestValidationRules(t *testing.T) {

@@ -46,7 +46,24 @@ type InstanceStatus struct {
 	LocalAddr      string        `json:"local_addr"`
 	Peers          []string      `json:"peers,omitempty"`
 	MasterAdverInt string        `json:"master_adver_interval"`
-	Stats          InstanceStats `json:"stats"`
+	// Witness is the quorum witness's word on this instance; absent
+	// without a witness.
+	Witness *WitnessStatus `json:"witness,omitempty"`
+	Stats   InstanceStats  `json:"stats"`
+}
+
+// WitnessStatus is an instance's right as its witness reports it.
+type WitnessStatus struct {
+	Name          string    `json:"name"`
+	OnLost        string    `json:"on_witness_lost"`
+	State         string    `json:"state"` // granted, held by another node, free, unreachable, unknown
+	Granted       bool      `json:"granted"`
+	Holder        string    `json:"holder,omitempty"`
+	ValidUntil    time.Time `json:"valid_until,omitzero"`
+	Revision      int64     `json:"revision,omitempty"`
+	Reason        string    `json:"reason,omitempty"`
+	Claiming      bool      `json:"claiming"`
+	SessionErrors uint64    `json:"session_errors"`
 }
 
 // InstanceStats are an instance's counters.

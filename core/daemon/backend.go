@@ -23,7 +23,18 @@ func (d *Daemon) Status(ctx context.Context) (control.Status, error) {
 	defer d.mu.Unlock()
 	out := control.Status{Node: d.cfg.Node.Name, At: st.At, SocketDrops: st.Sockets, VIP: map[string]control.VIPStats{}}
 	for _, in := range st.Instances {
-		out.Instances = append(out.Instances, instanceStatus(in))
+		s := instanceStatus(in)
+		if s.Witness != nil {
+			if w := d.witnesses[in.Witness]; w != nil {
+				s.Witness.SessionErrors = w.Errors()
+			}
+			for _, ic := range d.cfg.Instances {
+				if ic.Name == in.Name {
+					s.Witness.OnLost = ic.OnWitnessLost
+				}
+			}
+		}
+		out.Instances = append(out.Instances, s)
 	}
 	for _, c := range st.Checks {
 		out.Checks = append(out.Checks, control.CheckStatus(c))
@@ -39,6 +50,12 @@ func (d *Daemon) Status(ctx context.Context) (control.Status, error) {
 		if ch := d.checks[c.Name]; ch != nil {
 			out.Plugins = append(out.Plugins, control.PluginStatus{Name: c.Name, Kind: "check", Plugin: c.Plugin, PID: ch.PID(),
 				Restarts: ch.Restarts(), Dropped: ch.Dropped(), Timeouts: ch.Timeouts()})
+		}
+	}
+	for _, w := range d.cfg.Witnesses {
+		if ws := d.witnesses[w.Name]; ws != nil {
+			out.Plugins = append(out.Plugins, control.PluginStatus{Name: w.Name, Kind: "witness", Plugin: w.Plugin, PID: ws.PID(),
+				Restarts: ws.Restarts(), Failed: ws.Errors()})
 		}
 	}
 	for _, a := range d.cfg.Actions {
@@ -72,6 +89,10 @@ func instanceStatus(in engine.InstanceStatus) control.InstanceStatus {
 	}
 	for _, h := range in.Holds {
 		s.Holds = append(s.Holds, h.Reason.String()+": "+h.Detail)
+	}
+	if w := in.Snapshot.Witness; w != nil {
+		s.Witness = &control.WitnessStatus{Name: in.Witness, State: w.State.String(), Granted: w.Granted, Holder: w.Holder,
+			ValidUntil: w.ValidUntil, Revision: w.Revision, Reason: w.Reason, Claiming: w.Claiming}
 	}
 	for _, p := range in.VIPs {
 		s.VIPs = append(s.VIPs, p.String())

@@ -32,9 +32,10 @@ type Daemon struct {
 	cfg     *config.Config
 	host    *pluginhost.Manager
 	eng     *engine.Engine
-	checks  map[string]*pluginhost.Check
-	actions map[string]*pluginhost.Action
-	pcfg    PluginConfigs
+	checks    map[string]*pluginhost.Check
+	actions   map[string]*pluginhost.Action
+	witnesses map[string]*pluginhost.Witness // for the daemon's life
+	pcfg      PluginConfigs
 
 	reloads reloadStats
 }
@@ -67,6 +68,12 @@ func Run(ctx context.Context, log zerolog.Logger, path string, cfg *config.Confi
 		return &control.ReloadError{Diagnostics: renderDiags(cfg, diags)}
 	}
 	d.pcfg = pc
+	if d.witnesses, err = startWitnesses(ctx, host, cfg, pc); err != nil {
+		return err
+	}
+	// Stopped after the engine (deferred first, runs last): the instances
+	// have resigned by then, and ending a session gives every right up.
+	defer d.stopWitnesses()
 	d.checks, d.actions, err = startPlugins(ctx, host, cfg, pc)
 	if err != nil {
 		return err
@@ -74,9 +81,10 @@ func Run(ctx context.Context, log zerolog.Logger, path string, cfg *config.Confi
 	defer d.stopPlugins()
 
 	d.eng, err = engine.New(log, cfg, engine.Options{
-		Checks:   feeds(d.checks),
-		Actions:  notifiers(d.actions),
-		StateDir: cfg.Node.StateDir,
+		Checks:    feeds(d.checks),
+		Actions:   notifiers(d.actions),
+		Witnesses: witnessFeeds(d.witnesses),
+		StateDir:  cfg.Node.StateDir,
 	})
 	if err != nil {
 		return err
@@ -137,6 +145,22 @@ func (d *Daemon) stopPlugins() {
 		wg.Go(a.Stop)
 	}
 	wg.Wait()
+}
+
+func (d *Daemon) stopWitnesses() {
+	var wg sync.WaitGroup
+	for _, w := range d.witnesses {
+		wg.Go(w.Stop)
+	}
+	wg.Wait()
+}
+
+func witnessFeeds(ws map[string]*pluginhost.Witness) map[string]engine.WitnessFeed {
+	out := map[string]engine.WitnessFeed{}
+	for n, w := range ws {
+		out[n] = w
+	}
+	return out
 }
 
 func feeds(checks map[string]*pluginhost.Check) map[string]engine.CheckFeed {

@@ -29,11 +29,14 @@ var (
 	descAnnounce    = prometheus.NewDesc("hawatch_announcements_total", "GARP / NA packets sent.", []string{"interface"}, nil)
 	descReconcile   = prometheus.NewDesc("hawatch_vip_reconciliations_total", "VIPs re-added or removed by reconciliation.", []string{"interface", "kind"}, nil)
 	descReloads     = prometheus.NewDesc("hawatch_reloads_total", "Reloads by outcome.", []string{"result"}, nil)
+	descWitness     = prometheus.NewDesc("hawatch_witness_granted", "1 while the instance's witness grants this node the right to own its VIPs.", []string{"instance", "witness"}, nil)
+	descWitnessErr  = prometheus.NewDesc("hawatch_witness_errors_total", "Witness sessions that failed (plugin exited or the session broke).", []string{"witness"}, nil)
 )
 
 func (c collector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{descState, descPriority, descEffective, descTransitions, descSent, descReceived, descUnsigned,
-		descDropped, descSockDropped, descCheckUp, descTrackUp, descRestarts, descAnnounce, descReconcile, descReloads} {
+		descDropped, descSockDropped, descCheckUp, descTrackUp, descRestarts, descAnnounce, descReconcile, descReloads,
+		descWitness, descWitnessErr} {
 		ch <- d
 	}
 }
@@ -67,6 +70,9 @@ func (c collector) Collect(ch chan<- prometheus.Metric) {
 		for _, l := range in.Ledger {
 			gauge(descTrackUp, b2f(l.Up), in.Name, l.Check)
 		}
+		if w := in.Witness; w != nil {
+			gauge(descWitness, b2f(w.Granted), in.Name, w.Name)
+		}
 	}
 	for sock, drops := range st.SocketDrops {
 		for reason, n := range drops {
@@ -80,6 +86,9 @@ func (c collector) Collect(ch chan<- prometheus.Metric) {
 	}
 	for _, p := range st.Plugins {
 		counter(descRestarts, p.Restarts, p.Name, p.Kind)
+		if p.Kind == "witness" {
+			counter(descWitnessErr, p.Failed, p.Name)
+		}
 	}
 	for ifname, vs := range st.VIP {
 		counter(descAnnounce, vs.AnnouncementsSent, ifname)

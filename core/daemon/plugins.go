@@ -19,8 +19,9 @@ import (
 // PluginConfigs are the decoded `config {}` blocks, keyed by check or action
 // name, ready for the plugins' Configure.
 type PluginConfigs struct {
-	Checks  map[string]json.RawMessage
-	Actions map[string]json.RawMessage
+	Checks    map[string]json.RawMessage
+	Actions   map[string]json.RawMessage
+	Witnesses map[string]json.RawMessage
 }
 
 // pluginSpecs maps `plugin {}` blocks to the host's start specs.
@@ -46,7 +47,7 @@ func pluginSpecs(cfg *config.Config, pluginDir string) map[string]pluginhost.Plu
 // a warning instead of an error (validating on a machine where the plugins
 // are not installed).
 func ValidatePlugins(ctx context.Context, host *pluginhost.Manager, cfg *config.Config, pluginDir string, missingOK bool) (PluginConfigs, hcl.Diagnostics) {
-	out := PluginConfigs{Checks: map[string]json.RawMessage{}, Actions: map[string]json.RawMessage{}}
+	out := PluginConfigs{Checks: map[string]json.RawMessage{}, Actions: map[string]json.RawMessage{}, Witnesses: map[string]json.RawMessage{}}
 	specs := pluginSpecs(cfg, pluginDir)
 	var diags hcl.Diagnostics
 	described := map[string]*pluginhost.Description{}
@@ -104,6 +105,13 @@ func ValidatePlugins(ctx context.Context, host *pluginhost.Manager, cfg *config.
 			out.Actions[a.Name] = raw
 		}
 	}
+	for _, w := range cfg.Witnesses {
+		if d := describe(w.Plugin, w.DefRange); d != nil && kindOK(d, sdk.KindWitness, w.Plugin, w.DefRange) {
+			raw, ds := pluginhost.DecodeConfig(d.Schema, w.Config, w.DefRange)
+			diags = append(diags, ds...)
+			out.Witnesses[w.Name] = raw
+		}
+	}
 	return out, diags
 }
 
@@ -147,6 +155,29 @@ func startPlugins(ctx context.Context, host *pluginhost.Manager, cfg *config.Con
 		actions[a.Name] = ac
 	}
 	return checks, actions, nil
+}
+
+// startWitnesses starts every witness of cfg; on error, whatever started
+// is stopped. Witnesses run for the daemon's life (a reload that changes
+// one is refused).
+func startWitnesses(ctx context.Context, host *pluginhost.Manager, cfg *config.Config, pc PluginConfigs) (map[string]*pluginhost.Witness, error) {
+	specs := pluginSpecs(cfg, "")
+	out := map[string]*pluginhost.Witness{}
+	for _, w := range cfg.Witnesses {
+		ws, err := host.StartWitness(ctx, witnessSpec(w, specs, pc))
+		if err != nil {
+			for _, o := range out {
+				o.Stop()
+			}
+			return nil, err
+		}
+		out[w.Name] = ws
+	}
+	return out, nil
+}
+
+func witnessSpec(w *config.Witness, specs map[string]pluginhost.PluginSpec, pc PluginConfigs) pluginhost.WitnessSpec {
+	return pluginhost.WitnessSpec{Name: w.Name, Plugin: specs[w.Plugin], Config: pc.Witnesses[w.Name]}
 }
 
 func checkSpec(c *config.Check, specs map[string]pluginhost.PluginSpec, pc PluginConfigs) pluginhost.CheckSpec {

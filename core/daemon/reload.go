@@ -55,6 +55,9 @@ func (d *Daemon) Reload(ctx context.Context) (err error) {
 	if diags.HasErrors() {
 		return &control.ReloadError{Diagnostics: renderDiags(next, diags)}
 	}
+	if err := sameWitnesses(prevWitnessSpecs(d), next, pc); err != nil {
+		return &control.ReloadError{Diagnostics: err.Error()}
+	}
 	if err := d.eng.CheckReload(ctx, next); err != nil {
 		if errors.Is(err, engine.ErrStopped) || ctx.Err() != nil {
 			return controlError(err)
@@ -159,6 +162,36 @@ func findAction(cfg *config.Config, name string) *config.Action {
 	for _, a := range cfg.Actions {
 		if a.Name == name {
 			return a
+		}
+	}
+	return nil
+}
+
+// prevWitnessSpecs is what the running witnesses were started with.
+func prevWitnessSpecs(d *Daemon) map[string]pluginhost.WitnessSpec {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	specs := pluginSpecs(d.cfg, "")
+	out := map[string]pluginhost.WitnessSpec{}
+	for _, w := range d.cfg.Witnesses {
+		out[w.Name] = witnessSpec(w, specs, d.pcfg)
+	}
+	return out
+}
+
+// sameWitnesses refuses a reload that adds, removes or changes a witness:
+// a witness holds rights in its quorum for the daemon's life, and swapping
+// it under a master would drop them. Restart hawatch for that.
+func sameWitnesses(prev map[string]pluginhost.WitnessSpec, next *config.Config, pc PluginConfigs) error {
+	specs := pluginSpecs(next, "")
+	if len(next.Witnesses) != len(prev) {
+		return fmt.Errorf("reload: witness blocks added or removed; that needs a restart")
+	}
+	for _, w := range next.Witnesses {
+		p, ok := prev[w.Name]
+		n := witnessSpec(w, specs, pc)
+		if !ok || !reflect.DeepEqual(p.Plugin, n.Plugin) || !bytes.Equal(p.Config, n.Config) {
+			return fmt.Errorf("reload: witness %s changed; that needs a restart", w.Name)
 		}
 	}
 	return nil

@@ -21,6 +21,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/hawatch/hawatch/core/config"
+	"github.com/hawatch/hawatch/core/pluginhost"
 	"github.com/hawatch/hawatch/core/vip"
 	"github.com/hawatch/hawatch/core/vrouter"
 	"github.com/hawatch/hawatch/core/vrrp"
@@ -33,6 +34,13 @@ type CheckFeed interface {
 	Results() <-chan sdk.Result
 }
 
+// WitnessFeed is one configured witness: Want never blocks; Grants delivers
+// the witness's answers.
+type WitnessFeed interface {
+	Want(instance string, want bool)
+	Grants() <-chan pluginhost.Grant
+}
+
 // Notifier receives transitions for one configured action; Notify must not
 // block (the plugin host queues).
 type Notifier interface {
@@ -41,8 +49,9 @@ type Notifier interface {
 
 // Options carries what the engine cannot build itself.
 type Options struct {
-	Checks  map[string]CheckFeed // by check name
-	Actions map[string]Notifier  // by action name
+	Checks    map[string]CheckFeed   // by check name
+	Actions   map[string]Notifier    // by action name
+	Witnesses map[string]WitnessFeed // by witness name
 	// VIPTimeout bounds one netlink address operation.
 	VIPTimeout time.Duration
 	// StateDir, if set, persists operator demote intents across restarts.
@@ -74,6 +83,7 @@ type Engine struct {
 
 	rx      chan rxPacket
 	results chan checkResult
+	grants  chan witnessGrant
 	vipDone chan vipDone
 	ctl     chan func(now time.Time)
 	stopped chan struct{} // closed when Run's loop has ended
@@ -91,6 +101,11 @@ type Engine struct {
 type checkResult struct {
 	check  string
 	result sdk.Result
+}
+
+type witnessGrant struct {
+	witness string
+	grant   pluginhost.Grant
 }
 
 // New prepares (but does not open) the engine for a validated config.
@@ -113,6 +128,7 @@ func New(log zerolog.Logger, cfg *config.Config, opts Options) (*Engine, error) 
 		workers:    map[string]*vipWorker{},
 		rx:         make(chan rxPacket, 256),
 		results:    make(chan checkResult, 64),
+		grants:     make(chan witnessGrant, 64),
 		vipDone:    make(chan vipDone, 64),
 		ctl:        make(chan func(time.Time)),
 		stopped:    make(chan struct{}),
@@ -126,6 +142,11 @@ func New(log zerolog.Logger, cfg *config.Config, opts Options) (*Engine, error) 
 			return nil, err
 		}
 		b := &binding{cfg: ic}
+		if ic.Witness != "" {
+			if b.witness = opts.Witnesses[ic.Witness]; b.witness == nil {
+				return nil, fmt.Errorf("instance %s: witness %q is not running", ic.Name, ic.Witness)
+			}
+		}
 		e.bindings = append(e.bindings, b)
 		e.byName[ic.Name] = b
 	}
@@ -144,6 +165,9 @@ func (e *Engine) Run(ctx context.Context) error {
 		return err
 	}
 	e.swapFeeds(e.opts.Checks)
+	for name, w := range e.opts.Witnesses {
+		e.wg.Go(func() { e.forwardGrants(runCtx, name, w) })
+	}
 
 	now := time.Now()
 	demoted := e.restoreDemotes()
@@ -166,6 +190,8 @@ func (e *Engine) Run(ctx context.Context) error {
 			e.receive(time.Now(), p)
 		case r := <-e.results:
 			e.observe(time.Now(), r)
+		case g := <-e.grants:
+			e.witnessed(time.Now(), g)
 		case d := <-e.vipDone:
 			e.vipApplied(time.Now(), d)
 		case f := <-e.ctl:
@@ -195,6 +221,11 @@ func (e *Engine) apply(now time.Time, rd vrouter.Ready) {
 	for _, v := range rd.VIPs {
 		if b := e.byName[v.Instance]; b != nil {
 			b.worker.want(v.Instance, v)
+		}
+	}
+	for _, c := range rd.Claims {
+		if b := e.byName[c.Instance]; b != nil && b.witness != nil {
+			b.witness.Want(c.Instance, c.Want)
 		}
 	}
 	for _, t := range rd.Transitions {
@@ -229,7 +260,7 @@ func (e *Engine) transition(t vrouter.Transition) {
 	e.events.publish(Event{Type: "transition", At: t.At, Instance: t.Instance, Group: t.Group,
 		From: t.From.String(), To: t.To.String(), Reason: t.Reason.String(), Detail: t.Detail, Priority: int(t.Priority)})
 	tr := sdk.Transition{Instance: t.Instance, Group: t.Group, From: t.From.String(), To: t.To.String(),
-		Priority: int(t.Priority), Reason: t.ReasonText(), At: t.At}
+		Priority: int(t.Priority), Reason: t.ReasonText(), At: t.At, FencingToken: t.FencingToken}
 	for _, name := range t.Notify {
 		if n := e.opts.Actions[name]; n != nil {
 			n.Notify(tr)
@@ -269,6 +300,48 @@ func (e *Engine) forward(ctx context.Context, name string, feed CheckFeed) {
 			}
 		}
 	}
+}
+
+// forwardGrants copies a witness's grants into the loop.
+func (e *Engine) forwardGrants(ctx context.Context, name string, w WitnessFeed) {
+	ch := w.Grants()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case g, ok := <-ch:
+			if !ok {
+				return
+			}
+			select {
+			case e.grants <- witnessGrant{witness: name, grant: g}:
+			case <-ctx.Done():
+				return
+			}
+		}
+	}
+}
+
+// witnessed hands a grant to the router of its instance, with the right's
+// validity counted from when the plugin host received it.
+func (e *Engine) witnessed(now time.Time, wg witnessGrant) {
+	g := wg.grant
+	b := e.byName[g.Instance]
+	if b == nil || b.cfg.Witness != wg.witness {
+		return
+	}
+	w := vrouter.Witnessed{Holder: g.Holder, Revision: g.Revision, Reason: g.Reason}
+	switch g.State {
+	case sdk.GrantHeld:
+		w.State, w.ValidUntil = vrouter.GrantHeld, g.ReceivedAt.Add(g.ValidFor)
+	case sdk.GrantOther:
+		w.State = vrouter.GrantOther
+	case sdk.GrantFree:
+		w.State = vrouter.GrantFree
+	case sdk.GrantUnreachable:
+		w.State = vrouter.GrantUnreachable
+	}
+	e.apply(now, b.r.Step(now, w))
 }
 
 // do runs f inside the loop and waits for it.

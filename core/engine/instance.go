@@ -17,8 +17,9 @@ import (
 type binding struct {
 	cfg    *config.Instance
 	r      *vrouter.Router
-	sock   *socket
-	worker *vipWorker
+	sock    *socket
+	worker  *vipWorker
+	witness WitnessFeed // nil without a witness
 
 	sent, sendErrors, vipErrors uint64
 }
@@ -94,6 +95,7 @@ func routerConfig(ic *config.Instance, checks []*config.Check, local netip.Addr)
 		},
 		Unicast: routerPeers(ic),
 		HMAC:    routerHMAC(ic),
+		Witness: routerWitness(ic),
 		Tracks:  routerTracks(ic, checks),
 		Notify:  ic.Notify,
 	}
@@ -135,4 +137,12 @@ func routerHMAC(ic *config.Instance) *vrouter.HMAC {
 		out.Mode = vrouter.HMACReceiveOnly
 	}
 	return out
+}
+
+// routerWitness is the instance's witness policy, nil without a witness.
+func routerWitness(ic *config.Instance) *vrouter.Witness {
+	if ic.Witness == "" {
+		return nil
+	}
+	return &vrouter.Witness{Keep: ic.OnWitnessLost == config.OnWitnessLostKeep}
 }

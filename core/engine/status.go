@@ -15,6 +15,7 @@ import (
 type InstanceStatus struct {
 	vrouter.Snapshot
 	Interface  string
+	Witness    string // the witness block's name, empty without one
 	VRID       uint8
 	Version    int
 	VIPs       []netip.Prefix
@@ -61,7 +62,7 @@ func (e *Engine) Status(ctx context.Context) (Status, error) {
 		}
 		for _, b := range e.bindings {
 			st.Instances = append(st.Instances, InstanceStatus{
-				Snapshot: b.r.Snapshot(), Interface: b.cfg.Interface, VRID: b.cfg.VRID, Version: b.cfg.Version,
+				Snapshot: b.r.Snapshot(), Interface: b.cfg.Interface, Witness: b.cfg.Witness, VRID: b.cfg.VRID, Version: b.cfg.Version,
 				VIPs: b.cfg.VirtualIPs, LocalAddr: b.sock.local, Peers: b.cfg.UnicastPeers,
 				Sent: b.sent, SendErrors: b.sendErrors, VIPErrors: b.vipErrors,
 			})

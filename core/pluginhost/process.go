@@ -27,8 +27,9 @@ type process struct {
 	pid     int
 	started time.Time
 	info    sdk.Info
-	check   *sdk.CheckClient  // set for KindCheck
-	action  *sdk.ActionClient // set for KindAction
+	check   *sdk.CheckClient   // set for KindCheck
+	action  *sdk.ActionClient  // set for KindAction
+	witness *sdk.WitnessClient // set for KindWitness
 
 	// stopped is closed when kill has finished; it retires the OS thread
 	// that started the plugin (see start).
@@ -65,8 +66,11 @@ func (p *process) start() (plugin.ClientProtocol, error) {
 
 // base returns the calls common to both kinds.
 func (p *process) base() sdk.BaseClient {
-	if p.check != nil {
+	switch {
+	case p.check != nil:
 		return p.check
+	case p.witness != nil:
+		return p.witness
 	}
 	return p.action
 }
@@ -245,7 +249,7 @@ func (m *Manager) launch(ctx context.Context, spec PluginSpec, kind sdk.Kind) (*
 	// of the wrong kind gets ErrUnimplemented from Info.
 	kinds := []sdk.Kind{kind}
 	if kind == "" {
-		kinds = []sdk.Kind{sdk.KindCheck, sdk.KindAction}
+		kinds = []sdk.Kind{sdk.KindCheck, sdk.KindAction, sdk.KindWitness}
 	}
 	var info sdk.Info
 	for i, k := range kinds {
@@ -253,12 +257,14 @@ func (m *Manager) launch(ctx context.Context, spec PluginSpec, kind sdk.Kind) (*
 		if err != nil {
 			return fail(fmt.Errorf("dispense %s: %w", k, err))
 		}
-		p.check, p.action = nil, nil
+		p.check, p.action, p.witness = nil, nil, nil
 		switch c := raw.(type) {
 		case *sdk.CheckClient:
 			p.check = c
 		case *sdk.ActionClient:
 			p.action = c
+		case *sdk.WitnessClient:
+			p.witness = c
 		default:
 			return fail(fmt.Errorf("dispense %s: unexpected %T", k, raw))
 		}

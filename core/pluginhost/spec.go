@@ -57,6 +57,13 @@ type ActionSpec struct {
 	QueueSize int
 }
 
+// WitnessSpec is one `witness {}` block bound to its plugin.
+type WitnessSpec struct {
+	Name   string
+	Plugin PluginSpec
+	Config json.RawMessage
+}
+
 // Options tune a Manager; the zero value is usable.
 type Options struct {
 	// SocketDir is where the manager creates its private 0700 directory for

@@ -8,7 +8,7 @@ import (
 )
 
 // Input is fed to Router.Step. The set is closed: Start, Shutdown, Tick,
-// Received, Observed, Maintenance, Reconfigure, VIPApplied.
+// Received, Observed, Maintenance, Reconfigure, VIPApplied, Witnessed.
 //
 // Inputs other than Start, Shutdown, Tick and Received state a condition,
 // not an edge: feeding the same one twice changes nothing, so the

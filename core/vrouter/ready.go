@@ -22,12 +22,14 @@ type Ready struct {
 	Checks      []CheckChange
 	Drops       []Drop
 	Notes       []Note
+	// Claims tell the instance's witness what it wants (Config.Witness).
+	Claims []Claim
 }
 
 // Empty reports whether the step asked for nothing.
 func (rd *Ready) Empty() bool {
 	return len(rd.Adverts) == 0 && len(rd.VIPs) == 0 && len(rd.Transitions) == 0 &&
-		len(rd.Checks) == 0 && len(rd.Drops) == 0 && len(rd.Notes) == 0
+		len(rd.Checks) == 0 && len(rd.Drops) == 0 && len(rd.Notes) == 0 && len(rd.Claims) == 0
 }
 
 // Outgoing is one fully encoded advert: write Payload to Dst on the
@@ -77,6 +79,10 @@ type Transition struct {
 	At       time.Time
 	// Notify lists the action names to tell.
 	Notify []string
+	// FencingToken is the witness grant's revision while this node holds
+	// the right (0 without a witness): actions pass it on so downstream
+	// systems can refuse a deposed master's writes.
+	FencingToken int64
 }
 
 // ReasonText is the reason with its detail, as notifications carry it.

@@ -24,8 +24,11 @@ type Config struct {
 	Unicast []Peer
 	// HMAC turns on keepalived 2.4's auth_hmac; nil: none (and an advert
 	// carrying a trailer is refused).
-	HMAC   *HMAC
-	Tracks []Track
+	HMAC *HMAC
+	// Witness makes mastership depend on a quorum witness's grant; nil:
+	// VRRP alone decides.
+	Witness *Witness
+	Tracks  []Track
 	// Notify names the actions told about this instance's transitions.
 	Notify []string
 }
@@ -62,6 +65,11 @@ type Router struct {
 	auth    *HMAC
 	lastSeq vrrp.Seq // of the last advert signed
 	replay  replayGuard
+
+	witness  *Witness
+	grant    Witnessed // the witness's latest word
+	claiming bool      // what the witness was last told we want
+	lastNow  time.Time // of the last step
 }
 
 // peerInfo is what we last accepted from another router.
@@ -95,8 +103,9 @@ func NewRouter(c Config) (*Router, error) {
 	if err := c.VRRP.Validate(); err != nil {
 		return nil, fmt.Errorf("instance %s: %w", c.Name, err)
 	}
+	c.VRRP.NeedsPermit = c.Witness != nil
 	m := vrrp.NewMachine(c.VRRP)
-	r := &Router{name: c.Name, m: m, cfg: m.Config(), notify: c.Notify, stats: Counters{Dropped: map[string]uint64{}}}
+	r := &Router{name: c.Name, m: m, cfg: m.Config(), notify: c.Notify, stats: Counters{Dropped: map[string]uint64{}}, witness: c.Witness}
 	group := vrrp.MulticastGroup4
 	if c.VRRP.LocalAddr.Unmap().Is6() {
 		group = vrrp.MulticastGroup6
@@ -135,10 +144,16 @@ func (r *Router) InMaintenance() bool { return r.maint.On }
 // NextDeadline is when the router next needs a Tick (zero: no timer).
 func (r *Router) NextDeadline() time.Time {
 	next := r.m.NextDeadline()
-	for _, t := range r.ledger {
-		if d := t.holdDeadline(); !d.IsZero() && (next.IsZero() || d.Before(next)) {
+	earlier := func(d time.Time) {
+		if !d.IsZero() && (next.IsZero() || d.Before(next)) {
 			next = d
 		}
+	}
+	for _, t := range r.ledger {
+		earlier(t.holdDeadline())
+	}
+	if r.witness != nil && r.grant.State == GrantHeld && r.grant.ValidUntil.After(r.lastNow) {
+		earlier(r.grant.ValidUntil) // an unconfirmed grant runs out: resign then
 	}
 	return next
 }
@@ -146,6 +161,7 @@ func (r *Router) NextDeadline() time.Time {
 // Step applies one input at time now. now must not go backwards.
 func (r *Router) Step(now time.Time, in Input) Ready {
 	var rd Ready
+	r.lastNow = now
 	switch in := in.(type) {
 	case Start:
 		r.reconcile(now, &rd)
@@ -177,6 +193,12 @@ func (r *Router) Step(now time.Time, in Input) Ready {
 		r.reconcile(now, &rd)
 	case VIPApplied:
 		r.vip = in
+	case Witnessed:
+		r.grant = in
+		r.reconcile(now, &rd)
+	}
+	if r.witness != nil {
+		r.syncClaim(&rd)
 	}
 	return rd
 }
@@ -243,6 +265,7 @@ func (r *Router) receive(now time.Time, p Received, rd *Ready) {
 	r.peer = peerInfo{addr: a.Src, priority: a.Priority, at: now}
 	r.stats.Received++
 	r.feed(now, vrrp.AdvertReceived{Advert: a}, rd)
+	r.preemptAdvert(now, a, rd)
 	if r.hasYieldTrack() {
 		r.reconcile(now, rd) // what we heard decides a yield
 	}
@@ -311,6 +334,9 @@ func (r *Router) reconcile(now time.Time, rd *Ready) {
 		rd.Notes = append(rd.Notes, Note{Instance: r.name, Message: "split brain over: the other owner is gone; normal VRRP timers apply"})
 	}
 	r.hold(now, vrrp.ReasonCheckPending, len(v.pending) > 0, "waiting for the first result of "+names(v.pending), rd)
+	if r.witness != nil {
+		r.reconcileWitness(now, rd)
+	}
 }
 
 // hold places or lifts one of the machine's demotion holds.
@@ -384,6 +410,9 @@ func (r *Router) apply(now time.Time, a vrrp.Action, rd *Ready) {
 		r.stats.LastReason = a.Reason.String()
 		t := Transition{Instance: r.name, From: a.From, To: a.To, Reason: a.Reason, Detail: a.Detail,
 			Priority: r.m.Priority(), At: now, Notify: r.notify}
+		if r.witness != nil && r.granted(now) {
+			t.FencingToken = r.grant.Revision
+		}
 		if r.group != nil {
 			t.Group = r.group.name
 		}
@@ -448,6 +477,8 @@ type Snapshot struct {
 	// Auth describes auth_hmac ("hmac enforce, key 1 of [1 2]"), empty
 	// without it. Never the keys.
 	Auth string
+	// Witness is nil without a witness.
+	Witness *WitnessStatus
 	Counters
 }
 
@@ -462,7 +493,7 @@ func (r *Router) Snapshot() Snapshot {
 	s := Snapshot{
 		Name: r.name, State: r.m.State(), Priority: r.cfg.Priority, EffectivePriority: r.m.Priority(),
 		Owner: r.m.Owner(), Master: r.m.Master(), MasterAdverInterval: r.m.MasterAdverInterval(),
-		VIPsHeld: r.vip.Held, Counters: r.stats,
+		VIPsHeld: r.vip.Held, Counters: r.stats, Witness: r.witnessStatus(r.lastNow),
 	}
 	s.Dropped = maps.Clone(r.stats.Dropped)
 	if r.vip.Err != nil {

@@ -102,7 +102,7 @@ func (s *script) fatalf(format string, args ...any) {
 
 // command runs one script line:
 //
-//	router NAME key=value...   version vrid prio interval preempt preempt_delay owner local vips pass unicast notify
+//	router NAME key=value...   version vrid prio interval preempt preempt_delay owner local vips pass unicast notify witness=release|keep
 //	track NAME CHECK key=value...  effect=fault|weight|yield weight rise fall unknown=hold|fail hold_for
 //	group NAME,NAME...         a sync group (declare before the first step)
 //	at OFFSET NAME EVENT...    offsets never go backwards
@@ -112,7 +112,8 @@ func (s *script) fatalf(format string, args ...any) {
 // version=N addrs=a,b pass=S] | check CHECK ok|fail|unknown [reason=WORD] |
 // maintenance on|off | retrack [latest=CHECK:STATUS,...] (the router's
 // current track lines; latest: the checks' last results) | vip
-// held|released.
+// held|released | witness granted|other|free|unreachable|unknown [valid=D
+// holder=NAME rev=N reason=WORD].
 func (s *script) command(f []string) {
 	s.t.Helper()
 	if len(f) < 2 {
@@ -180,6 +181,20 @@ func (s *script) command(f []string) {
 		s.step(now, r, in, "")
 	case "vip":
 		s.step(now, r, VIPApplied{Held: args[0] == "held"}, "")
+	case "witness":
+		st, ok := map[string]GrantState{"granted": GrantHeld, "other": GrantOther, "free": GrantFree,
+			"unreachable": GrantUnreachable, "unknown": GrantUnknown}[args[0]]
+		if !ok {
+			s.fatalf("unknown grant state %q", args[0])
+		}
+		w := Witnessed{State: st, Holder: kv["holder"], Reason: kv["reason"]}
+		if v, ok := kv["valid"]; ok {
+			w.ValidUntil = now.Add(s.parseDur(v))
+		}
+		if v, ok := kv["rev"]; ok {
+			w.Revision = int64(s.atoi(v))
+		}
+		s.step(now, r, w, "")
 	default:
 		s.fatalf("unknown event %q", ev)
 	}
@@ -201,6 +216,15 @@ func (s *script) states(names ...string) {
 		snap := r.Snapshot()
 		for _, h := range snap.Holds {
 			line += " hold=" + strings.ReplaceAll(h.Reason.String(), " ", "-")
+		}
+		if w := snap.Witness; w != nil {
+			line += fmt.Sprintf(" witness=%s", strings.ReplaceAll(w.State.String(), " ", "-"))
+			if w.Claiming {
+				line += ",claiming"
+			}
+			if !r.m.Permitted() {
+				line += ",not-permitted"
+			}
 		}
 		s.out = append(s.out, line)
 	}
@@ -258,6 +282,8 @@ func (s *script) declare(name string, kv map[string]string) {
 			}
 		case "notify":
 			c.Notify = strings.Split(v, ",")
+		case "witness":
+			c.Witness = &Witness{Keep: v == "keep"}
 		default:
 			s.fatalf("unknown router key %q", k)
 		}
@@ -357,6 +383,9 @@ func (s *script) step(now time.Time, r *Router, in Input, prefix string) {
 		if len(e.Notify) > 0 {
 			line += " notify=" + strings.Join(e.Notify, ",")
 		}
+		if e.FencingToken != 0 {
+			line += fmt.Sprintf(" fencing=%d", e.FencingToken)
+		}
 		s.out = append(s.out, "-> "+prefix+line)
 	}
 	for _, e := range rd.Checks {
@@ -366,6 +395,9 @@ func (s *script) step(now time.Time, r *Router, in Input, prefix string) {
 		s.out = append(s.out, "-> "+prefix+e.String())
 	}
 	for _, e := range rd.Notes {
+		s.out = append(s.out, "-> "+prefix+e.String())
+	}
+	for _, e := range rd.Claims {
 		s.out = append(s.out, "-> "+prefix+e.String())
 	}
 }

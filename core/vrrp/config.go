@@ -39,6 +39,9 @@ type Config struct {
 	Addresses []netip.Addr
 	// AuthPass is the v2 simple-text password (auth type 1); empty for none.
 	AuthPass string
+	// NeedsPermit makes mastership depend on a Permit input (a quorum
+	// witness): without one the machine never becomes Master.
+	NeedsPermit bool
 }
 
 // owner reports whether the instance is the address owner.

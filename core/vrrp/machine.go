@@ -34,8 +34,8 @@ func (s State) String() string {
 }
 
 // Input is an event fed to Machine.Step. The set is closed: Start, Shutdown,
-// AdvertReceived, Tick, SetPriority, SetFault, Demote, SyncState (pass them
-// as values).
+// AdvertReceived, Tick, SetPriority, SetFault, Demote, SyncState, Permit
+// (pass them as values).
 type Input interface{ isInput() }
 
 // Start leaves Init (RFC 5798 §6.4.1 Startup event).
@@ -85,6 +85,20 @@ type Demote struct {
 	Detail  string
 }
 
+// Permit gives (Allowed true) or withdraws the right to become or stay
+// Master, as an external quorum witness decides. It matters only for a
+// machine built with Config.NeedsPermit, which starts without it: then
+// whatever would make it Master (its Master_Down_Timer, an owner's start)
+// leaves it in Backup waiting (Ready, WantMaster) until the permit comes,
+// and it takes over at once when it does; a Master whose permit is
+// withdrawn resigns (priority 0 advert, release, Backup). Preemption and
+// the other RFC rules are unchanged. Reason defaults to ReasonWitness.
+type Permit struct {
+	Allowed bool
+	Reason  Reason
+	Detail  string
+}
+
 // SyncState asks the machine to move with its sync group: To StateMaster
 // takes over from Backup (unless in fault or demoted); To StateBackup makes a
 // Master resign (priority 0 advert, release, Backup). Other states and
@@ -103,6 +117,7 @@ func (SetPriority) isInput()    {}
 func (SetFault) isInput()       {}
 func (Demote) isInput()         {}
 func (SyncState) isInput()      {}
+func (Permit) isInput()         {}
 
 // Action is a side effect the loop must carry out, in the order Step
 // returns them. The set is closed: SendAdvert, Transition, AcquireVIPs,
@@ -194,7 +209,10 @@ type Machine struct {
 	holds       uint32 // demotion holds, one bit per Reason
 
 	gated bool // member of a sync group: take over only through the group
-	ready bool // gated, Master_Down_Timer fired, waiting for the group
+	ready bool // gated or not permitted, and would take over: waiting for the group or the permit
+
+	needsPermit bool // Config.NeedsPermit: take over only while permitted
+	permitted   bool
 }
 
 // NewMachine returns a machine in Init for cfg. Call cfg.Validate first:
@@ -203,7 +221,7 @@ type Machine struct {
 func NewMachine(cfg Config) *Machine {
 	cfg.Addresses = append([]netip.Addr(nil), cfg.Addresses...)
 	cfg.AdvertInterval = NormalizeInterval(cfg.Version, cfg.AdvertInterval)
-	m := &Machine{cfg: cfg, owner: cfg.owner()}
+	m := &Machine{cfg: cfg, owner: cfg.owner(), needsPermit: cfg.NeedsPermit}
 	if m.owner {
 		m.cfg.Priority, m.cfg.AddressOwner = OwnerPriority, true
 	}
@@ -311,6 +329,47 @@ func (m *Machine) Step(now time.Time, in Input) []Action {
 		return m.demote(now, in)
 	case SyncState:
 		return m.syncState(now, in)
+	case Permit:
+		return m.permit(now, in)
+	}
+	return nil
+}
+
+// Permitted reports whether the machine may be Master (always true without
+// Config.NeedsPermit).
+func (m *Machine) Permitted() bool { return !m.needsPermit || m.permitted }
+
+// takeOver becomes Master, or, without the permit, waits for it: Ready,
+// no timer, WantMaster. The reason is kept for the transition when the
+// permit comes.
+func (m *Machine) takeOver(now time.Time, r Reason, detail string) []Action {
+	if m.Permitted() {
+		return m.becomeMaster(now, r, detail)
+	}
+	m.ready = true
+	m.downAt = time.Time{}
+	m.downReason, m.downDetail = r, detail
+	return []Action{WantMaster{r, withDetail(ReasonWitness, "waiting for the permit")}}
+}
+
+func (m *Machine) permit(now time.Time, in Permit) []Action {
+	if !m.needsPermit || in.Allowed == m.permitted {
+		return nil
+	}
+	m.permitted = in.Allowed
+	r := in.Reason.or(ReasonWitness)
+	switch {
+	case !in.Allowed && m.state == StateMaster:
+		return m.leaveMaster(now, StateBackup, r, in.Detail, true)
+	case in.Allowed && m.state == StateBackup && !m.fault && !m.Demoted() && (m.ready || m.owner):
+		why := withDetail(m.downReason, m.downDetail)
+		if m.owner {
+			why = ReasonAddressOwner.String()
+		}
+		if in.Detail != "" {
+			why += "; " + in.Detail
+		}
+		return m.becomeMaster(now, r, why)
 	}
 	return nil
 }
@@ -323,11 +382,15 @@ func (m *Machine) start(now time.Time) []Action {
 	case m.fault:
 		m.state = StateFault
 		return []Action{Transition{StateInit, StateFault, m.faultReason, m.faultDetail}}
-	case m.owner && !m.Demoted():
+	case m.owner && !m.Demoted() && m.Permitted():
 		return m.becomeMaster(now, ReasonAddressOwner, "")
 	}
 	m.enterBackup(now, m.cfg.AdvertInterval)
-	return []Action{Transition{StateInit, StateBackup, ReasonStartup, ""}}
+	acts := []Action{Transition{StateInit, StateBackup, ReasonStartup, ""}}
+	if m.owner && !m.Demoted() {
+		acts = append(acts, m.takeOver(now, ReasonAddressOwner, "")...)
+	}
+	return acts
 }
 
 func (m *Machine) shutdown() []Action {
@@ -376,7 +439,7 @@ func (m *Machine) tick(now time.Time) []Action {
 			m.downAt = now.Add(m.masterAdver)
 			return []Action{WantMaster{m.downReason, m.downDetail}}
 		}
-		return m.becomeMaster(now, m.downReason, m.downDetail)
+		return m.takeOver(now, m.downReason, m.downDetail)
 	}
 	return nil
 }
@@ -508,6 +571,10 @@ func (m *Machine) setFault(now time.Time, in SetFault) []Action {
 	}
 	r := in.Reason.or(ReasonFaultCleared)
 	if m.owner && !m.Demoted() {
+		if !m.Permitted() {
+			m.enterBackup(now, m.cfg.AdvertInterval)
+			return append([]Action{Transition{StateFault, StateBackup, r, in.Detail}}, m.takeOver(now, r, in.Detail)...)
+		}
 		return m.becomeMaster(now, r, in.Detail)
 	}
 	m.enterBackup(now, m.cfg.AdvertInterval)
@@ -538,7 +605,7 @@ func (m *Machine) demote(now time.Time, in Demote) []Action {
 		return nil
 	}
 	if m.owner {
-		return m.becomeMaster(now, ReasonAddressOwner, withDetail(ReasonDemoteCleared, in.Detail))
+		return m.takeOver(now, ReasonAddressOwner, withDetail(ReasonDemoteCleared, in.Detail))
 	}
 	if m.downAt.IsZero() {
 		// The timer ran out while we were held: give any master a full
@@ -551,7 +618,7 @@ func (m *Machine) demote(now time.Time, in Demote) []Action {
 func (m *Machine) syncState(now time.Time, in SyncState) []Action {
 	r, detail := in.Reason.or(ReasonSyncGroup), in.Detail
 	switch {
-	case in.To == StateMaster && m.state == StateBackup && !m.fault && !m.Demoted():
+	case in.To == StateMaster && m.state == StateBackup && !m.fault && !m.Demoted() && m.Permitted():
 		if m.ready && detail == "" {
 			detail = withDetail(m.downReason, m.downDetail) // why this member was ready
 		}

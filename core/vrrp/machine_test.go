@@ -96,14 +96,15 @@ func (s *scenario) fatalf(format string, args ...any) {
 
 // runCommand runs one script line:
 //
-//	config key=value...      version vrid prio interval preempt preempt_delay owner local vips pass
+//	config key=value...      version vrid prio interval preempt preempt_delay owner local vips pass needs_permit
 //	at <offset> <event>      events below; offsets never go backwards
 //
 // Events: start | shutdown | tick | run <until> (fire every deadline up to
 // <until>) | recv src=IP prio=N [interval=N vrid=N version=N addrs=a,b
 // auth=none|pass pass=S] (encoded, decoded and filtered with Config.Check
-// first) | prio N | fault on|off | demote on|off | sync master|backup, the
-// last four taking optional reason=<reason-with-dashes> detail=<word>.
+// first) | prio N | fault on|off | demote on|off | sync master|backup |
+// permit on|off, the last five taking optional reason=<reason-with-dashes>
+// detail=<word>.
 func (s *scenario) runCommand(f []string) {
 	s.t.Helper()
 	switch f[0] {
@@ -153,6 +154,8 @@ func (s *scenario) runCommand(f []string) {
 	case "sync":
 		to := map[string]State{"master": StateMaster, "backup": StateBackup}[args[0]]
 		s.step(now, SyncState{To: to, Reason: s.reason(kv), Detail: kv["detail"]}, "")
+	case "permit":
+		s.step(now, Permit{Allowed: s.onOff(args[0]), Reason: s.reason(kv), Detail: kv["detail"]}, "")
 	default:
 		s.fatalf("unknown event %q", ev)
 	}
@@ -194,6 +197,8 @@ func (s *scenario) configure(args []string) {
 			c.Addresses = s.addrs(v)
 		case "pass":
 			c.AuthPass = v
+		case "needs_permit":
+			c.NeedsPermit = s.onOff(v)
 		default:
 			s.fatalf("unknown config key %q", k)
 		}

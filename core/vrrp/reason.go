@@ -50,6 +50,9 @@ const (
 	// ReasonCheckPending: a tracked check has not reported yet; the
 	// instance may not become Master before it does.
 	ReasonCheckPending
+	// ReasonWitness: the quorum witness granted or withdrew the right to be
+	// Master (Permit).
+	ReasonWitness
 
 	reasonCount // keep last: demotion holds are a bitset over reasons
 )
@@ -75,6 +78,7 @@ var reasonNames = [...]string{
 	ReasonSyncGroupFault:  "sync group fault",
 	ReasonDemoteCleared:   "demote cleared",
 	ReasonCheckPending:    "check pending",
+	ReasonWitness:         "witness",
 }
 
 func (r Reason) String() string {

@@ -33,6 +33,17 @@ func Action(t testing.TB, impl sdk.Action) *sdk.ActionClient {
 	return c
 }
 
+// Witness serves impl and returns the host's client for it.
+func Witness(t testing.TB, impl sdk.Witness) *sdk.WitnessClient {
+	t.Helper()
+	raw := dispense(t, sdk.KindWitness, &sdk.WitnessPlugin{Impl: impl})
+	c, ok := raw.(*sdk.WitnessClient)
+	if !ok {
+		t.Fatalf("sdktest: dispensed %T, want *sdk.WitnessClient", raw)
+	}
+	return c
+}
+
 func dispense(t testing.TB, kind sdk.Kind, p plugin.Plugin) any {
 	t.Helper()
 	client, server := plugin.TestPluginGRPCConn(t, false, map[string]plugin.Plugin{string(kind): p})

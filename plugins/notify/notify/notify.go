@@ -135,6 +135,9 @@ func (e event) env() []string {
 		"HAWATCH_REASON=" + e.Reason,
 		"HAWATCH_NODE=" + e.Node,
 		"HAWATCH_AT=" + e.At.UTC().Format(time.RFC3339Nano),
+		// The witness grant's revision (0 without a witness): a fencing
+		// token downstream systems can compare to refuse a deposed master.
+		"HAWATCH_FENCING_TOKEN=" + strconv.FormatInt(e.FencingToken, 10),
 	}
 }
 

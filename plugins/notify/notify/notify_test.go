@@ -338,7 +338,10 @@ func TestExecArgumentsAndEnvironment(t *testing.T) {
 			"arg=INSTANCE", "arg=VI_1", "arg=MASTER", "arg=100",
 			"HAWATCH_INSTANCE=VI_1", "HAWATCH_GROUP=", "HAWATCH_FROM=BACKUP", "HAWATCH_TO=MASTER",
 			"HAWATCH_PRIORITY=100", "HAWATCH_REASON=nginx: 0 processes, want >= 1", "HAWATCH_NODE=lb1",
-			"HAWATCH_AT=2026-03-04T05:06:07Z",
+			"HAWATCH_AT=2026-03-04T05:06:07Z", "HAWATCH_FENCING_TOKEN=0",
+		}},
+		{"fencing token", func() sdk.Transition { t := transition("BACKUP", "MASTER"); t.FencingToken = 4711; return t }(), []string{
+			"HAWATCH_FENCING_TOKEN=4711",
 		}},
 		{"group", sdk.Transition{Group: "G1", From: "MASTER", To: "BACKUP", Priority: 50, At: at}, []string{
 			"arg=GROUP", "arg=G1", "arg=BACKUP", "arg=50", "HAWATCH_INSTANCE=", "HAWATCH_GROUP=G1",

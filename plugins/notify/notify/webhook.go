@@ -27,6 +27,8 @@ type Payload struct {
 	Priority int       `json:"priority"`
 	Reason   string    `json:"reason"`
 	At       time.Time `json:"at"`
+	// FencingToken is the witness grant's revision (absent without one).
+	FencingToken int64 `json:"fencing_token,omitempty"`
 }
 
 var webhookClient = &http.Client{
@@ -40,7 +42,7 @@ var webhookClient = &http.Client{
 func postWebhook(ctx context.Context, s *webhookSettings, ev event) error {
 	body, err := json.Marshal(Payload{
 		Event: "transition", Node: ev.Node, Instance: ev.Instance, Group: ev.Group,
-		From: ev.From, To: ev.To, Priority: ev.Priority, Reason: ev.Reason, At: ev.At.UTC(),
+		From: ev.From, To: ev.To, Priority: ev.Priority, Reason: ev.Reason, At: ev.At.UTC(), FencingToken: ev.FencingToken,
 	})
 	if err != nil {
 		return fmt.Errorf("encode: %w", err)

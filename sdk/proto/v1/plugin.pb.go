@@ -78,6 +78,61 @@ func (Status) EnumDescriptor() ([]byte, []int) {
 	return file_plugin_proto_rawDescGZIP(), []int{0}
 }
 
+type GrantState int32
+
+const (
+	GrantState_GRANT_UNKNOWN     GrantState = 0 // not known yet
+	GrantState_GRANT_HELD        GrantState = 1 // this node holds the right
+	GrantState_GRANT_OTHER       GrantState = 2 // another node holds it (holder says which)
+	GrantState_GRANT_FREE        GrantState = 3 // nobody holds it
+	GrantState_GRANT_UNREACHABLE GrantState = 4 // the quorum cannot be reached: nothing is known
+)
+
+// Enum value maps for GrantState.
+var (
+	GrantState_name = map[int32]string{
+		0: "GRANT_UNKNOWN",
+		1: "GRANT_HELD",
+		2: "GRANT_OTHER",
+		3: "GRANT_FREE",
+		4: "GRANT_UNREACHABLE",
+	}
+	GrantState_value = map[string]int32{
+		"GRANT_UNKNOWN":     0,
+		"GRANT_HELD":        1,
+		"GRANT_OTHER":       2,
+		"GRANT_FREE":        3,
+		"GRANT_UNREACHABLE": 4,
+	}
+)
+
+func (x GrantState) Enum() *GrantState {
+	p := new(GrantState)
+	*p = x
+	return p
+}
+
+func (x GrantState) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (GrantState) Descriptor() protoreflect.EnumDescriptor {
+	return file_plugin_proto_enumTypes[1].Descriptor()
+}
+
+func (GrantState) Type() protoreflect.EnumType {
+	return &file_plugin_proto_enumTypes[1]
+}
+
+func (x GrantState) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use GrantState.Descriptor instead.
+func (GrantState) EnumDescriptor() ([]byte, []int) {
+	return file_plugin_proto_rawDescGZIP(), []int{1}
+}
+
 type InfoRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	unknownFields protoimpl.UnknownFields
@@ -117,7 +172,7 @@ func (*InfoRequest) Descriptor() ([]byte, []int) {
 type InfoResponse struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Name          string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
-	Kind          string                 `protobuf:"bytes,2,opt,name=kind,proto3" json:"kind,omitempty"` // "check" or "action"
+	Kind          string                 `protobuf:"bytes,2,opt,name=kind,proto3" json:"kind,omitempty"` // "check", "action" or "witness"
 	Version       string                 `protobuf:"bytes,3,opt,name=version,proto3" json:"version,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -658,14 +713,17 @@ func (x *Result) GetHeartbeat() bool {
 }
 
 type Transition struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Instance      string                 `protobuf:"bytes,1,opt,name=instance,proto3" json:"instance,omitempty"`
-	Group         string                 `protobuf:"bytes,2,opt,name=group,proto3" json:"group,omitempty"`
-	From          string                 `protobuf:"bytes,3,opt,name=from,proto3" json:"from,omitempty"`
-	To            string                 `protobuf:"bytes,4,opt,name=to,proto3" json:"to,omitempty"`
-	Priority      int32                  `protobuf:"varint,5,opt,name=priority,proto3" json:"priority,omitempty"`
-	Reason        string                 `protobuf:"bytes,6,opt,name=reason,proto3" json:"reason,omitempty"`
-	At            *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=at,proto3" json:"at,omitempty"`
+	state    protoimpl.MessageState `protogen:"open.v1"`
+	Instance string                 `protobuf:"bytes,1,opt,name=instance,proto3" json:"instance,omitempty"`
+	Group    string                 `protobuf:"bytes,2,opt,name=group,proto3" json:"group,omitempty"`
+	From     string                 `protobuf:"bytes,3,opt,name=from,proto3" json:"from,omitempty"`
+	To       string                 `protobuf:"bytes,4,opt,name=to,proto3" json:"to,omitempty"`
+	Priority int32                  `protobuf:"varint,5,opt,name=priority,proto3" json:"priority,omitempty"`
+	Reason   string                 `protobuf:"bytes,6,opt,name=reason,proto3" json:"reason,omitempty"`
+	At       *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=at,proto3" json:"at,omitempty"`
+	// The witness grant's revision while this node holds the right (0
+	// without a witness).
+	FencingToken  int64 `protobuf:"varint,8,opt,name=fencing_token,json=fencingToken,proto3" json:"fencing_token,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -749,6 +807,13 @@ func (x *Transition) GetAt() *timestamppb.Timestamp {
 	return nil
 }
 
+func (x *Transition) GetFencingToken() int64 {
+	if x != nil {
+		return x.FencingToken
+	}
+	return 0
+}
+
 type Ack struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	unknownFields protoimpl.UnknownFields
@@ -783,6 +848,155 @@ func (x *Ack) ProtoReflect() protoreflect.Message {
 // Deprecated: Use Ack.ProtoReflect.Descriptor instead.
 func (*Ack) Descriptor() ([]byte, []int) {
 	return file_plugin_proto_rawDescGZIP(), []int{12}
+}
+
+// Want is the host's wish for one instance, sent on a witness Session:
+// want = true asks for the right to own the instance's VIPs (obtain it and
+// keep it); false gives it up at once (revoke, so the next owner need not
+// wait for it to expire). The first Want for an instance also starts
+// reporting who holds the right.
+type Want struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Instance      string                 `protobuf:"bytes,1,opt,name=instance,proto3" json:"instance,omitempty"`
+	Want          bool                   `protobuf:"varint,2,opt,name=want,proto3" json:"want,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Want) Reset() {
+	*x = Want{}
+	mi := &file_plugin_proto_msgTypes[13]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Want) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Want) ProtoMessage() {}
+
+func (x *Want) ProtoReflect() protoreflect.Message {
+	mi := &file_plugin_proto_msgTypes[13]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Want.ProtoReflect.Descriptor instead.
+func (*Want) Descriptor() ([]byte, []int) {
+	return file_plugin_proto_rawDescGZIP(), []int{13}
+}
+
+func (x *Want) GetInstance() string {
+	if x != nil {
+		return x.Instance
+	}
+	return ""
+}
+
+func (x *Want) GetWant() bool {
+	if x != nil {
+		return x.Want
+	}
+	return false
+}
+
+// Grant is the witness's answer for one instance, sent on every change and
+// again at least every refresh while held.
+type Grant struct {
+	state    protoimpl.MessageState `protogen:"open.v1"`
+	Instance string                 `protobuf:"bytes,1,opt,name=instance,proto3" json:"instance,omitempty"`
+	State    GrantState             `protobuf:"varint,2,opt,name=state,proto3,enum=hawatch.plugin.v1.GrantState" json:"state,omitempty"`
+	Holder   string                 `protobuf:"bytes,3,opt,name=holder,proto3" json:"holder,omitempty"`
+	// HELD only: how long, from the moment this message is sent, the right
+	// is this node's for certain (the quorum's expiry minus the plugin's
+	// safety margin). The host must not own the VIPs past it without a newer
+	// grant.
+	ValidFor *durationpb.Duration `protobuf:"bytes,4,opt,name=valid_for,json=validFor,proto3" json:"valid_for,omitempty"`
+	// A number that grows with every new holder (etcd: the key's create
+	// revision): a fencing token for actions.
+	Revision      int64  `protobuf:"varint,5,opt,name=revision,proto3" json:"revision,omitempty"`
+	Reason        string `protobuf:"bytes,6,opt,name=reason,proto3" json:"reason,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Grant) Reset() {
+	*x = Grant{}
+	mi := &file_plugin_proto_msgTypes[14]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Grant) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Grant) ProtoMessage() {}
+
+func (x *Grant) ProtoReflect() protoreflect.Message {
+	mi := &file_plugin_proto_msgTypes[14]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Grant.ProtoReflect.Descriptor instead.
+func (*Grant) Descriptor() ([]byte, []int) {
+	return file_plugin_proto_rawDescGZIP(), []int{14}
+}
+
+func (x *Grant) GetInstance() string {
+	if x != nil {
+		return x.Instance
+	}
+	return ""
+}
+
+func (x *Grant) GetState() GrantState {
+	if x != nil {
+		return x.State
+	}
+	return GrantState_GRANT_UNKNOWN
+}
+
+func (x *Grant) GetHolder() string {
+	if x != nil {
+		return x.Holder
+	}
+	return ""
+}
+
+func (x *Grant) GetValidFor() *durationpb.Duration {
+	if x != nil {
+		return x.ValidFor
+	}
+	return nil
+}
+
+func (x *Grant) GetRevision() int64 {
+	if x != nil {
+		return x.Revision
+	}
+	return 0
+}
+
+func (x *Grant) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
 }
 
 var File_plugin_proto protoreflect.FileDescriptor
@@ -829,7 +1043,7 @@ const file_plugin_proto_rawDesc = "" +
 	"\theartbeat\x18\x05 \x01(\bR\theartbeat\x1a9\n" +
 	"\vDetailEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xc2\x01\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xe7\x01\n" +
 	"\n" +
 	"Transition\x12\x1a\n" +
 	"\binstance\x18\x01 \x01(\tR\binstance\x12\x14\n" +
@@ -838,12 +1052,32 @@ const file_plugin_proto_rawDesc = "" +
 	"\x02to\x18\x04 \x01(\tR\x02to\x12\x1a\n" +
 	"\bpriority\x18\x05 \x01(\x05R\bpriority\x12\x16\n" +
 	"\x06reason\x18\x06 \x01(\tR\x06reason\x12*\n" +
-	"\x02at\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\x02at\"\x05\n" +
-	"\x03Ack*<\n" +
+	"\x02at\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\x02at\x12#\n" +
+	"\rfencing_token\x18\b \x01(\x03R\ffencingToken\"\x05\n" +
+	"\x03Ack\"6\n" +
+	"\x04Want\x12\x1a\n" +
+	"\binstance\x18\x01 \x01(\tR\binstance\x12\x12\n" +
+	"\x04want\x18\x02 \x01(\bR\x04want\"\xdc\x01\n" +
+	"\x05Grant\x12\x1a\n" +
+	"\binstance\x18\x01 \x01(\tR\binstance\x123\n" +
+	"\x05state\x18\x02 \x01(\x0e2\x1d.hawatch.plugin.v1.GrantStateR\x05state\x12\x16\n" +
+	"\x06holder\x18\x03 \x01(\tR\x06holder\x126\n" +
+	"\tvalid_for\x18\x04 \x01(\v2\x19.google.protobuf.DurationR\bvalidFor\x12\x1a\n" +
+	"\brevision\x18\x05 \x01(\x03R\brevision\x12\x16\n" +
+	"\x06reason\x18\x06 \x01(\tR\x06reason*<\n" +
 	"\x06Status\x12\x12\n" +
 	"\x0eSTATUS_UNKNOWN\x10\x00\x12\r\n" +
 	"\tSTATUS_OK\x10\x01\x12\x0f\n" +
-	"\vSTATUS_FAIL\x10\x022\xbe\x02\n" +
+	"\vSTATUS_FAIL\x10\x02*g\n" +
+	"\n" +
+	"GrantState\x12\x11\n" +
+	"\rGRANT_UNKNOWN\x10\x00\x12\x0e\n" +
+	"\n" +
+	"GRANT_HELD\x10\x01\x12\x0f\n" +
+	"\vGRANT_OTHER\x10\x02\x12\x0e\n" +
+	"\n" +
+	"GRANT_FREE\x10\x03\x12\x15\n" +
+	"\x11GRANT_UNREACHABLE\x10\x042\xbe\x02\n" +
 	"\x05Check\x12G\n" +
 	"\x04Info\x12\x1e.hawatch.plugin.v1.InfoRequest\x1a\x1f.hawatch.plugin.v1.InfoResponse\x12M\n" +
 	"\x06Schema\x12 .hawatch.plugin.v1.SchemaRequest\x1a!.hawatch.plugin.v1.SchemaResponse\x12V\n" +
@@ -853,7 +1087,12 @@ const file_plugin_proto_rawDesc = "" +
 	"\x04Info\x12\x1e.hawatch.plugin.v1.InfoRequest\x1a\x1f.hawatch.plugin.v1.InfoResponse\x12M\n" +
 	"\x06Schema\x12 .hawatch.plugin.v1.SchemaRequest\x1a!.hawatch.plugin.v1.SchemaResponse\x12V\n" +
 	"\tConfigure\x12#.hawatch.plugin.v1.ConfigureRequest\x1a$.hawatch.plugin.v1.ConfigureResponse\x12?\n" +
-	"\x06Notify\x12\x1d.hawatch.plugin.v1.Transition\x1a\x16.hawatch.plugin.v1.AckB2Z0github.com/hawatch/hawatch/sdk/proto/v1;pluginv1b\x06proto3"
+	"\x06Notify\x12\x1d.hawatch.plugin.v1.Transition\x1a\x16.hawatch.plugin.v1.Ack2\xbb\x02\n" +
+	"\aWitness\x12G\n" +
+	"\x04Info\x12\x1e.hawatch.plugin.v1.InfoRequest\x1a\x1f.hawatch.plugin.v1.InfoResponse\x12M\n" +
+	"\x06Schema\x12 .hawatch.plugin.v1.SchemaRequest\x1a!.hawatch.plugin.v1.SchemaResponse\x12V\n" +
+	"\tConfigure\x12#.hawatch.plugin.v1.ConfigureRequest\x1a$.hawatch.plugin.v1.ConfigureResponse\x12@\n" +
+	"\aSession\x12\x17.hawatch.plugin.v1.Want\x1a\x18.hawatch.plugin.v1.Grant(\x010\x01B2Z0github.com/hawatch/hawatch/sdk/proto/v1;pluginv1b\x06proto3"
 
 var (
 	file_plugin_proto_rawDescOnce sync.Once
@@ -867,59 +1106,72 @@ func file_plugin_proto_rawDescGZIP() []byte {
 	return file_plugin_proto_rawDescData
 }
 
-var file_plugin_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_plugin_proto_msgTypes = make([]protoimpl.MessageInfo, 14)
+var file_plugin_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
+var file_plugin_proto_msgTypes = make([]protoimpl.MessageInfo, 16)
 var file_plugin_proto_goTypes = []any{
 	(Status)(0),                   // 0: hawatch.plugin.v1.Status
-	(*InfoRequest)(nil),           // 1: hawatch.plugin.v1.InfoRequest
-	(*InfoResponse)(nil),          // 2: hawatch.plugin.v1.InfoResponse
-	(*SchemaRequest)(nil),         // 3: hawatch.plugin.v1.SchemaRequest
-	(*SchemaResponse)(nil),        // 4: hawatch.plugin.v1.SchemaResponse
-	(*Schema)(nil),                // 5: hawatch.plugin.v1.Schema
-	(*Attribute)(nil),             // 6: hawatch.plugin.v1.Attribute
-	(*BlockSchema)(nil),           // 7: hawatch.plugin.v1.BlockSchema
-	(*ConfigureRequest)(nil),      // 8: hawatch.plugin.v1.ConfigureRequest
-	(*ConfigureResponse)(nil),     // 9: hawatch.plugin.v1.ConfigureResponse
-	(*WatchRequest)(nil),          // 10: hawatch.plugin.v1.WatchRequest
-	(*Result)(nil),                // 11: hawatch.plugin.v1.Result
-	(*Transition)(nil),            // 12: hawatch.plugin.v1.Transition
-	(*Ack)(nil),                   // 13: hawatch.plugin.v1.Ack
-	nil,                           // 14: hawatch.plugin.v1.Result.DetailEntry
-	(*durationpb.Duration)(nil),   // 15: google.protobuf.Duration
-	(*timestamppb.Timestamp)(nil), // 16: google.protobuf.Timestamp
+	(GrantState)(0),               // 1: hawatch.plugin.v1.GrantState
+	(*InfoRequest)(nil),           // 2: hawatch.plugin.v1.InfoRequest
+	(*InfoResponse)(nil),          // 3: hawatch.plugin.v1.InfoResponse
+	(*SchemaRequest)(nil),         // 4: hawatch.plugin.v1.SchemaRequest
+	(*SchemaResponse)(nil),        // 5: hawatch.plugin.v1.SchemaResponse
+	(*Schema)(nil),                // 6: hawatch.plugin.v1.Schema
+	(*Attribute)(nil),             // 7: hawatch.plugin.v1.Attribute
+	(*BlockSchema)(nil),           // 8: hawatch.plugin.v1.BlockSchema
+	(*ConfigureRequest)(nil),      // 9: hawatch.plugin.v1.ConfigureRequest
+	(*ConfigureResponse)(nil),     // 10: hawatch.plugin.v1.ConfigureResponse
+	(*WatchRequest)(nil),          // 11: hawatch.plugin.v1.WatchRequest
+	(*Result)(nil),                // 12: hawatch.plugin.v1.Result
+	(*Transition)(nil),            // 13: hawatch.plugin.v1.Transition
+	(*Ack)(nil),                   // 14: hawatch.plugin.v1.Ack
+	(*Want)(nil),                  // 15: hawatch.plugin.v1.Want
+	(*Grant)(nil),                 // 16: hawatch.plugin.v1.Grant
+	nil,                           // 17: hawatch.plugin.v1.Result.DetailEntry
+	(*durationpb.Duration)(nil),   // 18: google.protobuf.Duration
+	(*timestamppb.Timestamp)(nil), // 19: google.protobuf.Timestamp
 }
 var file_plugin_proto_depIdxs = []int32{
-	5,  // 0: hawatch.plugin.v1.SchemaResponse.schema:type_name -> hawatch.plugin.v1.Schema
-	6,  // 1: hawatch.plugin.v1.Schema.attributes:type_name -> hawatch.plugin.v1.Attribute
-	7,  // 2: hawatch.plugin.v1.Schema.blocks:type_name -> hawatch.plugin.v1.BlockSchema
-	5,  // 3: hawatch.plugin.v1.BlockSchema.schema:type_name -> hawatch.plugin.v1.Schema
-	15, // 4: hawatch.plugin.v1.WatchRequest.interval:type_name -> google.protobuf.Duration
-	15, // 5: hawatch.plugin.v1.WatchRequest.timeout:type_name -> google.protobuf.Duration
+	6,  // 0: hawatch.plugin.v1.SchemaResponse.schema:type_name -> hawatch.plugin.v1.Schema
+	7,  // 1: hawatch.plugin.v1.Schema.attributes:type_name -> hawatch.plugin.v1.Attribute
+	8,  // 2: hawatch.plugin.v1.Schema.blocks:type_name -> hawatch.plugin.v1.BlockSchema
+	6,  // 3: hawatch.plugin.v1.BlockSchema.schema:type_name -> hawatch.plugin.v1.Schema
+	18, // 4: hawatch.plugin.v1.WatchRequest.interval:type_name -> google.protobuf.Duration
+	18, // 5: hawatch.plugin.v1.WatchRequest.timeout:type_name -> google.protobuf.Duration
 	0,  // 6: hawatch.plugin.v1.Result.status:type_name -> hawatch.plugin.v1.Status
-	16, // 7: hawatch.plugin.v1.Result.observed_at:type_name -> google.protobuf.Timestamp
-	14, // 8: hawatch.plugin.v1.Result.detail:type_name -> hawatch.plugin.v1.Result.DetailEntry
-	16, // 9: hawatch.plugin.v1.Transition.at:type_name -> google.protobuf.Timestamp
-	1,  // 10: hawatch.plugin.v1.Check.Info:input_type -> hawatch.plugin.v1.InfoRequest
-	3,  // 11: hawatch.plugin.v1.Check.Schema:input_type -> hawatch.plugin.v1.SchemaRequest
-	8,  // 12: hawatch.plugin.v1.Check.Configure:input_type -> hawatch.plugin.v1.ConfigureRequest
-	10, // 13: hawatch.plugin.v1.Check.Watch:input_type -> hawatch.plugin.v1.WatchRequest
-	1,  // 14: hawatch.plugin.v1.Action.Info:input_type -> hawatch.plugin.v1.InfoRequest
-	3,  // 15: hawatch.plugin.v1.Action.Schema:input_type -> hawatch.plugin.v1.SchemaRequest
-	8,  // 16: hawatch.plugin.v1.Action.Configure:input_type -> hawatch.plugin.v1.ConfigureRequest
-	12, // 17: hawatch.plugin.v1.Action.Notify:input_type -> hawatch.plugin.v1.Transition
-	2,  // 18: hawatch.plugin.v1.Check.Info:output_type -> hawatch.plugin.v1.InfoResponse
-	4,  // 19: hawatch.plugin.v1.Check.Schema:output_type -> hawatch.plugin.v1.SchemaResponse
-	9,  // 20: hawatch.plugin.v1.Check.Configure:output_type -> hawatch.plugin.v1.ConfigureResponse
-	11, // 21: hawatch.plugin.v1.Check.Watch:output_type -> hawatch.plugin.v1.Result
-	2,  // 22: hawatch.plugin.v1.Action.Info:output_type -> hawatch.plugin.v1.InfoResponse
-	4,  // 23: hawatch.plugin.v1.Action.Schema:output_type -> hawatch.plugin.v1.SchemaResponse
-	9,  // 24: hawatch.plugin.v1.Action.Configure:output_type -> hawatch.plugin.v1.ConfigureResponse
-	13, // 25: hawatch.plugin.v1.Action.Notify:output_type -> hawatch.plugin.v1.Ack
-	18, // [18:26] is the sub-list for method output_type
-	10, // [10:18] is the sub-list for method input_type
-	10, // [10:10] is the sub-list for extension type_name
-	10, // [10:10] is the sub-list for extension extendee
-	0,  // [0:10] is the sub-list for field type_name
+	19, // 7: hawatch.plugin.v1.Result.observed_at:type_name -> google.protobuf.Timestamp
+	17, // 8: hawatch.plugin.v1.Result.detail:type_name -> hawatch.plugin.v1.Result.DetailEntry
+	19, // 9: hawatch.plugin.v1.Transition.at:type_name -> google.protobuf.Timestamp
+	1,  // 10: hawatch.plugin.v1.Grant.state:type_name -> hawatch.plugin.v1.GrantState
+	18, // 11: hawatch.plugin.v1.Grant.valid_for:type_name -> google.protobuf.Duration
+	2,  // 12: hawatch.plugin.v1.Check.Info:input_type -> hawatch.plugin.v1.InfoRequest
+	4,  // 13: hawatch.plugin.v1.Check.Schema:input_type -> hawatch.plugin.v1.SchemaRequest
+	9,  // 14: hawatch.plugin.v1.Check.Configure:input_type -> hawatch.plugin.v1.ConfigureRequest
+	11, // 15: hawatch.plugin.v1.Check.Watch:input_type -> hawatch.plugin.v1.WatchRequest
+	2,  // 16: hawatch.plugin.v1.Action.Info:input_type -> hawatch.plugin.v1.InfoRequest
+	4,  // 17: hawatch.plugin.v1.Action.Schema:input_type -> hawatch.plugin.v1.SchemaRequest
+	9,  // 18: hawatch.plugin.v1.Action.Configure:input_type -> hawatch.plugin.v1.ConfigureRequest
+	13, // 19: hawatch.plugin.v1.Action.Notify:input_type -> hawatch.plugin.v1.Transition
+	2,  // 20: hawatch.plugin.v1.Witness.Info:input_type -> hawatch.plugin.v1.InfoRequest
+	4,  // 21: hawatch.plugin.v1.Witness.Schema:input_type -> hawatch.plugin.v1.SchemaRequest
+	9,  // 22: hawatch.plugin.v1.Witness.Configure:input_type -> hawatch.plugin.v1.ConfigureRequest
+	15, // 23: hawatch.plugin.v1.Witness.Session:input_type -> hawatch.plugin.v1.Want
+	3,  // 24: hawatch.plugin.v1.Check.Info:output_type -> hawatch.plugin.v1.InfoResponse
+	5,  // 25: hawatch.plugin.v1.Check.Schema:output_type -> hawatch.plugin.v1.SchemaResponse
+	10, // 26: hawatch.plugin.v1.Check.Configure:output_type -> hawatch.plugin.v1.ConfigureResponse
+	12, // 27: hawatch.plugin.v1.Check.Watch:output_type -> hawatch.plugin.v1.Result
+	3,  // 28: hawatch.plugin.v1.Action.Info:output_type -> hawatch.plugin.v1.InfoResponse
+	5,  // 29: hawatch.plugin.v1.Action.Schema:output_type -> hawatch.plugin.v1.SchemaResponse
+	10, // 30: hawatch.plugin.v1.Action.Configure:output_type -> hawatch.plugin.v1.ConfigureResponse
+	14, // 31: hawatch.plugin.v1.Action.Notify:output_type -> hawatch.plugin.v1.Ack
+	3,  // 32: hawatch.plugin.v1.Witness.Info:output_type -> hawatch.plugin.v1.InfoResponse
+	5,  // 33: hawatch.plugin.v1.Witness.Schema:output_type -> hawatch.plugin.v1.SchemaResponse
+	10, // 34: hawatch.plugin.v1.Witness.Configure:output_type -> hawatch.plugin.v1.ConfigureResponse
+	16, // 35: hawatch.plugin.v1.Witness.Session:output_type -> hawatch.plugin.v1.Grant
+	24, // [24:36] is the sub-list for method output_type
+	12, // [12:24] is the sub-list for method input_type
+	12, // [12:12] is the sub-list for extension type_name
+	12, // [12:12] is the sub-list for extension extendee
+	0,  // [0:12] is the sub-list for field type_name
 }
 
 func init() { file_plugin_proto_init() }
@@ -932,10 +1184,10 @@ func file_plugin_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_plugin_proto_rawDesc), len(file_plugin_proto_rawDesc)),
-			NumEnums:      1,
-			NumMessages:   14,
+			NumEnums:      2,
+			NumMessages:   16,
 			NumExtensions: 0,
-			NumServices:   2,
+			NumServices:   3,
 		},
 		GoTypes:           file_plugin_proto_goTypes,
 		DependencyIndexes: file_plugin_proto_depIdxs,

@@ -471,3 +471,224 @@ var Action_ServiceDesc = grpc.ServiceDesc{
 	Streams:  []grpc.StreamDesc{},
 	Metadata: "plugin.proto",
 }
+
+const (
+	Witness_Info_FullMethodName      = "/hawatch.plugin.v1.Witness/Info"
+	Witness_Schema_FullMethodName    = "/hawatch.plugin.v1.Witness/Schema"
+	Witness_Configure_FullMethodName = "/hawatch.plugin.v1.Witness/Configure"
+	Witness_Session_FullMethodName   = "/hawatch.plugin.v1.Witness/Session"
+)
+
+// WitnessClient is the client API for Witness service.
+//
+// For semantics around ctx use and closing/ending streaming RPCs, please refer to https://pkg.go.dev/google.golang.org/grpc/?tab=doc#ClientConn.NewStream.
+//
+// Witness is served by witness plugins.
+type WitnessClient interface {
+	Info(ctx context.Context, in *InfoRequest, opts ...grpc.CallOption) (*InfoResponse, error)
+	Schema(ctx context.Context, in *SchemaRequest, opts ...grpc.CallOption) (*SchemaResponse, error)
+	Configure(ctx context.Context, in *ConfigureRequest, opts ...grpc.CallOption) (*ConfigureResponse, error)
+	// Session runs until the host ends it: the host sends Wants, the plugin
+	// answers with Grants. When the session ends, every right it held is
+	// given up.
+	Session(ctx context.Context, opts ...grpc.CallOption) (grpc.BidiStreamingClient[Want, Grant], error)
+}
+
+type witnessClient struct {
+	cc grpc.ClientConnInterface
+}
+
+func NewWitnessClient(cc grpc.ClientConnInterface) WitnessClient {
+	return &witnessClient{cc}
+}
+
+func (c *witnessClient) Info(ctx context.Context, in *InfoRequest, opts ...grpc.CallOption) (*InfoResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(InfoResponse)
+	err := c.cc.Invoke(ctx, Witness_Info_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *witnessClient) Schema(ctx context.Context, in *SchemaRequest, opts ...grpc.CallOption) (*SchemaResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(SchemaResponse)
+	err := c.cc.Invoke(ctx, Witness_Schema_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *witnessClient) Configure(ctx context.Context, in *ConfigureRequest, opts ...grpc.CallOption) (*ConfigureResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ConfigureResponse)
+	err := c.cc.Invoke(ctx, Witness_Configure_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *witnessClient) Session(ctx context.Context, opts ...grpc.CallOption) (grpc.BidiStreamingClient[Want, Grant], error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	stream, err := c.cc.NewStream(ctx, &Witness_ServiceDesc.Streams[0], Witness_Session_FullMethodName, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	x := &grpc.GenericClientStream[Want, Grant]{ClientStream: stream}
+	return x, nil
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type Witness_SessionClient = grpc.BidiStreamingClient[Want, Grant]
+
+// WitnessServer is the server API for Witness service.
+// All implementations must embed UnimplementedWitnessServer
+// for forward compatibility.
+//
+// Witness is served by witness plugins.
+type WitnessServer interface {
+	Info(context.Context, *InfoRequest) (*InfoResponse, error)
+	Schema(context.Context, *SchemaRequest) (*SchemaResponse, error)
+	Configure(context.Context, *ConfigureRequest) (*ConfigureResponse, error)
+	// Session runs until the host ends it: the host sends Wants, the plugin
+	// answers with Grants. When the session ends, every right it held is
+	// given up.
+	Session(grpc.BidiStreamingServer[Want, Grant]) error
+	mustEmbedUnimplementedWitnessServer()
+}
+
+// UnimplementedWitnessServer must be embedded to have
+// forward compatible implementations.
+//
+// NOTE: this should be embedded by value instead of pointer to avoid a nil
+// pointer dereference when methods are called.
+type UnimplementedWitnessServer struct{}
+
+func (UnimplementedWitnessServer) Info(context.Context, *InfoRequest) (*InfoResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method Info not implemented")
+}
+func (UnimplementedWitnessServer) Schema(context.Context, *SchemaRequest) (*SchemaResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method Schema not implemented")
+}
+func (UnimplementedWitnessServer) Configure(context.Context, *ConfigureRequest) (*ConfigureResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method Configure not implemented")
+}
+func (UnimplementedWitnessServer) Session(grpc.BidiStreamingServer[Want, Grant]) error {
+	return status.Error(codes.Unimplemented, "method Session not implemented")
+}
+func (UnimplementedWitnessServer) mustEmbedUnimplementedWitnessServer() {}
+func (UnimplementedWitnessServer) testEmbeddedByValue()                 {}
+
+// UnsafeWitnessServer may be embedded to opt out of forward compatibility for this service.
+// Use of this interface is not recommended, as added methods to WitnessServer will
+// result in compilation errors.
+type UnsafeWitnessServer interface {
+	mustEmbedUnimplementedWitnessServer()
+}
+
+func RegisterWitnessServer(s grpc.ServiceRegistrar, srv WitnessServer) {
+	// If the following call panics, it indicates UnimplementedWitnessServer was
+	// embedded by pointer and is nil.  This will cause panics if an
+	// unimplemented method is ever invoked, so we test this at initialization
+	// time to prevent it from happening at runtime later due to I/O.
+	if t, ok := srv.(interface{ testEmbeddedByValue() }); ok {
+		t.testEmbeddedByValue()
+	}
+	s.RegisterService(&Witness_ServiceDesc, srv)
+}
+
+func _Witness_Info_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(InfoRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(WitnessServer).Info(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Witness_Info_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(WitnessServer).Info(ctx, req.(*InfoRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _Witness_Schema_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(SchemaRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(WitnessServer).Schema(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Witness_Schema_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(WitnessServer).Schema(ctx, req.(*SchemaRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _Witness_Configure_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ConfigureRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(WitnessServer).Configure(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Witness_Configure_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(WitnessServer).Configure(ctx, req.(*ConfigureRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _Witness_Session_Handler(srv interface{}, stream grpc.ServerStream) error {
+	return srv.(WitnessServer).Session(&grpc.GenericServerStream[Want, Grant]{ServerStream: stream})
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type Witness_SessionServer = grpc.BidiStreamingServer[Want, Grant]
+
+// Witness_ServiceDesc is the grpc.ServiceDesc for Witness service.
+// It's only intended for direct use with grpc.RegisterService,
+// and not to be introspected or modified (even as a copy)
+var Witness_ServiceDesc = grpc.ServiceDesc{
+	ServiceName: "hawatch.plugin.v1.Witness",
+	HandlerType: (*WitnessServer)(nil),
+	Methods: []grpc.MethodDesc{
+		{
+			MethodName: "Info",
+			Handler:    _Witness_Info_Handler,
+		},
+		{
+			MethodName: "Schema",
+			Handler:    _Witness_Schema_Handler,
+		},
+		{
+			MethodName: "Configure",
+			Handler:    _Witness_Configure_Handler,
+		},
+	},
+	Streams: []grpc.StreamDesc{
+		{
+			StreamName:    "Session",
+			Handler:       _Witness_Session_Handler,
+			ServerStreams: true,
+			ClientStreams: true,
+		},
+	},
+	Metadata: "plugin.proto",
+}

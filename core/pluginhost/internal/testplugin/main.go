@@ -16,7 +16,7 @@ import (
 
 func main() {
 	name := flag.String("name", "testplugin", "name reported in Info")
-	kind := flag.String("kind", "check", "check or action")
+	kind := flag.String("kind", "check", "check, action or witness")
 	mode := flag.String("mode", "ok", "ok | crash | hang | push | flood")
 	crashEvery := flag.Int("crash-every", 3, "crash mode: exit on every Nth Check")
 	floodEvery := flag.Duration("flood-every", time.Millisecond, "flood mode: report period")
@@ -29,6 +29,8 @@ func main() {
 	switch {
 	case *kind == "action":
 		sdk.Serve(&action{base: base{info: info}})
+	case *kind == "witness":
+		sdk.Serve(&witness{base: base{info: info}, crash: *mode == "crash"})
 	case *mode == "push" || *mode == "flood":
 		sdk.Serve(&watcher{base: base{info: info}, flood: *mode == "flood", every: *floodEvery})
 	default:
@@ -134,4 +136,51 @@ func (a *action) Notify(ctx context.Context, t sdk.Transition) error {
 	defer f.Close()
 	_, err = fmt.Fprintf(f, "%s %s->%s\n", t.Instance, t.From, t.To)
 	return err
+}
+
+// witness grants every wish and, when configured with a file, appends "give
+// up NAME" to it for every right still held when the session ends (what a
+// real witness revokes). In crash mode it exits on the second wish.
+type witness struct {
+	base
+	crash bool
+}
+
+func (w *witness) Serve(ctx context.Context, wants <-chan sdk.Want, report func(sdk.Grant)) error {
+	held := map[string]bool{}
+	defer func() {
+		w.mu.Lock()
+		defer w.mu.Unlock()
+		if w.cfg.File == "" {
+			return
+		}
+		f, err := os.OpenFile(w.cfg.File, os.O_APPEND|os.O_WRONLY|os.O_CREATE, 0o600)
+		if err != nil {
+			return
+		}
+		defer f.Close()
+		for n, h := range held {
+			if h {
+				fmt.Fprintf(f, "give up %s\n", n)
+			}
+		}
+	}()
+	n := 0
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case want := <-wants:
+			n++
+			if w.crash && n == 2 {
+				os.Exit(4)
+			}
+			held[want.Instance] = want.Want
+			g := sdk.Grant{Instance: want.Instance, State: sdk.GrantFree, Reason: "pid " + strconv.Itoa(os.Getpid())}
+			if want.Want {
+				g.State, g.Holder, g.ValidFor, g.Revision = sdk.GrantHeld, "test", time.Second, int64(n)
+			}
+			report(g)
+		}
+	}
 }
