@@ -21,7 +21,7 @@ type fakeWitness struct {
 func (f *fakeWitness) Info() sdk.Info {
 	return sdk.Info{Name: "fake", Kind: sdk.KindWitness, Version: "1"}
 }
-func (f *fakeWitness) Schema() sdk.Schema                            { return sdk.Schema{} }
+func (f *fakeWitness) Schema() sdk.Schema                          { return sdk.Schema{} }
 func (f *fakeWitness) Configure(context.Context, sdk.Config) error { return nil }
 
 func (f *fakeWitness) Serve(ctx context.Context, wants <-chan sdk.Want, report func(sdk.Grant)) error {

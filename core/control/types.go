@@ -42,10 +42,10 @@ type InstanceStatus struct {
 	VIPError string   `json:"vip_error,omitempty"`
 	// Auth names the authentication in use ("hmac enforce, key 1 of [1
 	// 2]"); it never carries a secret.
-	Auth           string        `json:"auth,omitempty"`
-	LocalAddr      string        `json:"local_addr"`
-	Peers          []string      `json:"peers,omitempty"`
-	MasterAdverInt string        `json:"master_adver_interval"`
+	Auth           string   `json:"auth,omitempty"`
+	LocalAddr      string   `json:"local_addr"`
+	Peers          []string `json:"peers,omitempty"`
+	MasterAdverInt string   `json:"master_adver_interval"`
 	// Witness is the quorum witness's word on this instance; absent
 	// without a witness.
 	Witness *WitnessStatus `json:"witness,omitempty"`

@@ -28,10 +28,10 @@ type Daemon struct {
 	log  zerolog.Logger
 	path string
 
-	mu      sync.Mutex // guards cfg, checks, actions during reload
-	cfg     *config.Config
-	host    *pluginhost.Manager
-	eng     *engine.Engine
+	mu        sync.Mutex // guards cfg, checks, actions during reload
+	cfg       *config.Config
+	host      *pluginhost.Manager
+	eng       *engine.Engine
 	checks    map[string]*pluginhost.Check
 	actions   map[string]*pluginhost.Action
 	witnesses map[string]*pluginhost.Witness // for the daemon's life

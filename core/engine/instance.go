@@ -15,8 +15,8 @@ import (
 // I/O counters only the engine can know (sends and their errors); the
 // router holds everything else.
 type binding struct {
-	cfg    *config.Instance
-	r      *vrouter.Router
+	cfg     *config.Instance
+	r       *vrouter.Router
 	sock    *socket
 	worker  *vipWorker
 	witness WitnessFeed // nil without a witness
