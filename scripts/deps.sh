@@ -11,4 +11,4 @@ if [[ ! -e /usr/sbin/policy-rc.d ]]; then
 fi
 apt-get update
 apt-get install -y --no-install-recommends \
-	keepalived nginx-light nftables iproute2 iputils-ping procps tcpdump curl gawk make gcc
+	keepalived nginx-light nftables iproute2 iputils-ping procps tcpdump curl gawk make gcc etcd-server

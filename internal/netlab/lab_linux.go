@@ -64,6 +64,15 @@ func New(t testing.TB, opts Options) *Lab {
 	if !opts.NoClient {
 		l.Client = newNode(l.Prefix, 0, opts.IPv6)
 	}
+	if opts.Members < 0 || opts.Members > 9 {
+		t.Fatalf("netlab: Members = %d, want 0..9", opts.Members)
+	}
+	for i := 1; i <= opts.Members; i++ {
+		m := newNode(l.Prefix, 20+i, opts.IPv6) // 198.51.100.(30+i)
+		m.Name, m.Index = "etcd"+strconv.Itoa(i), -i
+		m.NS = l.Prefix + m.Name
+		l.Members = append(l.Members, m)
+	}
 	// Registered before anything exists so a half-built lab is removed too.
 	t.Cleanup(func() {
 		if err := l.destroy(); err != nil {
@@ -99,13 +108,13 @@ func newNode(prefix string, i int, v6 bool) *Node {
 	return n
 }
 
-// All returns the nodes followed by the client (if any).
+// All returns the nodes, the client (if any) and the members.
 func (l *Lab) All() []*Node {
 	all := append([]*Node(nil), l.Nodes...)
 	if l.Client != nil {
 		all = append(all, l.Client)
 	}
-	return all
+	return append(all, l.Members...)
 }
 
 // Node returns the node with the given name ("lb1", "client"), or nil.
@@ -538,6 +547,33 @@ func blockElements(from *Node) []string {
 		lines = append(lines, fmt.Sprintf("vrrp_src6 { %s }", from.LinkLocal))
 	}
 	return lines
+}
+
+// isoTable is the netdev table that isolates a node.
+const isoTable = "hwt_isolate"
+
+// Isolate cuts n off from everything: every frame into and out of its
+// eth0 is dropped (ARP and IPv6 included), as a dead switch port or a
+// partition looks to the node and to the others. Rejoin undoes it.
+func (l *Lab) Isolate(t testing.TB, n *Node) {
+	t.Helper()
+	if err := n.nft(fmt.Sprintf(`add table netdev %[1]s
+add chain netdev %[1]s in { type filter hook ingress device eth0 priority 0; policy drop; }
+add chain netdev %[1]s out { type filter hook egress device eth0 priority 0; policy drop; }
+`, isoTable)); err != nil {
+		t.Fatalf("Isolate %s: %v", n, err)
+	}
+}
+
+// Rejoin ends Isolate(n); rejoining a node that is not isolated is not an
+// error.
+func (l *Lab) Rejoin(n *Node) error {
+	if err := n.nft("destroy table netdev " + isoTable + "\n"); err != nil {
+		if err2 := n.nft("delete table netdev " + isoTable + "\n"); err2 != nil && !strings.Contains(err2.Error(), "No such file") {
+			return fmt.Errorf("Rejoin %s: %w", n, err2)
+		}
+	}
+	return nil
 }
 
 func (n *Node) ensureBlockTable() error {

@@ -8,6 +8,7 @@
 // Addressing (node i is 1-based, named "lb<i>"):
 //
 //	node i   198.51.100.(10+i)/24   2001:db8::<10+i>/64   02:00:00:00:00:<10+i>
+//	member i 198.51.100.(30+i)/24   2001:db8::<30+i>/64   02:00:00:00:00:<30+i>
 //	client   198.51.100.100/24      2001:db8::100/64      02:00:00:00:00:64
 //
 // The IPv6 host part and the last MAC byte are written with the same digits
@@ -45,6 +46,9 @@ type Options struct {
 	// IPv6 also assigns the 2001:db8::/64 addresses. Link-local addresses
 	// exist in every lab and are usable at once (DAD is off).
 	IPv6 bool
+	// Members adds namespaces etcd1..etcdN for quorum members (a witness's
+	// etcd cluster), at 198.51.100.(30+i), MAC 02:00:00:00:00:(30+i).
+	Members int
 }
 
 // Lab is one running lab. Fields are read-only after New.
@@ -54,6 +58,8 @@ type Lab struct {
 	Nodes  []*Node
 	// Client is nil when Options.NoClient was set.
 	Client *Node
+	// Members are the quorum member namespaces (Options.Members).
+	Members []*Node
 	// Bridge is the name of the bridge namespace (the bridge inside is "br0").
 	Bridge string
 }
@@ -68,7 +74,7 @@ type Node struct {
 	// LinkLocal is eth0's fe80:: address (kernel-generated from MAC).
 	LinkLocal netip.Addr
 	MAC       net.HardwareAddr
-	// Index is 1-based for nodes, 0 for the client.
+	// Index is 1-based for nodes, 0 for the client, -i for member etcd<i>.
 	Index int
 
 	mu         sync.Mutex

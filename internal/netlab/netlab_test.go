@@ -423,3 +423,39 @@ func lastState(log string) string {
 	}
 	return m[len(m)-1][1]
 }
+
+// TestIsolateAndEtcd: a three-member etcd cluster comes up in the member
+// namespaces, a node that is isolated reaches nobody (and nobody it), and
+// rejoins.
+func TestIsolateAndEtcd(t *testing.T) {
+	lab := New(t, Options{Nodes: 1, NoClient: true, Members: 3})
+	e := StartEtcd(t, lab.Members, EtcdOptions{})
+	if got := len(e.Endpoints()); got != 3 {
+		t.Fatalf("%d endpoints", got)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	leader, err := e.Leader(ctx, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("leader %s", lab.Members[leader].Name)
+	lb1, m := lab.Nodes[0], lab.Members[0]
+	ping := func() error {
+		_, err := lb1.Exec(ctx, "ping", "-c", "1", "-W", "1", m.Addr4.String())
+		return err
+	}
+	if err := ping(); err != nil {
+		t.Fatalf("lb1 cannot reach %s: %v", m, err)
+	}
+	lab.Isolate(t, lb1)
+	if err := ping(); err == nil {
+		t.Fatal("isolated lb1 still reaches etcd1")
+	}
+	if err := lab.Rejoin(lb1); err != nil {
+		t.Fatal(err)
+	}
+	if err := ping(); err != nil {
+		t.Fatalf("lb1 after rejoin: %v", err)
+	}
+}

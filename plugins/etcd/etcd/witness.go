@@ -1,0 +1,438 @@
+package etcd
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
+	clientv3 "go.etcd.io/etcd/client/v3"
+	"go.uber.org/zap"
+
+	"github.com/hawatch/hawatch/sdk"
+)
+
+// Version is reported in Info.
+const Version = "0.1.0"
+
+// ErrNotConfigured is returned by Serve before a successful Configure.
+var ErrNotConfigured = errors.New("etcd witness: Serve before Configure")
+
+// Plugin is the "etcd" witness (sdk.Witness).
+type Plugin struct {
+	mu  sync.Mutex
+	cfg *settings
+	now func() time.Time
+}
+
+var _ sdk.Witness = (*Plugin)(nil)
+
+// New returns an unconfigured plugin.
+func New() *Plugin { return &Plugin{now: time.Now} }
+
+// Info implements sdk.Base.
+func (p *Plugin) Info() sdk.Info {
+	return sdk.Info{Name: "etcd", Kind: sdk.KindWitness, Version: Version}
+}
+
+// Schema implements sdk.Base.
+func (p *Plugin) Schema() sdk.Schema { return Schema() }
+
+// Configure implements sdk.Base.
+func (p *Plugin) Configure(_ context.Context, cfg sdk.Config) error {
+	var c Config
+	if err := cfg.Decode(&c); err != nil {
+		return fmt.Errorf("etcd: %w", err)
+	}
+	s, err := c.settings()
+	if err != nil {
+		return err
+	}
+	p.mu.Lock()
+	p.cfg = s
+	p.mu.Unlock()
+	return nil
+}
+
+// Serve implements sdk.Witness: one etcd client and one lease for the
+// session; every right the session holds is a key bound to that lease, so
+// the lease's revocation at the end gives them all up at once.
+func (p *Plugin) Serve(ctx context.Context, wants <-chan sdk.Want, report func(sdk.Grant)) error {
+	p.mu.Lock()
+	s := p.cfg
+	p.mu.Unlock()
+	if s == nil {
+		return ErrNotConfigured
+	}
+	cli, err := clientv3.New(clientv3.Config{
+		Endpoints: s.endpoints, DialTimeout: s.dialTimeout, Username: s.username, Password: s.password, TLS: s.tls,
+		Logger: zap.NewNop(),
+		// Find a dead member quickly: a keepalive on another endpoint must
+		// get through well within the ttl.
+		DialKeepAliveTime: s.refresh(), DialKeepAliveTimeout: s.refresh(),
+	})
+	if err != nil {
+		return fmt.Errorf("etcd client: %w", err)
+	}
+	defer cli.Close()
+	e := &elector{s: s, cli: cli, report: report, now: p.now, rights: map[string]*right{}}
+	return e.run(ctx, wants)
+}
+
+// right is what the elector knows of one instance's key.
+type right struct {
+	want   bool   // the host wants it
+	held   bool   // the key is ours, on our lease
+	holder string // the key's value ("" when absent)
+	rev    int64  // the key's create revision
+	known  bool   // holder/rev come from etcd (not an error)
+	reason string
+	last   sdk.Grant // last reported
+}
+
+// elector runs one session: every etcd call happens on its goroutine, each
+// bounded by the refresh interval, so the host's wishes, etcd's watch
+// events and the keepalive are handled in order.
+type elector struct {
+	s      *settings
+	cli    *clientv3.Client
+	report func(sdk.Grant)
+	now    func() time.Time
+
+	lease clientv3.LeaseID
+	// confirmed is when the last grant or keepalive of the lease that
+	// etcd answered was sent: the lease lives at least until confirmed +
+	// ttl, and a held right is reported valid until confirmed + ttl -
+	// margin.
+	confirmed time.Time
+	rights    map[string]*right
+}
+
+func (e *elector) run(ctx context.Context, wants <-chan sdk.Want) error {
+	ctx, cancel := context.WithCancel(ctx)
+	events := make(chan []*clientv3.Event)
+	resync := make(chan struct{}, 1)
+	var wg sync.WaitGroup
+	wg.Go(func() { e.watch(ctx, events, resync) })
+	defer wg.Wait()
+	defer cancel()
+	tick := time.NewTicker(e.s.refresh())
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			e.revoke()
+			return nil
+		case w := <-wants:
+			e.want(ctx, w)
+		case evs := <-events:
+			for _, ev := range evs {
+				e.event(ctx, ev)
+			}
+		case <-resync:
+			// The watch (re)started: re-read every key, so no change made
+			// while it was down is missed.
+			for name := range e.rights {
+				e.refresh(ctx, name)
+			}
+		case <-tick.C:
+			e.tick(ctx)
+		}
+	}
+}
+
+// watch follows the prefix on its own goroutine (establishing a watch
+// blocks while etcd cannot be reached, and that must not hold up the
+// wishes or the keepalive), restarting it when it breaks (compaction, a
+// lost member), until ctx ends.
+func (e *elector) watch(ctx context.Context, events chan<- []*clientv3.Event, resync chan<- struct{}) {
+	for ctx.Err() == nil {
+		wc := e.cli.Watch(clientv3.WithRequireLeader(ctx), e.s.prefix+"/", clientv3.WithPrefix(), clientv3.WithCreatedNotify())
+		for wr := range wc {
+			if wr.Created {
+				select {
+				case resync <- struct{}{}:
+				default:
+				}
+			}
+			if wr.Err() != nil {
+				break
+			}
+			if len(wr.Events) > 0 {
+				select {
+				case events <- wr.Events:
+				case <-ctx.Done():
+					return
+				}
+			}
+		}
+		select {
+		case <-ctx.Done():
+		case <-time.After(e.s.refresh()):
+		}
+	}
+}
+
+func (e *elector) call(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(ctx, e.s.refresh())
+}
+
+func (e *elector) right(name string) *right {
+	r := e.rights[name]
+	if r == nil {
+		r = &right{}
+		e.rights[name] = r
+	}
+	return r
+}
+
+func (e *elector) want(ctx context.Context, w sdk.Want) {
+	first := e.rights[w.Instance] == nil
+	r := e.right(w.Instance)
+	r.want = w.Want
+	switch {
+	case w.Want && !r.held:
+		e.acquire(ctx, w.Instance)
+	case !w.Want && r.held:
+		e.release(ctx, w.Instance)
+	case first:
+		e.refresh(ctx, w.Instance)
+	default:
+		e.publish(w.Instance)
+	}
+}
+
+// acquire creates the key with our lease if it is absent, or takes it over
+// if it already names this node (a restarted plugin whose old lease still
+// lives), in one transaction; otherwise it learns the holder.
+func (e *elector) acquire(ctx context.Context, name string) {
+	r := e.right(name)
+	if err := e.ensureLease(ctx); err != nil {
+		e.failed(name, err)
+		return
+	}
+	key := e.s.key(name)
+	mine := []clientv3.Op{clientv3.OpPut(key, e.s.node, clientv3.WithLease(e.lease)), clientv3.OpGet(key)}
+	cctx, cancel := e.call(ctx)
+	resp, err := e.cli.Txn(cctx).
+		If(clientv3.Compare(clientv3.CreateRevision(key), "=", 0)).
+		Then(mine...).
+		Else(clientv3.OpTxn([]clientv3.Cmp{clientv3.Compare(clientv3.Value(key), "=", e.s.node)}, mine, []clientv3.Op{clientv3.OpGet(key)})).
+		Commit()
+	cancel()
+	if errors.Is(err, rpctypes.ErrLeaseNotFound) {
+		e.lease = 0 // expired under us: the next try grants a new one
+	}
+	if err != nil {
+		e.failed(name, fmt.Errorf("acquire: %w", err))
+		return
+	}
+	ours, get := resp.Succeeded, (*clientv3.GetResponse)(nil)
+	if ours {
+		get = (*clientv3.GetResponse)(resp.Responses[1].GetResponseRange())
+	} else {
+		nested := resp.Responses[0].GetResponseTxn()
+		ours = nested.GetSucceeded()
+		last := nested.GetResponses()[len(nested.GetResponses())-1]
+		get = (*clientv3.GetResponse)(last.GetResponseRange())
+	}
+	r.held = ours
+	e.learn(r, get)
+	e.publish(name)
+}
+
+// ensureLease makes sure the session has a lease that is certainly alive:
+// a fresh grant, or the current one kept alive when its last confirmation
+// is older than the validity (a lease nobody needed for a while may have
+// expired, and a key put on it would vanish at once).
+func (e *elector) ensureLease(ctx context.Context) error {
+	if e.lease != 0 && e.validFor() > 0 {
+		return nil
+	}
+	if e.lease != 0 {
+		e.keepAlive(ctx)
+		if e.lease != 0 && e.validFor() > 0 {
+			return nil
+		}
+	}
+	cctx, cancel := e.call(ctx)
+	sent := e.now()
+	g, err := e.cli.Grant(cctx, int64(e.s.ttl/time.Second))
+	cancel()
+	if err != nil {
+		return fmt.Errorf("lease grant: %w", err)
+	}
+	e.lease, e.confirmed = g.ID, sent
+	return nil
+}
+
+// keepAlive renews the lease once; a lease etcd no longer knows is
+// dropped, with every right on it.
+func (e *elector) keepAlive(ctx context.Context) error {
+	cctx, cancel := e.call(ctx)
+	sent := e.now()
+	_, err := e.cli.KeepAliveOnce(cctx, e.lease)
+	cancel()
+	switch {
+	case err == nil:
+		e.confirmed = sent
+	case errors.Is(err, rpctypes.ErrLeaseNotFound):
+		e.lease = 0
+		for name, r := range e.rights {
+			if r.held {
+				r.held, r.holder, r.rev = false, "", 0
+				e.publish(name)
+			}
+		}
+	}
+	return err
+}
+
+// release deletes our key (only if it is still ours).
+func (e *elector) release(ctx context.Context, name string) {
+	r := e.right(name)
+	key := e.s.key(name)
+	cctx, cancel := e.call(ctx)
+	_, err := e.cli.Txn(cctx).
+		If(clientv3.Compare(clientv3.Value(key), "=", e.s.node), clientv3.Compare(clientv3.LeaseValue(key), "=", e.lease)).
+		Then(clientv3.OpDelete(key)).
+		Commit()
+	cancel()
+	r.held = false
+	if err != nil {
+		// The key dies with the lease at worst; say what we know.
+		e.failed(name, fmt.Errorf("release: %w", err))
+		return
+	}
+	r.holder, r.rev, r.known, r.reason = "", 0, true, ""
+	e.publish(name)
+}
+
+// refresh re-reads an instance's key.
+func (e *elector) refresh(ctx context.Context, name string) {
+	r := e.right(name)
+	cctx, cancel := e.call(ctx)
+	get, err := e.cli.Get(cctx, e.s.key(name))
+	cancel()
+	if err != nil {
+		e.failed(name, fmt.Errorf("read: %w", err))
+		return
+	}
+	e.learn(r, get)
+	if r.held && (r.holder != e.s.node || len(get.Kvs) == 0 || clientv3.LeaseID(get.Kvs[0].Lease) != e.lease) {
+		r.held = false
+	}
+	e.publish(name)
+}
+
+func (e *elector) learn(r *right, get *clientv3.GetResponse) {
+	r.known, r.reason = true, ""
+	r.holder, r.rev = "", 0
+	if get != nil && len(get.Kvs) > 0 {
+		r.holder, r.rev = string(get.Kvs[0].Value), get.Kvs[0].CreateRevision
+	}
+}
+
+// event follows a change of a key under the prefix.
+func (e *elector) event(ctx context.Context, ev *clientv3.Event) {
+	name, ok := strings.CutPrefix(string(ev.Kv.Key), e.s.prefix+"/")
+	r := e.rights[name]
+	if !ok || r == nil {
+		return
+	}
+	r.known, r.reason = true, ""
+	if ev.Type == clientv3.EventTypeDelete {
+		r.held, r.holder, r.rev = false, "", 0
+		if r.want {
+			e.acquire(ctx, name) // the holder's right ended: ours, if we can
+			return
+		}
+	} else {
+		r.holder, r.rev = string(ev.Kv.Value), ev.Kv.CreateRevision
+		r.held = r.holder == e.s.node && clientv3.LeaseID(ev.Kv.Lease) == e.lease && e.lease != 0
+	}
+	e.publish(name)
+}
+
+// tick keeps the lease alive while a right is held or wanted (a key put on
+// a lease left to lapse would vanish at once), retries the rights wanted
+// but not held, and reports held rights with their new validity.
+func (e *elector) tick(ctx context.Context) {
+	needed := false
+	for _, r := range e.rights {
+		needed = needed || r.held || r.want
+	}
+	if needed && e.lease != 0 {
+		if err := e.keepAlive(ctx); err != nil && !errors.Is(err, rpctypes.ErrLeaseNotFound) {
+			for name, r := range e.rights {
+				if r.held && e.validFor() <= 0 {
+					// Past the validity: the right may be gone; the host
+					// has resigned already. Say why.
+					r.held, r.known, r.reason = false, false, "keepalive: "+err.Error()
+					e.publish(name)
+				}
+			}
+		}
+	}
+	for name, r := range e.rights {
+		switch {
+		case r.want && !r.held:
+			e.acquire(ctx, name)
+		case r.held:
+			e.publish(name) // a fresh validity
+		case !r.known:
+			e.refresh(ctx, name)
+		}
+	}
+}
+
+// validFor is how long a held right stays ours for certain from now.
+func (e *elector) validFor() time.Duration {
+	return e.confirmed.Add(e.s.ttl - e.s.margin).Sub(e.now())
+}
+
+func (e *elector) failed(name string, err error) {
+	r := e.right(name)
+	if r.held && e.validFor() > 0 {
+		return // the lease still covers it; the next tick retries
+	}
+	r.held, r.known, r.reason = false, false, err.Error()
+	e.publish(name)
+}
+
+// publish reports an instance's right when it changed, and every time while
+// held (the host's validity moves on with each keepalive).
+func (e *elector) publish(name string) {
+	r := e.right(name)
+	g := sdk.Grant{Instance: name, Holder: r.holder, Revision: r.rev, Reason: r.reason}
+	switch {
+	case r.held && e.validFor() > 0:
+		g.State, g.ValidFor = sdk.GrantHeld, e.validFor()
+	case !r.known:
+		g.State = sdk.GrantUnreachable
+	case r.holder == "":
+		g.State = sdk.GrantFree
+	default:
+		g.State = sdk.GrantOther
+	}
+	if g.State != sdk.GrantHeld && g == r.last {
+		return
+	}
+	r.last = g
+	e.report(g)
+}
+
+// revoke gives every right of the session up at once, bounded so a dead
+// quorum cannot hold up a stop.
+func (e *elector) revoke() {
+	if e.lease == 0 {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	_, _ = e.cli.Revoke(ctx, e.lease)
+	e.lease = 0
+}

@@ -1,0 +1,241 @@
+package etcd
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hawatch/hawatch/internal/netlab"
+	"github.com/hawatch/hawatch/sdk"
+)
+
+const endpointsEnv = "HAWATCH_ETCD_TEST_ENDPOINTS"
+
+// inLab gives the test a real single-member etcd (Debian's etcd-server).
+// etcd runs only inside a lab namespace, so the test runs itself again
+// inside a lab node's namespace next to it: the outer run returns false
+// (and reports the inner run's result); the inner run gets true and the
+// endpoints.
+func inLab(t *testing.T) ([]string, bool) {
+	t.Helper()
+	if eps := os.Getenv(endpointsEnv); eps != "" {
+		return strings.Split(eps, ","), true
+	}
+	lab := netlab.New(t, netlab.Options{Nodes: 1, NoClient: true, Members: 1})
+	e := netlab.StartEtcd(t, lab.Members, netlab.EtcdOptions{})
+	cmd := exec.Command("ip", "netns", "exec", lab.Nodes[0].NS, os.Args[0], "-test.run=^"+t.Name()+"$", "-test.v", "-test.count=1", "-test.timeout=30s")
+	cmd.Env = append(os.Environ(), endpointsEnv+"="+strings.Join(e.Endpoints(), ","))
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("inside %s next to a real etcd: %v\n%s", lab.Nodes[0].NS, err, out)
+	}
+	t.Logf("inside %s next to a real etcd:\n%s", lab.Nodes[0].NS, out)
+	return nil, false
+}
+
+// session is one Serve of a configured plugin, as the host runs it.
+type session struct {
+	t      *testing.T
+	wants  chan sdk.Want
+	grants chan sdk.Grant
+	cancel context.CancelFunc
+	done   chan error
+}
+
+func serve(t *testing.T, endpoints []string, node string, prefix string) *session {
+	t.Helper()
+	p := New()
+	cfg, _ := json.Marshal(map[string]any{"endpoints": endpoints, "prefix": prefix, "ttl": "1s", "node": node})
+	if err := p.Configure(context.Background(), sdk.Config{Raw: cfg}); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	s := &session{t: t, wants: make(chan sdk.Want), grants: make(chan sdk.Grant, 256), cancel: cancel, done: make(chan error, 1)}
+	go func() { s.done <- p.Serve(ctx, s.wants, func(g sdk.Grant) { s.grants <- g }) }()
+	t.Cleanup(s.stop)
+	return s
+}
+
+func (s *session) want(instance string, w bool) { s.wants <- sdk.Want{Instance: instance, Want: w} }
+
+func (s *session) stop() {
+	s.cancel()
+	if err := <-s.done; err != nil {
+		s.t.Errorf("Serve: %v", err)
+	}
+	s.done <- nil // stop is idempotent
+}
+
+// next waits for a grant matching pred and returns it with how long it
+// took.
+func (s *session) next(what string, within time.Duration, pred func(sdk.Grant) bool) (sdk.Grant, time.Duration) {
+	s.t.Helper()
+	start := time.Now()
+	deadline := time.After(within)
+	for {
+		select {
+		case g := <-s.grants:
+			if pred(g) {
+				return g, time.Since(start)
+			}
+		case <-deadline:
+			s.t.Fatalf("no %s within %v", what, within)
+		}
+	}
+}
+
+func state(st sdk.GrantState) func(sdk.Grant) bool {
+	return func(g sdk.Grant) bool { return g.State == st }
+}
+
+// TestRightIsExclusive: of two nodes wanting one instance's right, the
+// first gets it; the other is told who holds it, with the holder's
+// revision; a held right is refreshed with a validity under the ttl; the
+// holder gives it up (Want false) and the other gets it at once, with a
+// higher revision (the fencing token).
+func TestRightIsExclusive(t *testing.T) {
+	eps, inside := inLab(t)
+	if !inside {
+		return
+	}
+	a, b := serve(t, eps, "lb1", "/hawatch/t1"), serve(t, eps, "lb2", "/hawatch/t1")
+	a.want("VI_1", true)
+	ga, _ := a.next("lb1 granted", 5*time.Second, state(sdk.GrantHeld))
+	if ga.Holder != "lb1" || ga.Revision == 0 || ga.ValidFor <= 0 || ga.ValidFor > 750*time.Millisecond {
+		t.Fatalf("lb1's grant %+v: want holder lb1, a revision, 0 < validity <= ttl - margin", ga)
+	}
+	b.want("VI_1", true)
+	gb, _ := b.next("lb2 told lb1 holds it", 5*time.Second, state(sdk.GrantOther))
+	if gb.Holder != "lb1" || gb.Revision != ga.Revision {
+		t.Fatalf("lb2 sees %+v, want holder lb1 revision %d", gb, ga.Revision)
+	}
+	// Refreshed: several held grants in a second, each with a fresh validity.
+	n := 0
+	for deadline := time.Now().Add(time.Second); time.Now().Before(deadline); {
+		select {
+		case g := <-a.grants:
+			if g.State != sdk.GrantHeld {
+				t.Fatalf("lb1 lost the right without a cause: %+v", g)
+			}
+			n++
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+	if n < 3 {
+		t.Errorf("%d refreshed grants in a second, want about 4 (ttl/4)", n)
+	}
+	a.want("VI_1", false)
+	a.next("lb1 free", 5*time.Second, state(sdk.GrantFree))
+	g2, took := b.next("lb2 granted", 5*time.Second, state(sdk.GrantHeld))
+	t.Logf("lb2 got the right %v after lb1 gave it up", took)
+	if took > 200*time.Millisecond || g2.Revision <= ga.Revision {
+		t.Errorf("lb2 granted after %v with revision %d (lb1's %d): want at once, with a higher revision", took, g2.Revision, ga.Revision)
+	}
+}
+
+// TestStopRevokes: a session that ends (graceful stop) revokes its lease:
+// the waiting node gets the right at once, not after the ttl.
+func TestStopRevokes(t *testing.T) {
+	eps, inside := inLab(t)
+	if !inside {
+		return
+	}
+	a, b := serve(t, eps, "lb1", "/hawatch/t2"), serve(t, eps, "lb2", "/hawatch/t2")
+	a.want("VI_1", true)
+	a.want("VI_2", true)
+	a.next("lb1 granted VI_1", 5*time.Second, func(g sdk.Grant) bool { return g.Instance == "VI_1" && g.State == sdk.GrantHeld })
+	b.want("VI_2", true)
+	b.next("lb2 told VI_2 is lb1's", 5*time.Second, state(sdk.GrantOther))
+	stopped := time.Now()
+	a.stop()
+	b.next("lb2 granted VI_2", 2*time.Second, state(sdk.GrantHeld))
+	if took := time.Since(stopped); took > 300*time.Millisecond {
+		t.Errorf("lb2 got VI_2 %v after lb1's session ended, want at once (revoke)", took)
+	} else {
+		t.Logf("lb2 got VI_2 %v after lb1's session ended", took)
+	}
+}
+
+// TestCrashedHolderExpires: a holder that stops keeping its lease alive
+// (its process froze or died, no revoke) loses the right when the lease
+// expires in etcd: after the ttl, plus up to the half second etcd's lessor
+// takes to notice. The other node then gets it by itself.
+func TestCrashedHolderExpires(t *testing.T) {
+	eps, inside := inLab(t)
+	if !inside {
+		return
+	}
+	p := New()
+	cfg, _ := json.Marshal(map[string]any{"endpoints": eps, "prefix": "/hawatch/t3", "ttl": "1s", "node": "lb1"})
+	if err := p.Configure(context.Background(), sdk.Config{Raw: cfg}); err != nil {
+		t.Fatal(err)
+	}
+	// A holder that freezes: its report blocks after the first grant, so
+	// its loop never keeps the lease alive again (and never revokes).
+	frozen := make(chan struct{})
+	var once bool
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	wants := make(chan sdk.Want, 1)
+	wants <- sdk.Want{Instance: "VI_1", Want: true}
+	granted := make(chan time.Time, 1)
+	go p.Serve(ctx, wants, func(g sdk.Grant) {
+		if g.State == sdk.GrantHeld && !once {
+			once = true
+			granted <- time.Now()
+			<-frozen
+		}
+	})
+	defer close(frozen)
+	at := <-granted
+	b := serve(t, eps, "lb2", "/hawatch/t3")
+	b.want("VI_1", true)
+	b.next("lb2 told lb1 holds it", 5*time.Second, state(sdk.GrantOther))
+	b.next("lb2 granted after lb1's lease expired", 5*time.Second, state(sdk.GrantHeld))
+	took := time.Since(at)
+	t.Logf("lb2 got the right %v after lb1 froze (ttl 1s)", took)
+	if took < time.Second || took > 2*time.Second {
+		t.Errorf("lb2 granted %v after lb1's last keepalive, want within [ttl, ttl + 1s]", took)
+	}
+}
+
+// TestUnreachable: with no etcd at the endpoint, a wish is answered
+// "unreachable", never "held".
+func TestUnreachable(t *testing.T) {
+	eps, inside := inLab(t)
+	if !inside {
+		return
+	}
+	_ = eps
+	s := serve(t, []string{"http://198.51.100.99:2379"}, "lb1", "/hawatch/t4")
+	s.want("VI_1", true)
+	g, _ := s.next("unreachable", 5*time.Second, func(g sdk.Grant) bool { return g.State != sdk.GrantUnknown })
+	if g.State != sdk.GrantUnreachable || g.Reason == "" {
+		t.Errorf("grant %+v, want unreachable with a reason", g)
+	}
+}
+
+func TestConfig(t *testing.T) {
+	for _, tc := range []struct {
+		cfg  map[string]any
+		want string
+	}{
+		{map[string]any{"endpoints": []string{"http://198.51.100.31:2379"}, "prefix": "/hawatch/a"}, ""},
+		{map[string]any{"prefix": "/hawatch/a"}, "at least one etcd endpoint"},
+		{map[string]any{"endpoints": []string{"198.51.100.31:2379"}, "prefix": "/hawatch/a"}, "want http://host:port"},
+		{map[string]any{"endpoints": []string{"http://198.51.100.31:2379"}, "prefix": "hawatch"}, "absolute key prefix"},
+		{map[string]any{"endpoints": []string{"http://198.51.100.31:2379"}, "prefix": "/hawatch/a", "ttl": "1500ms"}, "whole seconds"},
+		{map[string]any{"endpoints": []string{"http://198.51.100.31:2379"}, "prefix": "/hawatch/a", "margin": "600ms"}, "under half the ttl"},
+		{map[string]any{"endpoints": []string{"http://198.51.100.31:2379"}, "prefix": "/hawatch/a", "password_file": "/x"}, "without username"},
+	} {
+		raw, _ := json.Marshal(tc.cfg)
+		err := New().Configure(context.Background(), sdk.Config{Raw: raw})
+		if (tc.want == "") != (err == nil) || err != nil && !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%v: %v, want %q", tc.cfg, err, tc.want)
+		}
+	}
+}
