@@ -172,7 +172,7 @@ func fillObserved(r Result, now time.Time) Result {
 
 func grantToProto(g Grant) *pluginv1.Grant {
 	return &pluginv1.Grant{Instance: g.Instance, State: pluginv1.GrantState(g.State), Holder: g.Holder,
-		ValidFor: durationpb.New(g.ValidFor), Revision: g.Revision, Reason: g.Reason}
+		ValidFor: durationpb.New(g.ValidFor), Revision: g.Revision, Reason: g.Reason, SentBoottimeNs: boottime()}
 }
 
 // grantFromProto maps an unknown state (a newer plugin) to GrantUnknown,
@@ -182,6 +182,12 @@ func grantFromProto(p *pluginv1.Grant) Grant {
 	if st < GrantUnknown || st > GrantUnreachable {
 		st = GrantUnknown
 	}
-	return Grant{Instance: p.GetInstance(), State: st, Holder: p.GetHolder(), ValidFor: p.GetValidFor().AsDuration(),
+	g := Grant{Instance: p.GetInstance(), State: st, Holder: p.GetHolder(), ValidFor: p.GetValidFor().AsDuration(),
 		Revision: p.GetRevision(), Reason: p.GetReason()}
+	if sent, now := p.GetSentBoottimeNs(), boottime(); sent > 0 && now > 0 {
+		// What the grant spent in transit (a stopped host reads it late)
+		// is no longer valid.
+		g.ValidFor = max(g.ValidFor-time.Duration(max(now-sent, 0)), 0)
+	}
+	return g
 }

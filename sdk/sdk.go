@@ -180,12 +180,27 @@ type Witness interface {
 	// ValidFor runs out. When Serve returns, every right it held must be
 	// given up (a graceful stop must not leave the next owner waiting for
 	// an expiry).
+	//
+	// The host repeats every wish at least every WantRenewEvery, from the
+	// loop that would release the VIPs. A witness must not extend any right
+	// (keep a lease alive, acquire) once it has heard nothing from the host
+	// for HostSilentAfter: that host is hung or starved (SIGSTOP, a frozen
+	// VM, a stuck loop), cannot give its VIPs up, and its rights must lapse
+	// as a crashed node's would. When the host is heard again, rights that
+	// survived are kept; the host itself resigns a grant past its validity.
 	Serve(ctx context.Context, wants <-chan Want, report func(Grant)) error
 }
 
+// The host's liveness contract with a witness (see Witness.Serve).
+const (
+	WantRenewEvery  = 100 * time.Millisecond
+	HostSilentAfter = 5 * WantRenewEvery
+)
+
 // Want is the host's wish for one instance: Want true asks for the right
 // (obtain it and keep it); false gives it up now. The first Want for an
-// instance also starts reporting its grant.
+// instance also starts reporting its grant; a repeated one only says the
+// host is alive.
 type Want struct {
 	Instance string
 	Want     bool

@@ -34,7 +34,9 @@ type CheckFeed interface {
 	Results() <-chan sdk.Result
 }
 
-// WitnessFeed is one configured witness: Want never blocks; Grants delivers
+// WitnessFeed is one configured witness: Want never blocks and is called on
+// every change of a claim and again every sdk.WantRenewEvery from the loop
+// (the host's heartbeat: a hung loop lets its rights lapse); Grants delivers
 // the witness's answers.
 type WitnessFeed interface {
 	Want(instance string, want bool)
@@ -87,6 +89,9 @@ type Engine struct {
 	vipDone chan vipDone
 	ctl     chan func(now time.Time)
 	stopped chan struct{} // closed when Run's loop has ended
+	// renewAt is the next heartbeat to the witnesses (zero: no instance
+	// has one).
+	renewAt time.Time
 	events  *eventHub
 	limiter *rateLimiter
 
@@ -176,6 +181,9 @@ func (e *Engine) Run(ctx context.Context) error {
 			e.apply(now, b.r.Step(now, vrouter.Maintenance{On: true, Detail: "operator demote (restored)"}))
 		}
 		e.apply(now, b.r.Step(now, vrouter.Start{}))
+		if b.witness != nil {
+			e.renewAt = now.Add(sdk.WantRenewEvery)
+		}
 	}
 
 	timer := time.NewTimer(time.Hour)
@@ -369,6 +377,9 @@ func (e *Engine) resetTimer(t *time.Timer) {
 			next = d
 		}
 	}
+	if !e.renewAt.IsZero() && (next.IsZero() || e.renewAt.Before(next)) {
+		next = e.renewAt
+	}
 	wait := time.Hour
 	if !next.IsZero() {
 		wait = max(time.Until(next), 0)
@@ -381,6 +392,16 @@ func (e *Engine) tick(now time.Time) {
 		if d := b.r.NextDeadline(); !d.IsZero() && !now.Before(d) {
 			e.apply(now, b.r.Step(now, vrouter.Tick{}))
 		}
+	}
+	if !e.renewAt.IsZero() && !now.Before(e.renewAt) {
+		// The heartbeat comes from this loop, the one that would release
+		// the VIPs: when it hangs, the witness lets the rights lapse.
+		for _, b := range e.bindings {
+			if b.witness != nil {
+				b.witness.Want(b.cfg.Name, b.r.Claiming())
+			}
+		}
+		e.renewAt = now.Add(sdk.WantRenewEvery)
 	}
 }
 

@@ -272,16 +272,21 @@ type node struct {
 
 func startNode(t *testing.T, l *lan, addr string, policy string, checks map[string]CheckFeed) *node {
 	t.Helper()
+	return startNodeWith(t, l, addr, policy, Options{Checks: checks})
+}
+
+// startNodeWith starts a node with opts (Listen and NewVIPManager are the
+// lan's and the fakes').
+func startNodeWith(t *testing.T, l *lan, addr string, policy string, opts Options) *node {
+	t.Helper()
 	cfg, diags := config.Parse([]byte(policy), addr+".hcl")
 	if diags.HasErrors() {
 		t.Fatalf("policy: %v", diags)
 	}
 	n := &node{vips: newFakeVIPs(), done: make(chan error, 1), cfg: cfg}
-	eng, err := New(zerolog.Nop(), cfg, Options{
-		Checks:        checks,
-		Listen:        l.dial(addr),
-		NewVIPManager: func(_ zerolog.Logger, ifname string) (VIPManager, error) { return n.vips.manager(ifname), nil },
-	})
+	opts.Listen = l.dial(addr)
+	opts.NewVIPManager = func(_ zerolog.Logger, ifname string) (VIPManager, error) { return n.vips.manager(ifname), nil }
+	eng, err := New(zerolog.Nop(), cfg, opts)
 	if err != nil {
 		t.Fatal(err)
 	}

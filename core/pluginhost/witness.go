@@ -91,13 +91,14 @@ type Grant struct {
 // Grants delivers the plugin's grants; see the type's delivery policy.
 func (w *Witness) Grants() <-chan Grant { return w.grants }
 
-// Want records the host's wish for instance and returns at once.
+// Want records the host's wish for instance and returns at once. Every
+// call is sent, repeats included: a repeated wish is the host's heartbeat
+// (sdk.WantRenewEvery), and it must come from the loop that would release
+// the VIPs, not from here.
 func (w *Witness) Want(instance string, want bool) {
 	w.mu.Lock()
-	if prev, ok := w.wants[instance]; !ok || prev != want {
-		w.wants[instance] = want
-		w.dirty[instance] = true
-	}
+	w.wants[instance] = want
+	w.dirty[instance] = true
 	w.mu.Unlock()
 	select {
 	case w.kick <- struct{}{}:

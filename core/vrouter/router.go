@@ -523,6 +523,11 @@ func (r *Router) Snapshot() Snapshot {
 			s.Holds = append(s.Holds, HoldStatus{Reason: h.reason, Detail: h.detail})
 		}
 	}
+	if r.witness != nil && r.claiming && !r.m.Permitted() {
+		// Waiting to take over: name what it waits for (the holder).
+		_, why := r.permitted(r.lastNow)
+		s.Holds = append(s.Holds, HoldStatus{Reason: vrrp.ReasonWitness, Detail: why})
+	}
 	return s
 }
 

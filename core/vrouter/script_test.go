@@ -216,6 +216,9 @@ func (s *script) states(names ...string) {
 		snap := r.Snapshot()
 		for _, h := range snap.Holds {
 			line += " hold=" + strings.ReplaceAll(h.Reason.String(), " ", "-")
+			if h.Reason == vrrp.ReasonWitness {
+				line += fmt.Sprintf("(%s)", h.Detail) // names the holder
+			}
 		}
 		if w := snap.Witness; w != nil {
 			line += fmt.Sprintf(" witness=%s", strings.ReplaceAll(w.State.String(), " ", "-"))

@@ -125,6 +125,9 @@ func (r *Router) reconcileWitness(now time.Time, rd *Ready) {
 	}
 }
 
+// Claiming reports whether the instance wants its witness's right now.
+func (r *Router) Claiming() bool { return r.claiming }
+
 // syncClaim tells the witness what this instance wants now: the right while
 // it is Master or waiting to take over, nothing otherwise.
 func (r *Router) syncClaim(rd *Ready) {
@@ -139,8 +142,11 @@ func (r *Router) syncClaim(rd *Ready) {
 // but waits for the right that master holds, say so: one advert at its own
 // priority (keepalived's higher_prio_send_advert). The master then steps
 // down under RFC 5798 §6.4.3 and gives the right up, and this node gets it.
+// Only while the witness says another node holds the right: a node that
+// cannot reach the quorum could never take over, and its adverts would
+// only push the master out (no owner at all).
 func (r *Router) preemptAdvert(now time.Time, a *vrrp.Advert, rd *Ready) {
-	if r.witness == nil || r.m.State() != vrrp.StateBackup || !r.m.Ready() || !r.cfg.Preempt ||
+	if r.witness == nil || r.grant.State != GrantOther || r.m.State() != vrrp.StateBackup || !r.m.Ready() || !r.cfg.Preempt ||
 		a.Priority == 0 || a.Priority >= r.m.Priority() {
 		return
 	}

@@ -576,6 +576,52 @@ func (l *Lab) Rejoin(n *Node) error {
 	return nil
 }
 
+// cutTable is the inet table in which Cut drops a node's IP traffic with
+// chosen peers.
+const cutTable = "hwt_cut"
+
+// Cut drops every IP packet between a and b, both ways, with nftables
+// rules inside a's namespace (ARP still passes, as on a link whose IP path
+// is broken by a firewall). Unlike Isolate, a keeps talking to everyone
+// else: a quorum member cut off from the clients still votes with its
+// peers. Heal undoes it.
+func (l *Lab) Cut(t testing.TB, a, b *Node) {
+	t.Helper()
+	if err := a.nft(fmt.Sprintf(`add table inet %[1]s
+add set inet %[1]s peers4 { type ipv4_addr; }
+add set inet %[1]s peers6 { type ipv6_addr; }
+add chain inet %[1]s input { type filter hook input priority -20; policy accept; }
+add chain inet %[1]s output { type filter hook output priority -20; policy accept; }
+flush chain inet %[1]s input
+flush chain inet %[1]s output
+add rule inet %[1]s input ip saddr @peers4 drop
+add rule inet %[1]s input ip6 saddr @peers6 drop
+add rule inet %[1]s output ip daddr @peers4 drop
+add rule inet %[1]s output ip6 daddr @peers6 drop
+%[2]s`, cutTable, cutElements(b))); err != nil {
+		t.Fatalf("Cut %s-%s: %v", a, b, err)
+	}
+}
+
+// Heal ends every Cut made on a.
+func (l *Lab) Heal(a *Node) error {
+	if err := a.nft("delete table inet " + cutTable + "\n"); err != nil && !strings.Contains(err.Error(), "No such file") {
+		return fmt.Errorf("Heal %s: %w", a, err)
+	}
+	return nil
+}
+
+func cutElements(b *Node) string {
+	var s strings.Builder
+	fmt.Fprintf(&s, "add element inet %s peers4 { %s }\n", cutTable, b.Addr4)
+	for _, ip := range []netip.Addr{b.Addr6, b.LinkLocal} {
+		if ip.IsValid() {
+			fmt.Fprintf(&s, "add element inet %s peers6 { %s }\n", cutTable, ip)
+		}
+	}
+	return s.String()
+}
+
 func (n *Node) ensureBlockTable() error {
 	n.mu.Lock()
 	defer n.mu.Unlock()

@@ -21,6 +21,10 @@ func (l *Lab) All() []*Node                                { return nil }
 func (l *Lab) Node(name string) *Node                      { return nil }
 func (l *Lab) BlockVRRP(t testing.TB, from, to *Node)      { t.Skip(ErrUnsupported.Error()) }
 func (l *Lab) UnblockVRRP(from, to *Node) error            { return ErrUnsupported }
+func (l *Lab) Isolate(t testing.TB, n *Node)               { t.Skip(ErrUnsupported.Error()) }
+func (l *Lab) Rejoin(n *Node) error                        { return ErrUnsupported }
+func (l *Lab) Cut(t testing.TB, a, b *Node)                { t.Skip(ErrUnsupported.Error()) }
+func (l *Lab) Heal(a *Node) error                          { return ErrUnsupported }
 func (n *Node) Do(fn func() error) error                   { return ErrUnsupported }
 func (n *Node) HasAddr(string, netip.Prefix) (bool, error) { return false, ErrUnsupported }
 func (n *Node) VRRPDrops() (uint64, error)                 { return 0, ErrUnsupported }

@@ -109,6 +109,9 @@ type elector struct {
 	// margin.
 	confirmed time.Time
 	rights    map[string]*right
+	// heard is when the host last sent a wish (its heartbeat); rights are
+	// extended only while it is recent (sdk.HostSilentAfter).
+	heard time.Time
 }
 
 func (e *elector) run(ctx context.Context, wants <-chan sdk.Want) error {
@@ -127,6 +130,7 @@ func (e *elector) run(ctx context.Context, wants <-chan sdk.Want) error {
 			e.revoke()
 			return nil
 		case w := <-wants:
+			e.heard = e.now()
 			e.want(ctx, w)
 		case evs := <-events:
 			for _, ev := range evs {
@@ -192,6 +196,9 @@ func (e *elector) right(name string) *right {
 func (e *elector) want(ctx context.Context, w sdk.Want) {
 	first := e.rights[w.Instance] == nil
 	r := e.right(w.Instance)
+	if !first && r.want == w.Want {
+		return // a repeat: the host's heartbeat, already noted
+	}
 	r.want = w.Want
 	switch {
 	case w.Want && !r.held:
@@ -346,7 +353,7 @@ func (e *elector) event(ctx context.Context, ev *clientv3.Event) {
 	r.known, r.reason = true, ""
 	if ev.Type == clientv3.EventTypeDelete {
 		r.held, r.holder, r.rev = false, "", 0
-		if r.want {
+		if r.want && e.hostAlive() {
 			e.acquire(ctx, name) // the holder's right ended: ours, if we can
 			return
 		}
@@ -361,6 +368,12 @@ func (e *elector) event(ctx context.Context, ev *clientv3.Event) {
 // a lease left to lapse would vanish at once), retries the rights wanted
 // but not held, and reports held rights with their new validity.
 func (e *elector) tick(ctx context.Context) {
+	if !e.hostAlive() {
+		// The host is hung: it could not release its VIPs, so its
+		// rights must lapse as a crashed node's would. No keepalive, no
+		// acquisition until it is heard again.
+		return
+	}
 	needed := false
 	for _, r := range e.rights {
 		needed = needed || r.held || r.want
@@ -387,6 +400,11 @@ func (e *elector) tick(ctx context.Context) {
 			e.refresh(ctx, name)
 		}
 	}
+}
+
+// hostAlive reports whether the host was heard within sdk.HostSilentAfter.
+func (e *elector) hostAlive() bool {
+	return e.now().Sub(e.heard) < sdk.HostSilentAfter
 }
 
 // validFor is how long a held right stays ours for certain from now.

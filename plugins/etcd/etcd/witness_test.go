@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -37,13 +38,21 @@ func inLab(t *testing.T) ([]string, bool) {
 	return nil, false
 }
 
-// session is one Serve of a configured plugin, as the host runs it.
+// session is one Serve of a configured plugin, as the host runs it: every
+// wish is repeated every sdk.WantRenewEvery (the host's heartbeat) until
+// silence.
 type session struct {
 	t      *testing.T
 	wants  chan sdk.Want
 	grants chan sdk.Grant
 	cancel context.CancelFunc
 	done   chan error
+
+	mu      sync.Mutex
+	current map[string]bool
+	silent  bool
+	// heldUntil is the latest end of validity of any held grant reported.
+	heldUntil time.Time
 }
 
 func serve(t *testing.T, endpoints []string, node string, prefix string) *session {
@@ -54,13 +63,67 @@ func serve(t *testing.T, endpoints []string, node string, prefix string) *sessio
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	s := &session{t: t, wants: make(chan sdk.Want), grants: make(chan sdk.Grant, 256), cancel: cancel, done: make(chan error, 1)}
-	go func() { s.done <- p.Serve(ctx, s.wants, func(g sdk.Grant) { s.grants <- g }) }()
-	t.Cleanup(s.stop)
+	s := &session{t: t, wants: make(chan sdk.Want), grants: make(chan sdk.Grant, 256), cancel: cancel, done: make(chan error, 1),
+		current: map[string]bool{}}
+	var wg sync.WaitGroup
+	wg.Go(func() { s.done <- p.Serve(ctx, s.wants, s.report) })
+	wg.Go(func() { s.heartbeat(ctx) })
+	t.Cleanup(func() { s.stop(); wg.Wait() })
 	return s
 }
 
-func (s *session) want(instance string, w bool) { s.wants <- sdk.Want{Instance: instance, Want: w} }
+func (s *session) report(g sdk.Grant) {
+	if g.State == sdk.GrantHeld {
+		s.mu.Lock()
+		if until := time.Now().Add(g.ValidFor); until.After(s.heldUntil) {
+			s.heldUntil = until
+		}
+		s.mu.Unlock()
+	}
+	s.grants <- g
+}
+
+func (s *session) want(instance string, w bool) {
+	s.mu.Lock()
+	s.current[instance] = w
+	s.mu.Unlock()
+	s.wants <- sdk.Want{Instance: instance, Want: w}
+}
+
+// heartbeat repeats the wishes as the host's loop does.
+func (s *session) heartbeat(ctx context.Context) {
+	tick := time.NewTicker(sdk.WantRenewEvery)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+		s.mu.Lock()
+		var repeat []sdk.Want
+		for name, w := range s.current {
+			if !s.silent {
+				repeat = append(repeat, sdk.Want{Instance: name, Want: w})
+			}
+		}
+		s.mu.Unlock()
+		for _, w := range repeat {
+			select {
+			case s.wants <- w:
+			case <-ctx.Done():
+				return
+			}
+		}
+	}
+}
+
+// silence stops (or, with false, resumes) the heartbeat: a hung host.
+func (s *session) silence(on bool) {
+	s.mu.Lock()
+	s.silent = on
+	s.mu.Unlock()
+}
 
 func (s *session) stop() {
 	s.cancel()
@@ -160,47 +223,39 @@ func TestStopRevokes(t *testing.T) {
 	}
 }
 
-// TestCrashedHolderExpires: a holder that stops keeping its lease alive
-// (its process froze or died, no revoke) loses the right when the lease
-// expires in etcd: after the ttl, plus up to the half second etcd's lessor
-// takes to notice. The other node then gets it by itself.
-func TestCrashedHolderExpires(t *testing.T) {
+// TestSilentHostLetsRightLapse: a holder whose host goes silent (hung,
+// SIGSTOP: no wish repeated for sdk.HostSilentAfter) stops keeping its
+// lease alive, so the right lapses as a crashed node's would: after the
+// silence bound and the ttl, plus up to the half second etcd's lessor takes
+// to notice. The other node then gets it by itself; when the host is heard
+// again it is told the right is another's.
+func TestSilentHostLetsRightLapse(t *testing.T) {
 	eps, inside := inLab(t)
 	if !inside {
 		return
 	}
-	p := New()
-	cfg, _ := json.Marshal(map[string]any{"endpoints": eps, "prefix": "/hawatch/t3", "ttl": "1s", "node": "lb1"})
-	if err := p.Configure(context.Background(), sdk.Config{Raw: cfg}); err != nil {
-		t.Fatal(err)
-	}
-	// A holder that freezes: its report blocks after the first grant, so
-	// its loop never keeps the lease alive again (and never revokes).
-	frozen := make(chan struct{})
-	var once bool
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	wants := make(chan sdk.Want, 1)
-	wants <- sdk.Want{Instance: "VI_1", Want: true}
-	granted := make(chan time.Time, 1)
-	go p.Serve(ctx, wants, func(g sdk.Grant) {
-		if g.State == sdk.GrantHeld && !once {
-			once = true
-			granted <- time.Now()
-			<-frozen
-		}
-	})
-	defer close(frozen)
-	at := <-granted
-	b := serve(t, eps, "lb2", "/hawatch/t3")
+	a, b := serve(t, eps, "lb1", "/hawatch/t3"), serve(t, eps, "lb2", "/hawatch/t3")
+	a.want("VI_1", true)
+	a.next("lb1 granted", 5*time.Second, state(sdk.GrantHeld))
 	b.want("VI_1", true)
 	b.next("lb2 told lb1 holds it", 5*time.Second, state(sdk.GrantOther))
+	a.silence(true)
+	at := time.Now()
 	b.next("lb2 granted after lb1's lease expired", 5*time.Second, state(sdk.GrantHeld))
-	took := time.Since(at)
-	t.Logf("lb2 got the right %v after lb1 froze (ttl 1s)", took)
-	if took < time.Second || took > 2*time.Second {
-		t.Errorf("lb2 granted %v after lb1's last keepalive, want within [ttl, ttl + 1s]", took)
+	granted := time.Now()
+	took := granted.Sub(at)
+	t.Logf("lb2 got the right %v after lb1's host went silent (ttl 1s, silence bound %v)", took, sdk.HostSilentAfter)
+	if took < time.Second || took > sdk.HostSilentAfter+2*time.Second {
+		t.Errorf("lb2 granted %v after lb1's host went silent, want within [ttl, silence bound + ttl + 1s]", took)
 	}
+	a.mu.Lock()
+	lb1Until := a.heldUntil
+	a.mu.Unlock()
+	if lb1Until.After(granted) {
+		t.Errorf("lb1 was told its right was valid until %v after lb2 got it", lb1Until.Sub(granted))
+	}
+	a.silence(false)
+	a.next("lb1 told the right is lb2's", 5*time.Second, func(g sdk.Grant) bool { return g.State == sdk.GrantOther && g.Holder == "lb2" })
 }
 
 // TestUnreachable: with no etcd at the endpoint, a wish is answered

@@ -921,10 +921,16 @@ type Grant struct {
 	ValidFor *durationpb.Duration `protobuf:"bytes,4,opt,name=valid_for,json=validFor,proto3" json:"valid_for,omitempty"`
 	// A number that grows with every new holder (etcd: the key's create
 	// revision): a fencing token for actions.
-	Revision      int64  `protobuf:"varint,5,opt,name=revision,proto3" json:"revision,omitempty"`
-	Reason        string `protobuf:"bytes,6,opt,name=reason,proto3" json:"reason,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Revision int64  `protobuf:"varint,5,opt,name=revision,proto3" json:"revision,omitempty"`
+	Reason   string `protobuf:"bytes,6,opt,name=reason,proto3" json:"reason,omitempty"`
+	// When the plugin sent this grant, on the machine's CLOCK_BOOTTIME (host
+	// and plugin share it: plugins run on the host's machine); 0: unknown.
+	// The host takes the time the grant spent waiting off valid_for: a host
+	// that was stopped reads the grants sent meanwhile late, and must not
+	// count their validity from when it woke.
+	SentBoottimeNs int64 `protobuf:"varint,7,opt,name=sent_boottime_ns,json=sentBoottimeNs,proto3" json:"sent_boottime_ns,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
 }
 
 func (x *Grant) Reset() {
@@ -999,6 +1005,13 @@ func (x *Grant) GetReason() string {
 	return ""
 }
 
+func (x *Grant) GetSentBoottimeNs() int64 {
+	if x != nil {
+		return x.SentBoottimeNs
+	}
+	return 0
+}
+
 var File_plugin_proto protoreflect.FileDescriptor
 
 const file_plugin_proto_rawDesc = "" +
@@ -1057,14 +1070,15 @@ const file_plugin_proto_rawDesc = "" +
 	"\x03Ack\"6\n" +
 	"\x04Want\x12\x1a\n" +
 	"\binstance\x18\x01 \x01(\tR\binstance\x12\x12\n" +
-	"\x04want\x18\x02 \x01(\bR\x04want\"\xdc\x01\n" +
+	"\x04want\x18\x02 \x01(\bR\x04want\"\x86\x02\n" +
 	"\x05Grant\x12\x1a\n" +
 	"\binstance\x18\x01 \x01(\tR\binstance\x123\n" +
 	"\x05state\x18\x02 \x01(\x0e2\x1d.hawatch.plugin.v1.GrantStateR\x05state\x12\x16\n" +
 	"\x06holder\x18\x03 \x01(\tR\x06holder\x126\n" +
 	"\tvalid_for\x18\x04 \x01(\v2\x19.google.protobuf.DurationR\bvalidFor\x12\x1a\n" +
 	"\brevision\x18\x05 \x01(\x03R\brevision\x12\x16\n" +
-	"\x06reason\x18\x06 \x01(\tR\x06reason*<\n" +
+	"\x06reason\x18\x06 \x01(\tR\x06reason\x12(\n" +
+	"\x10sent_boottime_ns\x18\a \x01(\x03R\x0esentBoottimeNs*<\n" +
 	"\x06Status\x12\x12\n" +
 	"\x0eSTATUS_UNKNOWN\x10\x00\x12\r\n" +
 	"\tSTATUS_OK\x10\x01\x12\x0f\n" +
