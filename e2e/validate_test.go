@@ -16,7 +16,22 @@ import (
 func TestValidateWithPluginSchemas(t *testing.T) {
 	needRoot(t)
 	hawatch := filepath.Join(binDir, "hawatch")
-	out, err := exec.Command(hawatch, "validate", "--plugin-dir", binDir, "../examples/lb1.hcl", "../examples/lb2.hcl").CombinedOutput()
+	// Installed as an operator would (mode 0600: they hold auth_pass, and a
+	// policy others can read draws a warning).
+	installed := t.TempDir()
+	var examples []string
+	for _, name := range []string{"lb1.hcl", "lb2.hcl"} {
+		b, err := os.ReadFile(filepath.Join("../examples", name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		p := filepath.Join(installed, name)
+		if err := os.WriteFile(p, b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		examples = append(examples, p)
+	}
+	out, err := exec.Command(hawatch, append([]string{"validate", "--plugin-dir", binDir}, examples...)...).CombinedOutput()
 	if err != nil || strings.Contains(string(out), "Warning") {
 		t.Fatalf("examples: %v\n%s", err, out)
 	}
