@@ -19,6 +19,9 @@ type EtcdOptions struct {
 	// quarter of a second, well within a 1 s lease; etcd's own defaults
 	// (100 and 1000 ms) are for real networks.
 	HeartbeatMS, ElectionMS int
+	// CertFile and KeyFile, when set, serve the client URLs over TLS
+	// (https://); the certificate must name each member's address.
+	CertFile, KeyFile string
 }
 
 // Etcd is a real etcd cluster (Debian's etcd-server), one member per lab
@@ -70,25 +73,37 @@ func (e *Etcd) start(i int, state string) {
 	for _, o := range e.members {
 		cluster = append(cluster, fmt.Sprintf("%s=http://%s:2380", o.Name, o.Addr4))
 	}
-	p := m.Start(e.t, "etcd",
-		"--name", m.Name, "--data-dir", filepath.Join(e.dirs[i], "data"),
-		"--listen-client-urls", fmt.Sprintf("http://%s:2379", m.Addr4),
-		"--advertise-client-urls", fmt.Sprintf("http://%s:2379", m.Addr4),
+	args := []string{"--name", m.Name, "--data-dir", filepath.Join(e.dirs[i], "data"),
+		"--listen-client-urls", e.clientURL(m),
+		"--advertise-client-urls", e.clientURL(m),
 		"--listen-peer-urls", fmt.Sprintf("http://%s:2380", m.Addr4),
 		"--initial-advertise-peer-urls", fmt.Sprintf("http://%s:2380", m.Addr4),
 		"--initial-cluster", strings.Join(cluster, ","), "--initial-cluster-state", state,
 		"--initial-cluster-token", "hawatch-lab",
 		"--heartbeat-interval", fmt.Sprint(e.opts.HeartbeatMS), "--election-timeout", fmt.Sprint(e.opts.ElectionMS),
-		"--logger", "zap", "--log-level", "warn")
+		"--logger", "zap", "--log-level", "warn"}
+	if e.opts.CertFile != "" {
+		args = append(args, "--cert-file", e.opts.CertFile, "--key-file", e.opts.KeyFile)
+	}
+	p := m.Start(e.t, "etcd", args...)
 	p.Name = m.Name + ":etcd"
 	e.procs[i] = p
+}
+
+// clientURL is member m's client URL.
+func (e *Etcd) clientURL(m *Node) string {
+	scheme := "http"
+	if e.opts.CertFile != "" {
+		scheme = "https"
+	}
+	return fmt.Sprintf("%s://%s:2379", scheme, m.Addr4)
 }
 
 // Endpoints are the client URLs of every member.
 func (e *Etcd) Endpoints() []string {
 	var out []string
 	for _, m := range e.members {
-		out = append(out, fmt.Sprintf("http://%s:2379", m.Addr4))
+		out = append(out, e.clientURL(m))
 	}
 	return out
 }
@@ -96,7 +111,8 @@ func (e *Etcd) Endpoints() []string {
 // health asks member i's /health from inside its namespace.
 func (e *Etcd) health(ctx context.Context, i int) (string, error) {
 	m := e.members[i]
-	out, err := m.Exec(ctx, "curl", "-s", "--max-time", "1", fmt.Sprintf("http://%s:2379/health", m.Addr4))
+	// -k: the harness's own poll; the clients under test verify.
+	out, err := m.Exec(ctx, "curl", "-sk", "--max-time", "1", e.clientURL(m)+"/health")
 	return string(out), err
 }
 
@@ -122,8 +138,8 @@ func (e *Etcd) Leader(ctx context.Context, ask int) (int, error) {
 	m := e.members[ask]
 	status := func(i int) (string, error) {
 		o := e.members[i]
-		out, err := m.Exec(ctx, "curl", "-s", "--max-time", "1", "-X", "POST", "-d", "{}",
-			fmt.Sprintf("http://%s:2379/v3/maintenance/status", o.Addr4))
+		out, err := m.Exec(ctx, "curl", "-sk", "--max-time", "1", "-X", "POST", "-d", "{}",
+			e.clientURL(o)+"/v3/maintenance/status")
 		return string(out), err
 	}
 	for i := range e.members {

@@ -67,6 +67,15 @@ func (p *Plugin) Serve(ctx context.Context, wants <-chan sdk.Want, report func(s
 	if s == nil {
 		return ErrNotConfigured
 	}
+	e := &elector{s: s, report: report, now: p.now, rights: map[string]*right{}}
+	return e.run(ctx, wants)
+}
+
+// dial makes the session's client. With a username it authenticates at
+// once, so a wrong password or an unreachable cluster fails here: the
+// elector then answers "unreachable" and tries again every refresh.
+func (e *elector) dial() error {
+	s := e.s
 	cli, err := clientv3.New(clientv3.Config{
 		Endpoints: s.endpoints, DialTimeout: s.dialTimeout, Username: s.username, Password: s.password, TLS: s.tls,
 		Logger: zap.NewNop(),
@@ -75,11 +84,10 @@ func (p *Plugin) Serve(ctx context.Context, wants <-chan sdk.Want, report func(s
 		DialKeepAliveTime: s.refresh(), DialKeepAliveTimeout: s.refresh(),
 	})
 	if err != nil {
-		return fmt.Errorf("etcd client: %w", err)
+		return fmt.Errorf("etcd client for %s (dial_timeout %s): %w", strings.Join(s.endpoints, ", "), s.dialTimeout, err)
 	}
-	defer cli.Close()
-	e := &elector{s: s, cli: cli, report: report, now: p.now, rights: map[string]*right{}}
-	return e.run(ctx, wants)
+	e.cli = cli
+	return nil
 }
 
 // right is what the elector knows of one instance's key.
@@ -98,7 +106,7 @@ type right struct {
 // events and the keepalive are handled in order.
 type elector struct {
 	s      *settings
-	cli    *clientv3.Client
+	cli    *clientv3.Client // nil until dial succeeds
 	report func(sdk.Grant)
 	now    func() time.Time
 
@@ -109,6 +117,7 @@ type elector struct {
 	// margin.
 	confirmed time.Time
 	rights    map[string]*right
+	dialErr   error // why there is no client yet
 	// heard is when the host last sent a wish (its heartbeat); rights are
 	// extended only while it is recent (sdk.HostSilentAfter).
 	heard time.Time
@@ -119,9 +128,27 @@ func (e *elector) run(ctx context.Context, wants <-chan sdk.Want) error {
 	events := make(chan []*clientv3.Event)
 	resync := make(chan struct{}, 1)
 	var wg sync.WaitGroup
-	wg.Go(func() { e.watch(ctx, events, resync) })
 	defer wg.Wait()
 	defer cancel()
+	connected := func() bool {
+		if e.cli != nil {
+			return true
+		}
+		if e.dialErr = e.dial(); e.dialErr != nil {
+			for name := range e.rights {
+				e.failed(name, e.dialErr)
+			}
+			return false
+		}
+		wg.Go(func() { e.watch(ctx, events, resync) })
+		return true
+	}
+	defer func() {
+		if e.cli != nil {
+			e.cli.Close()
+		}
+	}()
+	connected()
 	tick := time.NewTicker(e.s.refresh())
 	defer tick.Stop()
 	for {
@@ -131,6 +158,13 @@ func (e *elector) run(ctx context.Context, wants <-chan sdk.Want) error {
 			return nil
 		case w := <-wants:
 			e.heard = e.now()
+			if e.cli == nil {
+				if r := e.right(w.Instance); r.want != w.Want || r.last.State == sdk.GrantUnknown {
+					r.want = w.Want
+					e.failed(w.Instance, e.dialErr)
+				}
+				continue
+			}
 			e.want(ctx, w)
 		case evs := <-events:
 			for _, ev := range evs {
@@ -143,7 +177,9 @@ func (e *elector) run(ctx context.Context, wants <-chan sdk.Want) error {
 				e.refresh(ctx, name)
 			}
 		case <-tick.C:
-			e.tick(ctx)
+			if connected() {
+				e.tick(ctx)
+			}
 		}
 	}
 }

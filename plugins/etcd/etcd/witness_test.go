@@ -2,9 +2,20 @@ package etcd
 
 import (
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
 	"encoding/json"
+	"encoding/pem"
+	"math/big"
+	"net"
+	"net/netip"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -12,9 +23,14 @@ import (
 
 	"github.com/hawatch/hawatch/internal/netlab"
 	"github.com/hawatch/hawatch/sdk"
+	clientv3 "go.etcd.io/etcd/client/v3"
+	"go.uber.org/zap"
 )
 
-const endpointsEnv = "HAWATCH_ETCD_TEST_ENDPOINTS"
+const (
+	endpointsEnv = "HAWATCH_ETCD_TEST_ENDPOINTS"
+	caEnv        = "HAWATCH_ETCD_TEST_CA"
+)
 
 // inLab gives the test a real single-member etcd (Debian's etcd-server).
 // etcd runs only inside a lab namespace, so the test runs itself again
@@ -23,13 +39,27 @@ const endpointsEnv = "HAWATCH_ETCD_TEST_ENDPOINTS"
 // endpoints.
 func inLab(t *testing.T) ([]string, bool) {
 	t.Helper()
+	return inLabWith(t, false)
+}
+
+// inLabWith is inLab; with tls the member serves https with a certificate
+// from a CA made for the test, whose file the inner run finds in $caEnv.
+func inLabWith(t *testing.T, withTLS bool) ([]string, bool) {
+	t.Helper()
 	if eps := os.Getenv(endpointsEnv); eps != "" {
 		return strings.Split(eps, ","), true
 	}
 	lab := netlab.New(t, netlab.Options{Nodes: 1, NoClient: true, Members: 1})
-	e := netlab.StartEtcd(t, lab.Members, netlab.EtcdOptions{})
+	var opts netlab.EtcdOptions
+	env := os.Environ()
+	if withTLS {
+		dir := t.TempDir()
+		opts.CertFile, opts.KeyFile = writeTestCA(t, dir, lab.Members[0].Addr4)
+		env = append(env, caEnv+"="+filepath.Join(dir, "ca.pem"))
+	}
+	e := netlab.StartEtcd(t, lab.Members, opts)
 	cmd := exec.Command("ip", "netns", "exec", lab.Nodes[0].NS, os.Args[0], "-test.run=^"+t.Name()+"$", "-test.v", "-test.count=1", "-test.timeout=30s")
-	cmd.Env = append(os.Environ(), endpointsEnv+"="+strings.Join(e.Endpoints(), ","))
+	cmd.Env = append(env, endpointsEnv+"="+strings.Join(e.Endpoints(), ","))
 	out, err := cmd.CombinedOutput()
 	if err != nil {
 		t.Fatalf("inside %s next to a real etcd: %v\n%s", lab.Nodes[0].NS, err, out)
@@ -57,8 +87,13 @@ type session struct {
 
 func serve(t *testing.T, endpoints []string, node string, prefix string) *session {
 	t.Helper()
+	return serveWith(t, map[string]any{"endpoints": endpoints, "prefix": prefix, "ttl": "1s", "node": node})
+}
+
+func serveWith(t *testing.T, config map[string]any) *session {
+	t.Helper()
 	p := New()
-	cfg, _ := json.Marshal(map[string]any{"endpoints": endpoints, "prefix": prefix, "ttl": "1s", "node": node})
+	cfg, _ := json.Marshal(config)
 	if err := p.Configure(context.Background(), sdk.Config{Raw: cfg}); err != nil {
 		t.Fatal(err)
 	}
@@ -272,6 +307,112 @@ func TestUnreachable(t *testing.T) {
 	if g.State != sdk.GrantUnreachable || g.Reason == "" {
 		t.Errorf("grant %+v, want unreachable with a reason", g)
 	}
+}
+
+// TestTLSAndAuth: over https with the site's CA and as an etcd user (auth
+// enabled), the right is granted; with a wrong password or without the CA
+// the answer is "unreachable", with a reason that never holds the password.
+func TestTLSAndAuth(t *testing.T) {
+	eps, inside := inLabWith(t, true)
+	if !inside {
+		return
+	}
+	ca := os.Getenv(caEnv)
+	const password = "s3cret-Root-pw"
+	pool := x509.NewCertPool()
+	pemCA, err := os.ReadFile(ca)
+	if err != nil || !pool.AppendCertsFromPEM(pemCA) {
+		t.Fatalf("CA %s: %v", ca, err)
+	}
+	admin, err := clientv3.New(clientv3.Config{Endpoints: eps, DialTimeout: 5 * time.Second, Logger: zap.NewNop(),
+		TLS: &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer admin.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if _, err := admin.UserAdd(ctx, "root", password); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := admin.UserGrantRole(ctx, "root", "root"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := admin.AuthEnable(ctx); err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	pwFile, wrongFile := filepath.Join(dir, "pw"), filepath.Join(dir, "wrong")
+	if err := os.WriteFile(pwFile, []byte(password+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(wrongFile, []byte("not-"+password+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg := func(pw string, withCA bool) map[string]any {
+		c := map[string]any{"endpoints": eps, "prefix": "/hawatch/t5", "ttl": "1s", "node": "lb1",
+			"username": "root", "password_file": pw, "dial_timeout": "1s"}
+		if withCA {
+			c["tls"] = map[string]any{"ca_file": ca}
+		}
+		return c
+	}
+	good := serveWith(t, cfg(pwFile, true))
+	good.want("VI_1", true)
+	good.next("granted over TLS as root", 5*time.Second, state(sdk.GrantHeld))
+
+	for name, c := range map[string]map[string]any{"wrong password": cfg(wrongFile, true), "no CA": cfg(pwFile, false)} {
+		s := serveWith(t, c)
+		s.want("VI_2", true)
+		g, _ := s.next(name+": unreachable", 10*time.Second, func(g sdk.Grant) bool { return g.State != sdk.GrantUnknown })
+		if g.State != sdk.GrantUnreachable || g.Reason == "" || strings.Contains(g.Reason, password) {
+			t.Errorf("%s: grant %+v, want unreachable with a reason and no password", name, g)
+		}
+		t.Logf("%s: %s", name, g.Reason)
+	}
+}
+
+// writeTestCA makes a CA and a server certificate for ip in dir (ca.pem,
+// server.pem, server-key.pem) and returns the server's files.
+func writeTestCA(t *testing.T, dir string, ip netip.Addr) (cert, key string) {
+	t.Helper()
+	newKey := func() *ecdsa.PrivateKey {
+		k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return k
+	}
+	write := func(name, typ string, der []byte) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, pem.EncodeToMemory(&pem.Block{Type: typ, Bytes: der}), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	now := time.Now()
+	caKey, srvKey := newKey(), newKey()
+	caTmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "hawatch test CA"},
+		NotBefore: now.Add(-time.Hour), NotAfter: now.Add(time.Hour), IsCA: true, BasicConstraintsValid: true,
+		KeyUsage: x509.KeyUsageCertSign}
+	caDER, err := x509.CreateCertificate(rand.Reader, caTmpl, caTmpl, &caKey.PublicKey, caKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	caCert, _ := x509.ParseCertificate(caDER)
+	srvTmpl := &x509.Certificate{SerialNumber: big.NewInt(2), Subject: pkix.Name{CommonName: "etcd1"},
+		NotBefore: now.Add(-time.Hour), NotAfter: now.Add(time.Hour), IPAddresses: []net.IP{ip.AsSlice()},
+		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}}
+	srvDER, err := x509.CreateCertificate(rand.Reader, srvTmpl, caCert, &srvKey.PublicKey, caKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keyDER, err := x509.MarshalECPrivateKey(srvKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	write("ca.pem", "CERTIFICATE", caDER)
+	return write("server.pem", "CERTIFICATE", srvDER), write("server-key.pem", "EC PRIVATE KEY", keyDER)
 }
 
 func TestConfig(t *testing.T) {
