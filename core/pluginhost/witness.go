@@ -200,7 +200,10 @@ func (w *Witness) run(p *process) {
 // session runs one Session call: every wish is (re)sent, grants are
 // forwarded, until the call fails or Stop.
 func (w *Witness) session(p *process) error {
-	s, err := p.witness.Session(w.ctx)
+	// The stream's own context, not w.ctx: Stop must be able to end the
+	// session gracefully (CloseSend, then wait for the plugin to give its
+	// rights up); cancelling the stream would only abort it.
+	s, err := p.witness.Session(context.WithoutCancel(w.ctx))
 	if err != nil {
 		return err
 	}
