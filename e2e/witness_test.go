@@ -241,7 +241,7 @@ func (l holderLog) first(i int, held bool) (time.Time, bool) {
 	return time.Time{}, false
 }
 
-// exactlyOneFrom reports whether every sample shows one holder.
+// exactlyOne reports whether every sample shows exactly one holder.
 func (l holderLog) exactlyOne() bool {
 	for _, s := range l {
 		if s.held[0] == s.held[1] {
@@ -512,9 +512,14 @@ func masterStop(sig syscall.Signal, witness bool) func(*testing.T, *witnessLab) 
 		}
 		mdi, skew := rfcTimes(witnessInterval, 100)
 		took := owned.Sub(stopped)
-		bound := map[bool]time.Duration{true: witnessTTL + lessorSlack, false: mdi + witnessInterval}[sig == syscall.SIGKILL]
-		if sig == syscall.SIGTERM {
+		var bound time.Duration
+		switch {
+		case sig == syscall.SIGTERM:
 			bound = skew + 50*time.Millisecond
+		case witness:
+			bound = witnessTTL + lessorSlack
+		default:
+			bound = mdi + witnessInterval
 		}
 		if !witness {
 			bound += loadSlack // VRRP's own times are the benchmarks' business
