@@ -38,7 +38,7 @@ const (
 	// handOver bounds what follows the deletion: the watch event, the new
 	// holder's transaction (an fsynced etcd write), the grant to the host
 	// and the address added.
-	handOver = 100 * time.Millisecond
+	handOver    = 100 * time.Millisecond
 	sampleEvery = 5 * time.Millisecond
 )
 
