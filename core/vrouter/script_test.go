@@ -4,15 +4,13 @@ import (
 	"flag"
 	"fmt"
 	"net/netip"
-	"os"
-	"path/filepath"
 	"slices"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/hawatch/hawatch/core/vrrp"
+	"github.com/hawatch/hawatch/internal/golden"
 )
 
 var rewrite = flag.Bool("rewrite", false, "rewrite testdata/*.txt scenario files with the actual output (review the diff!)")
@@ -34,36 +32,11 @@ var t0 = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 // regenerates them and compares the whole file; -rewrite accepts the new
 // output. See (*script).command for the commands.
 func TestScripts(t *testing.T) {
-	files, err := filepath.Glob(filepath.Join("testdata", "*.txt"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(files) == 0 {
-		t.Fatal("no scripts in testdata/")
-	}
-	for _, path := range files {
-		t.Run(strings.TrimSuffix(filepath.Base(path), ".txt"), func(t *testing.T) {
-			raw, err := os.ReadFile(path)
-			if err != nil {
-				t.Fatal(err)
-			}
-			want := string(raw)
-			got := runScript(t, want)
-			if got == want {
-				return
-			}
-			if *rewrite {
-				if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-					t.Fatal(err)
-				}
-				return
-			}
-			t.Errorf("%s differs from the routers' behaviour (go test -run TestScripts -rewrite to accept):\n%s", path, lineDiff(want, got))
-		})
-	}
+	golden.Run(t, "testdata", *rewrite, "the routers' behaviour", "go test -run TestScripts -rewrite", runScript)
 }
 
 type script struct {
+	golden.Values
 	t       testing.TB
 	configs map[string]*Config
 	order   []string
@@ -76,23 +49,12 @@ type script struct {
 
 func runScript(t testing.TB, text string) string {
 	s := &script{t: t, configs: map[string]*Config{}, routers: map[string]*Router{}}
-	var out strings.Builder
-	for i, line := range strings.Split(strings.TrimRight(text, "\n"), "\n") {
-		if strings.HasPrefix(line, "  ") {
-			continue // expected output, regenerated below
-		}
-		out.WriteString(line + "\n")
-		trimmed := strings.TrimSpace(line)
-		if trimmed == "" || strings.HasPrefix(trimmed, "#") {
-			continue
-		}
-		s.line, s.out = i+1, nil
-		s.command(strings.Fields(trimmed))
-		for _, o := range s.out {
-			out.WriteString("  " + o + "\n")
-		}
-	}
-	return out.String()
+	s.Values = golden.Values{Fatalf: s.fatalf}
+	return golden.Replay(text, func(line int, f []string) []string {
+		s.line, s.out = line, nil
+		s.command(f)
+		return s.out
+	})
 }
 
 func (s *script) fatalf(format string, args ...any) {
@@ -121,7 +83,7 @@ func (s *script) command(f []string) {
 	}
 	switch f[0] {
 	case "router":
-		s.declare(f[1], s.keyValues(f[2:]))
+		s.declare(f[1], golden.KeyValues(f[2:]))
 		return
 	case "track":
 		s.track(f[1:])
@@ -137,14 +99,14 @@ func (s *script) command(f []string) {
 		s.fatalf("want: at OFFSET NAME EVENT")
 	}
 	s.build()
-	at := s.parseDur(f[1])
+	at := s.Dur(f[1])
 	if at < s.now {
-		s.fatalf("time goes backwards: %s after %s", f[1], fmtDur(s.now))
+		s.fatalf("time goes backwards: %s after %s", f[1], golden.FmtDur(s.now))
 	}
 	s.now = at
 	now := t0.Add(at)
 	if f[2] == "*" && f[3] == "run" {
-		s.runUntil(t0.Add(s.parseDur(f[4])), s.order...)
+		s.runUntil(t0.Add(s.Dur(f[4])), s.order...)
 		s.states(s.order...)
 		return
 	}
@@ -153,7 +115,7 @@ func (s *script) command(f []string) {
 		s.fatalf("no router %q", f[2])
 	}
 	ev, args := f[3], f[4:]
-	kv := s.keyValues(args)
+	kv := golden.KeyValues(args)
 	switch ev {
 	case "start":
 		s.step(now, r, Start{}, "")
@@ -162,13 +124,13 @@ func (s *script) command(f []string) {
 	case "tick":
 		s.step(now, r, Tick{}, "")
 	case "run":
-		s.runUntil(t0.Add(s.parseDur(args[0])), r.name)
+		s.runUntil(t0.Add(s.Dur(args[0])), r.name)
 	case "recv":
 		s.recv(now, r, kv)
 	case "check":
 		s.step(now, r, Observed{Check: args[0], Status: s.status(args[1]), Reason: kv["reason"]}, "")
 	case "maintenance":
-		s.step(now, r, Maintenance{On: s.onOff(args[0]), Detail: kv["detail"]}, "")
+		s.step(now, r, Maintenance{On: s.OnOff(args[0]), Detail: kv["detail"]}, "")
 	case "retrack":
 		c := s.configs[r.name]
 		in := Reconfigure{Tracks: c.Tracks, Notify: c.Notify, Latest: map[string]Observed{}}
@@ -189,10 +151,10 @@ func (s *script) command(f []string) {
 		}
 		w := Witnessed{State: st, Holder: kv["holder"], Reason: kv["reason"]}
 		if v, ok := kv["valid"]; ok {
-			w.ValidUntil = now.Add(s.parseDur(v))
+			w.ValidUntil = now.Add(s.Dur(v))
 		}
 		if v, ok := kv["rev"]; ok {
-			w.Revision = int64(s.atoi(v))
+			w.Revision = int64(s.Int(v))
 		}
 		s.step(now, r, w, "")
 	default:
@@ -210,7 +172,7 @@ func (s *script) states(names ...string) {
 		r := s.routers[n]
 		next := "none"
 		if d := r.NextDeadline(); !d.IsZero() {
-			next = fmtDur(d.Sub(t0))
+			next = golden.FmtDur(d.Sub(t0))
 		}
 		line := fmt.Sprintf("%s %s prio=%d next=%s", n, r.State(), r.m.Priority(), next)
 		snap := r.Snapshot()
@@ -249,7 +211,7 @@ func (s *script) runUntil(until time.Time, names ...string) {
 			break
 		}
 		s.now = at.Sub(t0)
-		s.step(at, next, Tick{}, "@"+fmtDur(s.now)+" ")
+		s.step(at, next, Tick{}, "@"+golden.FmtDur(s.now)+" ")
 	}
 	s.now = until.Sub(t0)
 }
@@ -260,27 +222,27 @@ func (s *script) declare(name string, kv map[string]string) {
 	for k, v := range kv {
 		switch k {
 		case "version":
-			c.VRRP.Version = uint8(s.atoi(v))
+			c.VRRP.Version = uint8(s.Int(v))
 		case "vrid":
-			c.VRRP.VRID = uint8(s.atoi(v))
+			c.VRRP.VRID = uint8(s.Int(v))
 		case "prio":
-			c.VRRP.Priority = uint8(s.atoi(v))
+			c.VRRP.Priority = uint8(s.Int(v))
 		case "interval":
-			c.VRRP.AdvertInterval = s.parseDur(v)
+			c.VRRP.AdvertInterval = s.Dur(v)
 		case "preempt":
-			c.VRRP.Preempt = s.onOff(v)
+			c.VRRP.Preempt = s.OnOff(v)
 		case "preempt_delay":
-			c.VRRP.PreemptDelay = s.parseDur(v)
+			c.VRRP.PreemptDelay = s.Dur(v)
 		case "owner":
-			c.VRRP.AddressOwner = s.onOff(v)
+			c.VRRP.AddressOwner = s.OnOff(v)
 		case "local":
-			c.VRRP.LocalAddr = s.addr(v)
+			c.VRRP.LocalAddr = s.Addr(v)
 		case "vips":
-			c.VRRP.Addresses = s.addrs(v)
+			c.VRRP.Addresses = s.Addrs(v)
 		case "pass":
 			c.VRRP.AuthPass = v
 		case "unicast":
-			for _, a := range s.addrs(v) {
+			for _, a := range s.Addrs(v) {
 				c.Unicast = append(c.Unicast, Peer{Addr: a, MaxTTL: 255})
 			}
 		case "notify":
@@ -306,20 +268,20 @@ func (s *script) track(f []string) {
 		s.fatalf("track for undeclared router %q", f[0])
 	}
 	tr := Track{Check: f[1], HoldFor: 5 * time.Second}
-	for k, v := range s.keyValues(f[2:]) {
+	for k, v := range golden.KeyValues(f[2:]) {
 		switch k {
 		case "effect":
 			tr.Effect = map[string]Effect{"fault": EffectFault, "weight": EffectWeight, "yield": EffectYield}[v]
 		case "weight":
-			tr.Weight = s.atoi(v)
+			tr.Weight = s.Int(v)
 		case "rise":
-			tr.Rise = s.atoi(v)
+			tr.Rise = s.Int(v)
 		case "fall":
-			tr.Fall = s.atoi(v)
+			tr.Fall = s.Int(v)
 		case "unknown":
 			tr.OnUnknown = map[string]UnknownPolicy{"hold": UnknownHold, "fail": UnknownFail}[v]
 		case "hold_for":
-			tr.HoldFor = s.parseDur(v)
+			tr.HoldFor = s.Dur(v)
 		case "remove":
 			c.Tracks = slices.DeleteFunc(c.Tracks, func(t Track) bool { return t.Check == f[1] })
 			return
@@ -410,26 +372,26 @@ func (s *script) step(now time.Time, r *Router, in Input, prefix string) {
 func (s *script) recv(now time.Time, r *Router, kv map[string]string) {
 	c := r.cfg
 	if v, ok := kv["version"]; ok {
-		c.Version = uint8(s.atoi(v))
+		c.Version = uint8(s.Int(v))
 	}
 	if v, ok := kv["pass"]; ok {
 		c.AuthPass = v
 	}
-	a := c.Advert(uint8(s.atoi(kv["prio"])))
-	a.Src = s.addr(kv["src"])
+	a := c.Advert(uint8(s.Int(kv["prio"])))
+	a.Src = s.Addr(kv["src"])
 	if v, ok := kv["dst"]; ok {
-		a.Dst = s.addr(v)
+		a.Dst = s.Addr(v)
 	} else if r.peers != nil {
 		a.Dst = r.cfg.LocalAddr
 	}
 	if v, ok := kv["interval"]; ok {
-		a.Interval = uint16(s.atoi(v))
+		a.Interval = uint16(s.Int(v))
 	}
 	if v, ok := kv["vrid"]; ok {
-		a.VRID = uint8(s.atoi(v))
+		a.VRID = uint8(s.Int(v))
 	}
 	if v, ok := kv["addrs"]; ok {
-		a.Addresses = s.addrs(v)
+		a.Addresses = s.Addrs(v)
 	}
 	b, err := a.MarshalBinary()
 	if err != nil {
@@ -442,19 +404,9 @@ func (s *script) recv(now time.Time, r *Router, kv map[string]string) {
 	}
 	ttl := vrrp.TTL
 	if v, ok := kv["ttl"]; ok {
-		ttl = s.atoi(v)
+		ttl = s.Int(v)
 	}
 	s.step(now, r, Received{Advert: got, TTL: ttl, Dst: a.Dst}, "")
-}
-
-func (s *script) keyValues(args []string) map[string]string {
-	kv := map[string]string{}
-	for _, a := range args {
-		if k, v, ok := strings.Cut(a, "="); ok {
-			kv[k] = v
-		}
-	}
-	return kv
 }
 
 func (s *script) status(v string) Status {
@@ -463,74 +415,4 @@ func (s *script) status(v string) Status {
 		s.fatalf("want ok|fail|unknown, have %q", v)
 	}
 	return st
-}
-
-func (s *script) onOff(v string) bool {
-	switch v {
-	case "on", "true":
-		return true
-	case "off", "false":
-		return false
-	}
-	s.fatalf("want on/off, have %q", v)
-	return false
-}
-
-func (s *script) atoi(v string) int {
-	n, err := strconv.Atoi(v)
-	if err != nil {
-		s.fatalf("%v", err)
-	}
-	return n
-}
-
-func (s *script) parseDur(v string) time.Duration {
-	d, err := time.ParseDuration(v)
-	if err != nil {
-		s.fatalf("%v", err)
-	}
-	return d
-}
-
-func (s *script) addr(v string) netip.Addr {
-	a, err := netip.ParseAddr(v)
-	if err != nil {
-		s.fatalf("%v", err)
-	}
-	return a
-}
-
-func (s *script) addrs(v string) []netip.Addr {
-	var out []netip.Addr
-	for _, p := range strings.Split(v, ",") {
-		out = append(out, s.addr(p))
-	}
-	return out
-}
-
-// fmtDur prints a duration as decimal seconds with every significant digit.
-func fmtDur(d time.Duration) string {
-	sec, ns := d/time.Second, d%time.Second
-	if ns == 0 {
-		return fmt.Sprintf("%ds", sec)
-	}
-	return fmt.Sprintf("%d.%ss", sec, strings.TrimRight(fmt.Sprintf("%09d", ns), "0"))
-}
-
-// lineDiff shows the first differing line, then the whole new output.
-func lineDiff(want, got string) string {
-	w, g := strings.Split(want, "\n"), strings.Split(got, "\n")
-	for i := range max(len(w), len(g)) {
-		var wl, gl string
-		if i < len(w) {
-			wl = w[i]
-		}
-		if i < len(g) {
-			gl = g[i]
-		}
-		if wl != gl {
-			return fmt.Sprintf("first difference at line %d:\n  want: %q\n  got:  %q\n--- full output ---\n%s", i+1, wl, gl, got)
-		}
-	}
-	return ""
 }

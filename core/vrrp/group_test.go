@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/hawatch/hawatch/internal/golden"
 )
 
 // groupRig is what the engine would hold for one sync group.
@@ -116,7 +118,7 @@ func TestGroupGateHolds(t *testing.T) {
 			wants++
 			// B keeps retrying every interval rather than giving up.
 			if next := r.g.Machine("VI_B").NextDeadline(); next != t0.Add(at+time.Second) {
-				t.Fatalf("VI_B retries at %s, want %s", fmtDur(next.Sub(t0)), fmtDur(at+time.Second))
+				t.Fatalf("VI_B retries at %s, want %s", golden.FmtDur(next.Sub(t0)), golden.FmtDur(at+time.Second))
 			}
 		}
 	}

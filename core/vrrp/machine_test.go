@@ -3,13 +3,11 @@ package vrrp
 import (
 	"flag"
 	"fmt"
-	"net/netip"
-	"os"
-	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/hawatch/hawatch/internal/golden"
 )
 
 var rewrite = flag.Bool("rewrite", false, "rewrite testdata/*.txt scenario files with the actual output (review the diff!)")
@@ -29,37 +27,11 @@ var t0 = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 // driver regenerates them and compares the whole file. See runCommand for
 // the commands.
 func TestScenarios(t *testing.T) {
-	files, err := filepath.Glob(filepath.Join("testdata", "*.txt"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(files) == 0 {
-		t.Fatal("no scenarios in testdata/")
-	}
-	for _, path := range files {
-		t.Run(strings.TrimSuffix(filepath.Base(path), ".txt"), func(t *testing.T) {
-			raw, err := os.ReadFile(path)
-			if err != nil {
-				t.Fatal(err)
-			}
-			want := string(raw)
-			got := runScript(t, want)
-			if got == want {
-				return
-			}
-			if *rewrite {
-				if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-					t.Fatal(err)
-				}
-				return
-			}
-			t.Errorf("%s differs from the machine's behaviour (go test -run TestScenarios -rewrite to accept):\n%s",
-				path, lineDiff(want, got))
-		})
-	}
+	golden.Run(t, "testdata", *rewrite, "the machine's behaviour", "go test -run TestScenarios -rewrite", runScript)
 }
 
 type scenario struct {
+	golden.Values
 	t    testing.TB
 	cfg  Config
 	m    *Machine
@@ -70,23 +42,12 @@ type scenario struct {
 
 func runScript(t testing.TB, script string) string {
 	s := &scenario{t: t}
-	var out strings.Builder
-	for i, line := range strings.Split(strings.TrimRight(script, "\n"), "\n") {
-		if strings.HasPrefix(line, "  ") {
-			continue // expected output, regenerated below
-		}
-		out.WriteString(line + "\n")
-		trimmed := strings.TrimSpace(line)
-		if trimmed == "" || strings.HasPrefix(trimmed, "#") {
-			continue
-		}
-		s.line, s.out = i+1, nil
-		s.runCommand(strings.Fields(trimmed))
-		for _, o := range s.out {
-			out.WriteString("  " + o + "\n")
-		}
-	}
-	return out.String()
+	s.Values = golden.Values{Fatalf: s.fatalf}
+	return golden.Replay(script, func(line int, f []string) []string {
+		s.line, s.out = line, nil
+		s.runCommand(f)
+		return s.out
+	})
 }
 
 func (s *scenario) fatalf(format string, args ...any) {
@@ -121,14 +82,14 @@ func (s *scenario) runCommand(f []string) {
 	if len(f) < 3 {
 		s.fatalf("want: at <offset> <event>")
 	}
-	at := s.parseDur(f[1])
+	at := s.Dur(f[1])
 	if at < s.now {
-		s.fatalf("time goes backwards: %s after %s", f[1], fmtDur(s.now))
+		s.fatalf("time goes backwards: %s after %s", f[1], golden.FmtDur(s.now))
 	}
 	s.now = at
 	now := t0.Add(at)
 	ev, args := f[2], f[3:]
-	kv := s.keyValues(args)
+	kv := golden.KeyValues(args)
 	switch ev {
 	case "start":
 		s.step(now, Start{}, "")
@@ -137,31 +98,31 @@ func (s *scenario) runCommand(f []string) {
 	case "tick":
 		s.step(now, Tick{}, "")
 	case "run":
-		until := t0.Add(s.parseDur(args[0]))
+		until := t0.Add(s.Dur(args[0]))
 		for d := s.m.NextDeadline(); !d.IsZero() && !d.After(until); d = s.m.NextDeadline() {
 			s.now = d.Sub(t0)
-			s.step(d, Tick{}, "@"+fmtDur(s.now)+" ")
+			s.step(d, Tick{}, "@"+golden.FmtDur(s.now)+" ")
 		}
 		s.now = until.Sub(t0)
 	case "recv":
 		s.recv(now, kv)
 	case "prio":
-		s.step(now, SetPriority{Priority: uint8(s.atoi(args[0])), Reason: s.reason(kv), Detail: kv["detail"]}, "")
+		s.step(now, SetPriority{Priority: uint8(s.Int(args[0])), Reason: s.reason(kv), Detail: kv["detail"]}, "")
 	case "fault":
-		s.step(now, SetFault{Fault: s.onOff(args[0]), Reason: s.reason(kv), Detail: kv["detail"]}, "")
+		s.step(now, SetFault{Fault: s.OnOff(args[0]), Reason: s.reason(kv), Detail: kv["detail"]}, "")
 	case "demote":
-		s.step(now, Demote{Demoted: s.onOff(args[0]), Reason: s.reason(kv), Detail: kv["detail"]}, "")
+		s.step(now, Demote{Demoted: s.OnOff(args[0]), Reason: s.reason(kv), Detail: kv["detail"]}, "")
 	case "sync":
 		to := map[string]State{"master": StateMaster, "backup": StateBackup}[args[0]]
 		s.step(now, SyncState{To: to, Reason: s.reason(kv), Detail: kv["detail"]}, "")
 	case "permit":
-		s.step(now, Permit{Allowed: s.onOff(args[0]), Reason: s.reason(kv), Detail: kv["detail"]}, "")
+		s.step(now, Permit{Allowed: s.OnOff(args[0]), Reason: s.reason(kv), Detail: kv["detail"]}, "")
 	default:
 		s.fatalf("unknown event %q", ev)
 	}
 	next := "none"
 	if d := s.m.NextDeadline(); !d.IsZero() {
-		next = fmtDur(d.Sub(t0))
+		next = golden.FmtDur(d.Sub(t0))
 	}
 	s.out = append(s.out, fmt.Sprintf("state=%s prio=%d next=%s", s.m.State(), s.m.Priority(), next))
 }
@@ -173,32 +134,32 @@ func (s *scenario) step(now time.Time, in Input, prefix string) {
 }
 
 func (s *scenario) configure(args []string) {
-	kv := s.keyValues(args)
+	kv := golden.KeyValues(args)
 	c := Config{VRID: 51, Version: 3, Priority: 100, AdvertInterval: time.Second, Preempt: true}
 	for k, v := range kv {
 		switch k {
 		case "version":
-			c.Version = uint8(s.atoi(v))
+			c.Version = uint8(s.Int(v))
 		case "vrid":
-			c.VRID = uint8(s.atoi(v))
+			c.VRID = uint8(s.Int(v))
 		case "prio":
-			c.Priority = uint8(s.atoi(v))
+			c.Priority = uint8(s.Int(v))
 		case "interval":
-			c.AdvertInterval = s.parseDur(v)
+			c.AdvertInterval = s.Dur(v)
 		case "preempt":
-			c.Preempt = s.onOff(v)
+			c.Preempt = s.OnOff(v)
 		case "preempt_delay":
-			c.PreemptDelay = s.parseDur(v)
+			c.PreemptDelay = s.Dur(v)
 		case "owner":
-			c.AddressOwner = s.onOff(v)
+			c.AddressOwner = s.OnOff(v)
 		case "local":
-			c.LocalAddr = s.addr(v)
+			c.LocalAddr = s.Addr(v)
 		case "vips":
-			c.Addresses = s.addrs(v)
+			c.Addresses = s.Addrs(v)
 		case "pass":
 			c.AuthPass = v
 		case "needs_permit":
-			c.NeedsPermit = s.onOff(v)
+			c.NeedsPermit = s.OnOff(v)
 		default:
 			s.fatalf("unknown config key %q", k)
 		}
@@ -208,7 +169,7 @@ func (s *scenario) configure(args []string) {
 	}
 	s.cfg = c
 	s.m = NewMachine(c)
-	s.out = append(s.out, fmt.Sprintf("skew=%s down=%s", fmtDur(s.m.SkewTime()), fmtDur(s.m.MasterDownInterval())))
+	s.out = append(s.out, fmt.Sprintf("skew=%s down=%s", golden.FmtDur(s.m.SkewTime()), golden.FmtDur(s.m.MasterDownInterval())))
 }
 
 // recv builds the advert a peer would send, runs it through the codec and
@@ -216,7 +177,7 @@ func (s *scenario) configure(args []string) {
 func (s *scenario) recv(now time.Time, kv map[string]string) {
 	c := s.cfg
 	if v, ok := kv["version"]; ok {
-		c.Version = uint8(s.atoi(v))
+		c.Version = uint8(s.Int(v))
 	}
 	if v, ok := kv["pass"]; ok {
 		c.AuthPass = v
@@ -224,16 +185,16 @@ func (s *scenario) recv(now time.Time, kv map[string]string) {
 	if v, ok := kv["auth"]; ok && v == "none" {
 		c.AuthPass = ""
 	}
-	a := c.Advert(uint8(s.atoi(kv["prio"])))
-	a.Src = s.addr(kv["src"])
+	a := c.Advert(uint8(s.Int(kv["prio"])))
+	a.Src = s.Addr(kv["src"])
 	if v, ok := kv["interval"]; ok {
-		a.Interval = uint16(s.atoi(v))
+		a.Interval = uint16(s.Int(v))
 	}
 	if v, ok := kv["vrid"]; ok {
-		a.VRID = uint8(s.atoi(v))
+		a.VRID = uint8(s.Int(v))
 	}
 	if v, ok := kv["addrs"]; ok {
-		a.Addresses = s.addrs(v)
+		a.Addresses = s.Addrs(v)
 	}
 	b, err := a.MarshalBinary()
 	if err != nil {
@@ -254,16 +215,6 @@ func (s *scenario) recv(now time.Time, kv map[string]string) {
 	s.step(now, AdvertReceived{got}, "")
 }
 
-func (s *scenario) keyValues(args []string) map[string]string {
-	kv := map[string]string{}
-	for _, a := range args {
-		if k, v, ok := strings.Cut(a, "="); ok {
-			kv[k] = v
-		}
-	}
-	return kv
-}
-
 func (s *scenario) reason(kv map[string]string) Reason {
 	name, ok := kv["reason"]
 	if !ok {
@@ -276,90 +227,4 @@ func (s *scenario) reason(kv map[string]string) Reason {
 	}
 	s.fatalf("unknown reason %q", name)
 	return ReasonNone
-}
-
-func (s *scenario) onOff(v string) bool {
-	switch v {
-	case "on", "true":
-		return true
-	case "off", "false":
-		return false
-	}
-	s.fatalf("want on/off, have %q", v)
-	return false
-}
-
-func (s *scenario) atoi(v string) int {
-	n, err := strconv.Atoi(v)
-	if err != nil {
-		s.fatalf("%v", err)
-	}
-	return n
-}
-
-func (s *scenario) parseDur(v string) time.Duration {
-	d, err := time.ParseDuration(v)
-	if err != nil {
-		s.fatalf("%v", err)
-	}
-	return d
-}
-
-func (s *scenario) addr(v string) netip.Addr {
-	a, err := netip.ParseAddr(v)
-	if err != nil {
-		s.fatalf("%v", err)
-	}
-	return a
-}
-
-func (s *scenario) addrs(v string) []netip.Addr {
-	var out []netip.Addr
-	for _, p := range strings.Split(v, ",") {
-		out = append(out, s.addr(p))
-	}
-	return out
-}
-
-// fmtDur prints a duration as decimal seconds with every significant digit
-// ("3.609375s", "163.640039062s"), so timers read like the RFC formulas.
-func fmtDur(d time.Duration) string {
-	sec, ns := d/time.Second, d%time.Second
-	if ns == 0 {
-		return fmt.Sprintf("%ds", sec)
-	}
-	frac := strings.TrimRight(fmt.Sprintf("%09d", ns), "0")
-	return fmt.Sprintf("%d.%ss", sec, frac)
-}
-
-// lineDiff shows the first differing line in context, then both versions.
-func lineDiff(want, got string) string {
-	w, g := strings.Split(want, "\n"), strings.Split(got, "\n")
-	for i := 0; i < max(len(w), len(g)); i++ {
-		var wl, gl string
-		if i < len(w) {
-			wl = w[i]
-		}
-		if i < len(g) {
-			gl = g[i]
-		}
-		if wl != gl {
-			return fmt.Sprintf("first difference at line %d:\n  want: %q\n  got:  %q\n--- full output ---\n%s", i+1, wl, gl, got)
-		}
-	}
-	return ""
-}
-
-func TestFmtDur(t *testing.T) {
-	tests := map[time.Duration]string{
-		0:                          "0s",
-		3609375 * time.Microsecond: "3.609375s",
-		163640039062:               "163.640039062s",
-		2 * time.Second:            "2s",
-	}
-	for d, want := range tests {
-		if got := fmtDur(d); got != want {
-			t.Errorf("fmtDur(%d) = %q, want %q", d, got, want)
-		}
-	}
 }
