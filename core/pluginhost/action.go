@@ -53,13 +53,9 @@ func (m *Manager) StartAction(ctx context.Context, spec ActionSpec) (*Action, er
 	if spec.Timeout <= 0 {
 		return nil, fmt.Errorf("action %s: timeout %v must be positive", spec.Name, spec.Timeout)
 	}
-	p, err := m.launch(ctx, spec.Plugin, sdk.KindAction)
+	p, err := m.start(ctx, spec.Plugin, sdk.KindAction, spec.Config)
 	if err != nil {
 		return nil, fmt.Errorf("action %s: %w", spec.Name, err)
-	}
-	if err := m.configure(ctx, p, spec.Config); err != nil {
-		p.kill()
-		return nil, fmt.Errorf("action %s: plugin %s: %w", spec.Name, spec.Plugin.Name, err)
 	}
 	size := spec.QueueSize
 	if size <= 0 {
@@ -209,12 +205,7 @@ func (a *Action) restart(bo *backoffState, upFor time.Duration) *process {
 		case <-timer.C:
 		}
 		a.restarts.Add(1)
-		p, err := a.m.launch(a.ctx, a.spec.Plugin, sdk.KindAction)
-		if err == nil {
-			if err = a.m.configure(a.ctx, p, a.spec.Config); err != nil {
-				p.kill()
-			}
-		}
+		p, err := a.m.start(a.ctx, a.spec.Plugin, sdk.KindAction, a.spec.Config)
 		if err == nil {
 			a.log.Info().Int("pid", p.pid).Msg("action plugin restarted")
 			return p

@@ -64,13 +64,9 @@ func (m *Manager) StartCheck(ctx context.Context, spec CheckSpec) (*Check, error
 	if spec.Timeout <= 0 {
 		spec.Timeout = spec.Interval
 	}
-	p, err := m.launch(ctx, spec.Plugin, sdk.KindCheck)
+	p, err := m.start(ctx, spec.Plugin, sdk.KindCheck, spec.Config)
 	if err != nil {
 		return nil, fmt.Errorf("check %s: %w", spec.Name, err)
-	}
-	if err := m.configure(ctx, p, spec.Config); err != nil {
-		p.kill()
-		return nil, fmt.Errorf("check %s: plugin %s: %w", spec.Name, spec.Plugin.Name, err)
 	}
 	c := &Check{
 		m:       m,
@@ -203,12 +199,7 @@ func (c *Check) restart(bo *backoffState, upFor time.Duration) *process {
 			}
 		}
 		c.restarts.Add(1)
-		p, err := c.m.launch(c.ctx, c.spec.Plugin, sdk.KindCheck)
-		if err == nil {
-			if err = c.m.configure(c.ctx, p, c.spec.Config); err != nil {
-				p.kill()
-			}
-		}
+		p, err := c.m.start(c.ctx, c.spec.Plugin, sdk.KindCheck, c.spec.Config)
 		if err == nil {
 			c.log.Info().Int("pid", p.pid).Uint64("restarts", c.restarts.Load()).Msg("check plugin restarted")
 			return p

@@ -291,14 +291,20 @@ func (m *Manager) launch(ctx context.Context, spec PluginSpec, kind sdk.Kind) (*
 	return p, nil
 }
 
-// configure sends the decoded config block to a fresh process.
-func (m *Manager) configure(ctx context.Context, p *process, cfg []byte) error {
+// start launches a plugin of kind and sends it its config block; a plugin
+// that refuses its configuration is stopped.
+func (m *Manager) start(ctx context.Context, spec PluginSpec, kind sdk.Kind, cfg []byte) (*process, error) {
+	p, err := m.launch(ctx, spec, kind)
+	if err != nil {
+		return nil, err
+	}
 	cctx, cancel := context.WithTimeout(ctx, m.opts.CallTimeout)
 	defer cancel()
 	if err := p.base().Configure(cctx, sdk.Config{Raw: cfg}); err != nil {
-		return err
+		p.kill()
+		return nil, fmt.Errorf("plugin %s: %w", spec.Name, err)
 	}
-	return nil
+	return p, nil
 }
 
 // pluginSocketDir makes a fresh 0700 directory for one plugin start inside

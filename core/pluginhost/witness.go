@@ -50,13 +50,9 @@ type Witness struct {
 // StartWitness starts the witness's plugin, configures it, and supervises it
 // and its session until Stop. ctx bounds the first start only.
 func (m *Manager) StartWitness(ctx context.Context, spec WitnessSpec) (*Witness, error) {
-	p, err := m.launch(ctx, spec.Plugin, sdk.KindWitness)
+	p, err := m.start(ctx, spec.Plugin, sdk.KindWitness, spec.Config)
 	if err != nil {
 		return nil, fmt.Errorf("witness %s: %w", spec.Name, err)
-	}
-	if err := m.configure(ctx, p, spec.Config); err != nil {
-		p.kill()
-		return nil, fmt.Errorf("witness %s: plugin %s: %w", spec.Name, spec.Plugin.Name, err)
 	}
 	w := &Witness{
 		m: m, spec: spec,
@@ -175,12 +171,7 @@ func (w *Witness) run(p *process) {
 			case <-time.After(bo.delay(upFor)):
 			}
 			w.restarts.Add(1)
-			np, err := w.m.launch(w.ctx, w.spec.Plugin, sdk.KindWitness)
-			if err == nil {
-				if err = w.m.configure(w.ctx, np, w.spec.Config); err != nil {
-					np.kill()
-				}
-			}
+			np, err := w.m.start(w.ctx, w.spec.Plugin, sdk.KindWitness, w.spec.Config)
 			if err != nil {
 				if w.ctx.Err() != nil {
 					return
