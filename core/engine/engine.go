@@ -171,7 +171,9 @@ func (e *Engine) Run(ctx context.Context) error {
 	}
 	e.swapFeeds(e.opts.Checks)
 	for name, w := range e.opts.Witnesses {
-		e.wg.Go(func() { e.forwardGrants(runCtx, name, w) })
+		e.wg.Go(func() {
+			relay(runCtx, w.Grants(), e.grants, func(g pluginhost.Grant) witnessGrant { return witnessGrant{witness: name, grant: g} })
+		})
 	}
 
 	now := time.Now()
@@ -285,44 +287,26 @@ func (e *Engine) swapFeeds(feeds map[string]CheckFeed) {
 		}
 		ctx, cancel := context.WithCancel(e.runCtx)
 		e.forwarders[name] = cancel
-		e.wg.Go(func() { e.forward(ctx, name, feed) })
+		e.wg.Go(func() {
+			relay(ctx, feed.Results(), e.results, func(r sdk.Result) checkResult { return checkResult{check: name, result: r} })
+		})
 	}
 }
 
-// forward copies a check's results into the loop; it never blocks the
-// plugin side for long because the loop drains e.results continuously.
-func (e *Engine) forward(ctx context.Context, name string, feed CheckFeed) {
-	ch := feed.Results()
+// relay copies a feed into the loop, wrapped, until ctx ends or the feed
+// closes; it never blocks the feed for long because the loop drains out
+// continuously.
+func relay[T, U any](ctx context.Context, in <-chan T, out chan<- U, wrap func(T) U) {
 	for {
 		select {
 		case <-ctx.Done():
 			return
-		case r, ok := <-ch:
+		case v, ok := <-in:
 			if !ok {
 				return
 			}
 			select {
-			case e.results <- checkResult{check: name, result: r}:
-			case <-ctx.Done():
-				return
-			}
-		}
-	}
-}
-
-// forwardGrants copies a witness's grants into the loop.
-func (e *Engine) forwardGrants(ctx context.Context, name string, w WitnessFeed) {
-	ch := w.Grants()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case g, ok := <-ch:
-			if !ok {
-				return
-			}
-			select {
-			case e.grants <- witnessGrant{witness: name, grant: g}:
+			case out <- wrap(v):
 			case <-ctx.Done():
 				return
 			}
