@@ -8,15 +8,20 @@ import (
 	"sync"
 	"time"
 
+	pb "go.etcd.io/etcd/api/v3/etcdserverpb"
 	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"go.uber.org/zap"
+	"google.golang.org/grpc"
 
 	"github.com/hawatch/hawatch/sdk"
 )
 
 // Version is reported in Info.
 const Version = "0.1.0"
+
+// hedgeEvery is how often one more renewal is sent while none is answered.
+const hedgeEvery = 50 * time.Millisecond
 
 // ErrNotConfigured is returned by Serve before a successful Configure.
 var ErrNotConfigured = errors.New("etcd witness: Serve before Configure")
@@ -79,15 +84,43 @@ func (e *elector) dial() error {
 	cli, err := clientv3.New(clientv3.Config{
 		Endpoints: s.endpoints, DialTimeout: s.dialTimeout, Username: s.username, Password: s.password, TLS: s.tls,
 		Logger: zap.NewNop(),
-		// Find a dead member quickly: a keepalive on another endpoint must
-		// get through well within the ttl.
-		DialKeepAliveTime: s.refresh(), DialKeepAliveTimeout: s.refresh(),
 	})
 	if err != nil {
 		return fmt.Errorf("etcd client for %s (dial_timeout %s): %w", strings.Join(s.endpoints, ", "), s.dialTimeout, err)
 	}
 	e.cli = cli
+	if len(s.endpoints) > 1 {
+		// One connection per member for the keepalive: the client's own
+		// round robin would send some renewals to a member that is cut off
+		// but whose connection still looks ready (gRPC's keepalive finds
+		// it only after 10 s), and two such renewals in a row lose the
+		// right although a quorum is reachable.
+		for _, ep := range s.endpoints {
+			conn, err := cli.Dial(ep) // not blocking: connects in the background
+			if err != nil {
+				e.closeClient()
+				e.cli = nil
+				return fmt.Errorf("etcd connection to %s: %w", ep, err)
+			}
+			e.conns = append(e.conns, conn)
+			e.renewers = append(e.renewers, clientv3.NewLeaseFromLeaseClient(pb.NewLeaseClient(conn), cli, 0))
+		}
+	}
 	return nil
+}
+
+// closeClient closes the session's client and its per-member connections.
+func (e *elector) closeClient() {
+	for _, l := range e.renewers {
+		l.Close()
+	}
+	for _, c := range e.conns {
+		c.Close()
+	}
+	e.conns, e.renewers = nil, nil
+	if e.cli != nil {
+		e.cli.Close()
+	}
 }
 
 // right is what the elector knows of one instance's key.
@@ -105,10 +138,14 @@ type right struct {
 // bounded by the refresh interval, so the host's wishes, etcd's watch
 // events and the keepalive are handled in order.
 type elector struct {
-	s      *settings
-	cli    *clientv3.Client // nil until dial succeeds
-	report func(sdk.Grant)
-	now    func() time.Time
+	s   *settings
+	cli *clientv3.Client // nil until dial succeeds
+	// renewers send the keepalive to each member at once (nil with a
+	// single endpoint: cli does); conns are their connections.
+	renewers []clientv3.Lease
+	conns    []*grpc.ClientConn
+	report   func(sdk.Grant)
+	now      func() time.Time
 
 	lease clientv3.LeaseID
 	// confirmed is when the last grant or keepalive of the lease that
@@ -121,12 +158,37 @@ type elector struct {
 	// heard is when the host last sent a wish (its heartbeat); rights are
 	// extended only while it is recent (sdk.HostSilentAfter).
 	heard time.Time
+	// renewErr is why the last renewal failed (nil once one succeeds).
+	renewErr error
+
+	// aimMu guards aim, what the renewer keeps alive: set by the elector,
+	// read by the renewer.
+	aimMu sync.Mutex
+	aim   renewAim
+}
+
+// renewAim is the lease the renewer keeps alive (0: none) and until when
+// (the host's heartbeat plus sdk.HostSilentAfter: a hung host's rights
+// lapse as a crashed one's would).
+type renewAim struct {
+	lease clientv3.LeaseID
+	until time.Time
+}
+
+// renewal is one keepalive's outcome, stamped with when it was sent: the
+// lease lives at least until sent + ttl when etcd answered.
+type renewal struct {
+	lease clientv3.LeaseID
+	sent  time.Time
+	err   error
 }
 
 func (e *elector) run(ctx context.Context, wants <-chan sdk.Want) error {
 	ctx, cancel := context.WithCancel(ctx)
 	events := make(chan []*clientv3.Event)
 	resync := make(chan struct{}, 1)
+	renewed := make(chan renewal)
+	defer e.closeClient() // last: after every goroutine using it is joined
 	var wg sync.WaitGroup
 	defer wg.Wait()
 	defer cancel()
@@ -141,21 +203,20 @@ func (e *elector) run(ctx context.Context, wants <-chan sdk.Want) error {
 			return false
 		}
 		wg.Go(func() { e.watch(ctx, events, resync) })
+		wg.Go(func() { e.renewLoop(ctx, renewed) })
 		return true
 	}
-	defer func() {
-		if e.cli != nil {
-			e.cli.Close()
-		}
-	}()
 	connected()
 	tick := time.NewTicker(e.s.refresh())
 	defer tick.Stop()
 	for {
+		e.setAim()
 		select {
 		case <-ctx.Done():
 			e.revoke()
 			return nil
+		case rn := <-renewed:
+			e.renewed(rn)
 		case w := <-wants:
 			e.heard = e.now()
 			if e.cli == nil {
@@ -314,15 +375,34 @@ func (e *elector) ensureLease(ctx context.Context) error {
 
 // keepAlive renews the lease once; a lease etcd no longer knows is
 // dropped, with every right on it.
-func (e *elector) keepAlive(ctx context.Context) error {
+func (e *elector) keepAlive(ctx context.Context) {
 	cctx, cancel := e.call(ctx)
 	sent := e.now()
-	_, err := e.cli.KeepAliveOnce(cctx, e.lease)
+	err := e.renew(cctx, e.lease)
 	cancel()
+	e.renewed(renewal{lease: e.lease, sent: sent, err: err})
+}
+
+// renewed takes a keepalive's outcome: a later confirmation moves every
+// held right's validity on; a lease etcd no longer knows is dropped, with
+// every right on it.
+func (e *elector) renewed(rn renewal) {
+	if rn.lease != e.lease || e.lease == 0 {
+		return // an answer for a lease given up since
+	}
 	switch {
-	case err == nil:
-		e.confirmed = sent
-	case errors.Is(err, rpctypes.ErrLeaseNotFound):
+	case rn.err == nil:
+		e.renewErr = nil
+		if !rn.sent.After(e.confirmed) {
+			return
+		}
+		e.confirmed = rn.sent
+		for name, r := range e.rights {
+			if r.held {
+				e.publish(name) // a fresh validity
+			}
+		}
+	case errors.Is(rn.err, rpctypes.ErrLeaseNotFound):
 		e.lease = 0
 		for name, r := range e.rights {
 			if r.held {
@@ -330,8 +410,104 @@ func (e *elector) keepAlive(ctx context.Context) error {
 				e.publish(name)
 			}
 		}
+	default:
+		e.renewErr = rn.err
 	}
-	return err
+}
+
+// setAim tells the renewer what to keep alive: the lease while a right is
+// held or wanted (a key put on a lease left to lapse would vanish at once)
+// and the host is heard.
+func (e *elector) setAim() {
+	a := renewAim{until: e.heard.Add(sdk.HostSilentAfter)}
+	for _, r := range e.rights {
+		if r.held || r.want {
+			a.lease = e.lease
+			break
+		}
+	}
+	e.aimMu.Lock()
+	e.aim = a
+	e.aimMu.Unlock()
+}
+
+// renewLoop keeps the lease alive on its own goroutine, so no read or
+// write the elector waits on can delay a renewal. A renewal is sent every
+// refresh; while none is answered (a leader election, a lost member) one
+// more is sent every hedgeEvery, each waiting up to the validity it could
+// give: when a leader is back, the latest one sent confirms the lease.
+func (e *elector) renewLoop(ctx context.Context, out chan<- renewal) {
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	answers := make(chan renewal)
+	tick := time.NewTicker(hedgeEvery)
+	defer tick.Stop()
+	var sent, answered time.Time // send times: the last one, the last answered
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case rn := <-answers:
+			if rn.err == nil && rn.sent.After(answered) {
+				answered = rn.sent
+			}
+			select {
+			case out <- rn:
+			case <-ctx.Done():
+				return
+			}
+			continue
+		case <-tick.C:
+		}
+		e.aimMu.Lock()
+		a := e.aim
+		e.aimMu.Unlock()
+		now := e.now()
+		if a.lease == 0 || !now.Before(a.until) || now.Sub(sent) < e.s.refresh() && !answered.Before(sent) {
+			continue
+		}
+		sent = now
+		wg.Go(func() {
+			cctx, cancel := context.WithTimeout(ctx, e.s.ttl-e.s.margin)
+			err := e.renew(cctx, a.lease)
+			cancel()
+			select {
+			case answers <- renewal{lease: a.lease, sent: now, err: err}:
+			case <-ctx.Done():
+			}
+		})
+	}
+}
+
+// renew sends one keepalive through every member at once and returns when
+// the first one is answered (or every one failed): a member that is down or
+// cut off costs nothing while another still reaches the leader.
+func (e *elector) renew(ctx context.Context, lease clientv3.LeaseID) error {
+	if len(e.renewers) == 0 {
+		_, err := e.cli.KeepAliveOnce(ctx, lease)
+		return err
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	errs := make(chan error, len(e.renewers))
+	var wg sync.WaitGroup
+	defer func() { cancel(); wg.Wait() }()
+	for _, l := range e.renewers {
+		wg.Go(func() {
+			_, err := l.KeepAliveOnce(ctx, lease)
+			errs <- err
+		})
+	}
+	var first error
+	for range e.renewers {
+		err := <-errs
+		if err == nil || errors.Is(err, rpctypes.ErrLeaseNotFound) {
+			return err // the leader's answer, whichever member carried it
+		}
+		if first == nil {
+			first = err
+		}
+	}
+	return first
 }
 
 // release deletes our key (only if it is still ours).
@@ -400,39 +576,28 @@ func (e *elector) event(ctx context.Context, ev *clientv3.Event) {
 	e.publish(name)
 }
 
-// tick keeps the lease alive while a right is held or wanted (a key put on
-// a lease left to lapse would vanish at once), retries the rights wanted
-// but not held, and reports held rights with their new validity.
+// tick retries the rights wanted but not held, re-reads those not known,
+// and gives up held rights whose validity ran out with no renewal answered
+// (the host has resigned already; this says why).
 func (e *elector) tick(ctx context.Context) {
 	if !e.hostAlive() {
 		// The host is hung: it could not release its VIPs, so its
-		// rights must lapse as a crashed node's would. No keepalive, no
-		// acquisition until it is heard again.
+		// rights must lapse as a crashed node's would. No acquisition
+		// until it is heard again (and setAim stops the renewals).
 		return
-	}
-	needed := false
-	for _, r := range e.rights {
-		needed = needed || r.held || r.want
-	}
-	if needed && e.lease != 0 {
-		if err := e.keepAlive(ctx); err != nil && !errors.Is(err, rpctypes.ErrLeaseNotFound) {
-			for name, r := range e.rights {
-				if r.held && e.validFor() <= 0 {
-					// Past the validity: the right may be gone; the host
-					// has resigned already. Say why.
-					r.held, r.known, r.reason = false, false, "keepalive: "+err.Error()
-					e.publish(name)
-				}
-			}
-		}
 	}
 	for name, r := range e.rights {
 		switch {
+		case r.held && e.validFor() <= 0:
+			why := "no keepalive answered"
+			if e.renewErr != nil {
+				why = "keepalive: " + e.renewErr.Error()
+			}
+			r.held, r.known, r.reason = false, false, why
+			e.publish(name)
 		case r.want && !r.held:
 			e.acquire(ctx, name)
-		case r.held:
-			e.publish(name) // a fresh validity
-		case !r.known:
+		case !r.held && !r.known:
 			e.refresh(ctx, name)
 		}
 	}

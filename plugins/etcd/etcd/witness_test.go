@@ -39,32 +39,49 @@ const (
 // endpoints.
 func inLab(t *testing.T) ([]string, bool) {
 	t.Helper()
-	return inLabWith(t, false)
+	return inLabWith(t, labSetup{members: 1})
 }
 
-// inLabWith is inLab; with tls the member serves https with a certificate
-// from a CA made for the test, whose file the inner run finds in $caEnv.
-func inLabWith(t *testing.T, withTLS bool) ([]string, bool) {
+// labSetup is the etcd an inner run gets.
+type labSetup struct {
+	members int
+	// tls: the members serve https with a certificate from a CA made for
+	// the test, whose file the inner run finds in $caEnv.
+	tls bool
+	// during, when set, runs in the outer test while the inner one runs
+	// (node is where the inner run is).
+	during func(lab *netlab.Lab, e *netlab.Etcd, node *netlab.Node)
+}
+
+func inLabWith(t *testing.T, setup labSetup) ([]string, bool) {
 	t.Helper()
 	if eps := os.Getenv(endpointsEnv); eps != "" {
 		return strings.Split(eps, ","), true
 	}
-	lab := netlab.New(t, netlab.Options{Nodes: 1, NoClient: true, Members: 1})
+	lab := netlab.New(t, netlab.Options{Nodes: 1, NoClient: true, Members: setup.members})
 	var opts netlab.EtcdOptions
 	env := os.Environ()
-	if withTLS {
+	if setup.tls {
 		dir := t.TempDir()
 		opts.CertFile, opts.KeyFile = writeTestCA(t, dir, lab.Members[0].Addr4)
 		env = append(env, caEnv+"="+filepath.Join(dir, "ca.pem"))
 	}
 	e := netlab.StartEtcd(t, lab.Members, opts)
-	cmd := exec.Command("ip", "netns", "exec", lab.Nodes[0].NS, os.Args[0], "-test.run=^"+t.Name()+"$", "-test.v", "-test.count=1", "-test.timeout=30s")
+	node := lab.Nodes[0]
+	var out strings.Builder
+	cmd := exec.Command("ip", "netns", "exec", node.NS, os.Args[0], "-test.run=^"+t.Name()+"$", "-test.v", "-test.count=1", "-test.timeout=30s")
 	cmd.Env = append(env, endpointsEnv+"="+strings.Join(e.Endpoints(), ","))
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		t.Fatalf("inside %s next to a real etcd: %v\n%s", lab.Nodes[0].NS, err, out)
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
 	}
-	t.Logf("inside %s next to a real etcd:\n%s", lab.Nodes[0].NS, out)
+	if setup.during != nil {
+		setup.during(lab, e, node)
+	}
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("inside %s next to a real etcd: %v\n%s", node.NS, err, out.String())
+	}
+	t.Logf("inside %s next to a real etcd:\n%s", node.NS, out.String())
 	return nil, false
 }
 
@@ -293,6 +310,93 @@ func TestSilentHostLetsRightLapse(t *testing.T) {
 	a.next("lb1 told the right is lb2's", 5*time.Second, func(g sdk.Grant) bool { return g.State == sdk.GrantOther && g.Holder == "lb2" })
 }
 
+// TestRenewalPastCutMember: one of three members is cut off from the node
+// after the session's connections are up (they still look ready to gRPC).
+// Renewals go through the other two, so the held right's validity keeps
+// moving on every refresh: it never stalls for a renewal lost to the cut
+// member (the client's round robin alone loses every third).
+func TestRenewalPastCutMember(t *testing.T) {
+	const cutAfter, watch = 1500 * time.Millisecond, 4 * time.Second
+	eps, inside := inLabWith(t, labSetup{members: 3, during: func(lab *netlab.Lab, _ *netlab.Etcd, node *netlab.Node) {
+		time.Sleep(cutAfter)
+		lab.Cut(t, lab.Members[2], node)
+	}})
+	if !inside {
+		return
+	}
+	started := time.Now()
+	a := serve(t, eps, "lb1", "/hawatch/t6")
+	a.want("VI_1", true)
+	a.next("lb1 granted", 5*time.Second, state(sdk.GrantHeld))
+	time.Sleep(time.Until(started.Add(cutAfter + 300*time.Millisecond)))
+	stall, _ := a.longestStall(t, watch)
+	t.Logf("longest time without a renewal over %v with one member cut off: %v", watch, stall)
+	// Renewals every ttl/4 (250 ms); one lost to the cut member would
+	// leave 500 ms.
+	if stall > 400*time.Millisecond {
+		t.Errorf("the right went %v without a renewal, want under 400 ms", stall)
+	}
+}
+
+// TestRenewalPastLeaderLoss: the etcd leader of three is killed while a
+// right is held. The two left elect a new leader within etcd's election
+// timeout (250-500 ms here) and the right must survive: a ttl of 1 s
+// leaves 750 ms of validity.
+func TestRenewalPastLeaderLoss(t *testing.T) {
+	const killAfter, watch = 1500 * time.Millisecond, 3 * time.Second
+	eps, inside := inLabWith(t, labSetup{members: 3, during: func(_ *netlab.Lab, e *netlab.Etcd, _ *netlab.Node) {
+		time.Sleep(killAfter)
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		leader, err := e.Leader(ctx, 0)
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		e.Kill(leader)
+	}})
+	if !inside {
+		return
+	}
+	started := time.Now()
+	a := serve(t, eps, "lb1", "/hawatch/t7")
+	a.want("VI_1", true)
+	a.next("lb1 granted", 5*time.Second, state(sdk.GrantHeld))
+	time.Sleep(time.Until(started.Add(killAfter - 500*time.Millisecond)))
+	stall, left := a.longestStall(t, watch)
+	t.Logf("longest time without a renewal over %v with the etcd leader killed: %v; least validity left %v", watch, stall, left)
+	if left <= 0 {
+		t.Errorf("the right's validity ran out (%v) while the two members left elected a leader", left)
+	}
+}
+
+// longestStall follows a held right's validity for d and returns the
+// longest time it did not move on and the least validity it had left; it
+// fails the test if the right is lost.
+func (s *session) longestStall(t *testing.T, d time.Duration) (stall, left time.Duration) {
+	t.Helper()
+	var until time.Time
+	last := time.Now()
+	left = time.Hour
+	for end := time.Now().Add(d); time.Now().Before(end); {
+		select {
+		case g := <-s.grants:
+			if g.State != sdk.GrantHeld {
+				t.Fatalf("lb1 lost the right with a quorum reachable: %+v", g)
+			}
+			if u := time.Now().Add(g.ValidFor); u.After(until.Add(50 * time.Millisecond)) {
+				until, last = u, time.Now()
+			}
+		case <-time.After(10 * time.Millisecond):
+		}
+		stall = max(stall, time.Since(last))
+		if !until.IsZero() {
+			left = min(left, time.Until(until))
+		}
+	}
+	return stall, left
+}
+
 // TestUnreachable: with no etcd at the endpoint, a wish is answered
 // "unreachable", never "held".
 func TestUnreachable(t *testing.T) {
@@ -313,7 +417,7 @@ func TestUnreachable(t *testing.T) {
 // enabled), the right is granted; with a wrong password or without the CA
 // the answer is "unreachable", with a reason that never holds the password.
 func TestTLSAndAuth(t *testing.T) {
-	eps, inside := inLabWith(t, true)
+	eps, inside := inLabWith(t, labSetup{members: 1, tls: true})
 	if !inside {
 		return
 	}
