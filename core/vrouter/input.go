@@ -44,6 +44,18 @@ type Observed struct {
 	Status Status
 	Reason string
 	At     time.Time // when the check observed it; the step's now if zero
+	// Heard is a guard's evidence that another router advertises: the
+	// latest advert it saw on the wire (before any packet filter, so it
+	// sees what a cut VRRP path hides from the instance's socket); nil:
+	// none seen.
+	Heard *Heard
+}
+
+// Heard is one advert another router sent, as a guard saw it.
+type Heard struct {
+	From     netip.Addr
+	Priority uint8
+	At       time.Time
 }
 
 // Maintenance is the operator's demote intent for this instance: On holds

@@ -88,6 +88,7 @@ type tracker struct {
 	reason       string
 	observedAt   time.Time
 	unknownSince time.Time // zero while results are known
+	heard        *Heard    // the latest advert the check saw (a guard)
 }
 
 func newTracker(t Track) *tracker {
@@ -99,6 +100,9 @@ func newTracker(t Track) *tracker {
 // reported) changed.
 func (t *tracker) observe(now time.Time, o Observed) bool {
 	t.status, t.reason, t.observedAt = o.Status, o.Reason, o.At
+	if o.Heard != nil && (t.heard == nil || o.Heard.At.After(t.heard.At)) {
+		t.heard = o.Heard
+	}
 	switch o.Status {
 	case StatusOK:
 		t.unknownSince = time.Time{}

@@ -155,6 +155,13 @@ func (r *Router) NextDeadline() time.Time {
 	if r.witness != nil && r.grant.State == GrantHeld && r.grant.ValidUntil.After(r.lastNow) {
 		earlier(r.grant.ValidUntil) // an unconfirmed grant runs out: resign then
 	}
+	if r.m.Held(vrrp.ReasonSplitBrainYield) {
+		// The node yielded to: once it falls silent the hold must lift
+		// even if nothing else happens.
+		if other, live := r.advertiser(r.lastNow); live {
+			earlier(other.at.Add(r.m.MasterDownInterval()))
+		}
+	}
 	return next
 }
 
@@ -329,9 +336,13 @@ func (r *Router) reconcile(now time.Time, rd *Ready) {
 	}
 	r.hold(now, vrrp.ReasonOperatorDemote, r.maint.On, or(r.maint.Detail, "operator demote"), rd)
 	yielded := r.m.Held(vrrp.ReasonSplitBrainYield)
-	r.hold(now, vrrp.ReasonSplitBrainYield, len(v.yielding) > 0 && r.mustYield(), failed(v.yielding), rd)
+	r.hold(now, vrrp.ReasonSplitBrainYield, len(v.yielding) > 0 && r.mustYield(now), failed(v.yielding), rd)
 	if yielded && !r.m.Held(vrrp.ReasonSplitBrainYield) {
-		rd.Notes = append(rd.Notes, Note{Instance: r.name, Message: "split brain over: the other owner is gone; normal VRRP timers apply"})
+		msg := "split brain over: the other owner is gone; normal VRRP timers apply"
+		if len(v.yielding) > 0 {
+			msg = "split brain over: the other owner stopped advertising (a hung node is no master); normal VRRP timers apply"
+		}
+		rd.Notes = append(rd.Notes, Note{Instance: r.name, Message: msg})
 	}
 	r.hold(now, vrrp.ReasonCheckPending, len(v.pending) > 0, "waiting for the first result of "+names(v.pending), rd)
 	if r.witness != nil {
@@ -354,20 +365,38 @@ func (r *Router) hold(now time.Time, reason vrrp.Reason, on bool, detail string,
 // VIPs, whether this node is the one to step back: the lower effective
 // priority yields, ties go to the lower primary address. Only a node that
 // is master (or already yielded) has anything to yield, and only to a
-// router it has heard: yielding blind could leave zero masters. A router
-// whose last advert was priority 0 has resigned and owns nothing.
-func (r *Router) mustYield() bool {
+// router that advertises (advertiser): a node whose daemon hangs keeps
+// the VIP on its interface and answers ARP and the app port, but it is no
+// master, and yielding to it would leave none (design §6).
+func (r *Router) mustYield(now time.Time) bool {
 	if r.m.State() != vrrp.StateMaster && !r.m.Held(vrrp.ReasonSplitBrainYield) {
 		return false
 	}
-	other := r.peer
-	if !other.addr.IsValid() || other.priority == 0 {
+	other, ok := r.advertiser(now)
+	if !ok {
 		return false
 	}
 	if mine := r.m.Priority(); other.priority != mine {
 		return mine < other.priority
 	}
 	return r.cfg.LocalAddr.Unmap().Less(other.addr.Unmap())
+}
+
+// advertiser is the other router as last heard advertising within
+// Master_Down_Interval (RFC 5798 §6.1: the silence after which a backup
+// takes a master for dead), by this instance's socket or by a yield
+// track's guard watching the wire (it sees the adverts a cut VRRP path
+// hides from the socket). A router whose latest advert was priority 0 has
+// resigned and owns nothing.
+func (r *Router) advertiser(now time.Time) (peerInfo, bool) {
+	latest := r.peer
+	for _, t := range r.ledger {
+		if h := t.heard; t.Effect == EffectYield && h != nil && h.At.After(latest.at) {
+			latest = peerInfo{addr: h.From, priority: h.Priority, at: h.At}
+		}
+	}
+	live := latest.addr.IsValid() && latest.priority != 0 && now.Sub(latest.at) < r.m.MasterDownInterval()
+	return latest, live
 }
 
 // feed steps the machine (through the sync group, if any) and turns the

@@ -57,6 +57,20 @@ func runScript(t testing.TB, text string) string {
 	})
 }
 
+// heard parses a guard's evidence, IP:PRIO@OFFSET.
+func (s *script) heard(v string) *Heard {
+	addrPrio, at, ok := strings.Cut(v, "@")
+	ip, prio, ok2 := strings.Cut(addrPrio, ":")
+	if !ok || !ok2 {
+		s.fatalf("heard=%q: want IP:PRIO@OFFSET", v)
+	}
+	a, err := netip.ParseAddr(ip)
+	if err != nil {
+		s.fatalf("heard=%q: %v", v, err)
+	}
+	return &Heard{From: a, Priority: uint8(s.Int(prio)), At: t0.Add(s.Dur(at))}
+}
+
 func (s *script) fatalf(format string, args ...any) {
 	s.t.Helper()
 	s.t.Fatalf("line %d: "+format, append([]any{s.line}, args...)...)
@@ -72,6 +86,7 @@ func (s *script) fatalf(format string, args ...any) {
 // Events: start | shutdown | tick | run UNTIL (every deadline of every
 // router up to UNTIL; "at T * run UNTIL" runs all routers) | recv src=IP prio=N [ttl=N dst=IP interval=N vrid=N
 // version=N addrs=a,b pass=S] | check CHECK ok|fail|unknown [reason=WORD] |
+// [heard=IP:PRIO@OFFSET] (a guard saw IP advertise PRIO at OFFSET) |
 // maintenance on|off | retrack [latest=CHECK:STATUS,...] (the router's
 // current track lines; latest: the checks' last results) | vip
 // held|released | witness granted|other|free|unreachable|unknown [valid=D
@@ -128,7 +143,11 @@ func (s *script) command(f []string) {
 	case "recv":
 		s.recv(now, r, kv)
 	case "check":
-		s.step(now, r, Observed{Check: args[0], Status: s.status(args[1]), Reason: kv["reason"]}, "")
+		o := Observed{Check: args[0], Status: s.status(args[1]), Reason: kv["reason"]}
+		if v, ok := kv["heard"]; ok {
+			o.Heard = s.heard(v)
+		}
+		s.step(now, r, o, "")
 	case "maintenance":
 		s.step(now, r, Maintenance{On: s.OnOff(args[0]), Detail: kv["detail"]}, "")
 	case "retrack":
