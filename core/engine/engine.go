@@ -412,7 +412,10 @@ func (e *Engine) observe(now time.Time, r checkResult) {
 		r.result.ObservedAt = now
 	}
 	e.lastResult[r.check] = r.result
-	o := observation(r.check, r.result)
+	o, err := observation(r.check, r.result)
+	if err != nil && e.limiter.allow("heard:"+r.check) {
+		e.log.Warn().Str("check", r.check).Err(err).Msg("check result carries malformed advert evidence; ignored")
+	}
 	for _, b := range e.bindings {
 		if b.tracks(r.check) {
 			e.apply(now, b.r.Step(now, o))
@@ -420,7 +423,10 @@ func (e *Engine) observe(now time.Time, r checkResult) {
 	}
 }
 
-func observation(check string, r sdk.Result) vrouter.Observed {
+// observation turns a check's result into the router's input, with a
+// guard's advert evidence (sdk.HeardOf); malformed evidence is left out
+// and returned as the error.
+func observation(check string, r sdk.Result) (vrouter.Observed, error) {
 	st := vrouter.StatusUnknown
 	switch r.Status {
 	case sdk.StatusOK:
@@ -428,7 +434,12 @@ func observation(check string, r sdk.Result) vrouter.Observed {
 	case sdk.StatusFail:
 		st = vrouter.StatusFail
 	}
-	return vrouter.Observed{Check: check, Status: st, Reason: r.Reason, At: r.ObservedAt}
+	o := vrouter.Observed{Check: check, Status: st, Reason: r.Reason, At: r.ObservedAt}
+	h, ok, err := sdk.HeardOf(r)
+	if ok {
+		o.Heard = &vrouter.Heard{From: h.From, Priority: h.Priority, At: r.ObservedAt.Add(-h.Age)}
+	}
+	return o, err
 }
 
 func (e *Engine) vipApplied(now time.Time, d vipDone) {

@@ -139,7 +139,7 @@ func (e *Engine) reconfigure(now time.Time, next *config.Config, feeds map[strin
 
 	latest := map[string]vrouter.Observed{}
 	for name, r := range e.lastResult {
-		latest[name] = observation(name, r)
+		latest[name], _ = observation(name, r) // malformed evidence was reported when it came
 	}
 	fresh := map[string]*binding{}
 	var bindings []*binding
