@@ -26,9 +26,59 @@ var subscriptionBuffer = 1 << 20
 // interface, in the namespace ns (netns.None() = the caller's).
 type netlinkBackend struct {
 	h       *netlink.Handle
-	link    netlink.Link
 	ns      netns.NsHandle
+	ifname  string
+	nsPath  string // of ns, for the sysctl; "" = the caller's
+	promote bool   // set promote_secondaries (Options.KeepPromoteSecondaries unset)
+
+	mu      sync.Mutex // guards link and restore, which rebind replaces
+	link    netlink.Link
 	restore func() error // undoes the sysctl change, nil when nothing changed
+}
+
+// lookupLink finds ifname; the error wraps ErrNoInterface when it is not
+// there.
+func lookupLink(h *netlink.Handle, ifname string) (netlink.Link, error) {
+	link, err := h.LinkByName(ifname)
+	var nf netlink.LinkNotFoundError
+	switch {
+	case errors.As(err, &nf):
+		return nil, fmt.Errorf("%w: %w", ErrNoInterface, err)
+	case err != nil:
+		return nil, err
+	}
+	return link, nil
+}
+
+// current is the interface bound now.
+func (b *netlinkBackend) current() netlink.Link {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.link
+}
+
+func (b *netlinkBackend) rebind() (int, net.HardwareAddr, error) {
+	link, err := lookupLink(b.h, b.ifname)
+	if err != nil {
+		return 0, nil, fmt.Errorf("find interface: %w", err)
+	}
+	var restore func() error
+	if b.promote {
+		if restore, err = promoteSecondaries(b.nsPath, b.ifname); err != nil {
+			return 0, nil, fmt.Errorf("set promote_secondaries: %w", err)
+		}
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	// The old interface's sysctl went with it: what close puts back is the
+	// new one's value. Rebinding the same interface found the sysctl on
+	// already (we set it) and keeps the first value.
+	if b.promote && link.Attrs().Index != b.link.Attrs().Index {
+		b.restore = restore
+	}
+	b.link = link
+	a := link.Attrs()
+	return a.Index, a.HardwareAddr, nil
 }
 
 func (b *netlinkBackend) add(p netip.Prefix, label string) error {
@@ -41,7 +91,7 @@ func (b *netlinkBackend) add(p netip.Prefix, label string) error {
 		// nor announced for the second or so DAD takes.
 		a.Flags = unix.IFA_F_NODAD
 	}
-	err := b.h.AddrAdd(b.link, a)
+	err := b.h.AddrAdd(b.current(), a)
 	if errors.Is(err, unix.EEXIST) {
 		return errAddrExists
 	}
@@ -49,15 +99,16 @@ func (b *netlinkBackend) add(p netip.Prefix, label string) error {
 }
 
 func (b *netlinkBackend) del(p netip.Prefix) error {
-	err := b.h.AddrDel(b.link, &netlink.Addr{IPNet: toIPNet(p)})
-	if errors.Is(err, unix.EADDRNOTAVAIL) || errors.Is(err, unix.ENOENT) {
+	err := b.h.AddrDel(b.current(), &netlink.Addr{IPNet: toIPNet(p)})
+	// ENODEV: the interface is gone, and its addresses with it.
+	if errors.Is(err, unix.EADDRNOTAVAIL) || errors.Is(err, unix.ENOENT) || errors.Is(err, unix.ENODEV) {
 		return errAddrMissing
 	}
 	return err
 }
 
 func (b *netlinkBackend) list() ([]netip.Prefix, error) {
-	addrs, err := b.h.AddrList(b.link, netlink.FAMILY_ALL)
+	addrs, err := b.h.AddrList(b.current(), netlink.FAMILY_ALL)
 	if err != nil {
 		return nil, err
 	}
@@ -106,7 +157,6 @@ func (b *netlinkBackend) watch(ctx context.Context, ready func() error, event fu
 	if err := ready(); err != nil {
 		return fmt.Errorf("%w: %w", ErrSubscription, err)
 	}
-	index := b.link.Attrs().Index
 	for {
 		select {
 		case <-ctx.Done():
@@ -117,7 +167,9 @@ func (b *netlinkBackend) watch(ctx context.Context, ready func() error, event fu
 				defer errMu.Unlock()
 				return fmt.Errorf("%w: %v", ErrSubscription, lastErr)
 			}
-			if u.LinkIndex != index {
+			// The subscription covers the whole namespace: it outlives the
+			// interface, and a rebind only moves this filter.
+			if u.LinkIndex != b.current().Attrs().Index {
 				continue
 			}
 			if p, ok := fromIPNet(u.LinkAddress); ok {
@@ -129,8 +181,11 @@ func (b *netlinkBackend) watch(ctx context.Context, ready func() error, event fu
 
 func (b *netlinkBackend) close() error {
 	var err error
-	if b.restore != nil {
-		err = b.restore()
+	b.mu.Lock()
+	restore := b.restore
+	b.mu.Unlock()
+	if restore != nil {
+		err = restore()
 	}
 	b.h.Close()
 	if b.ns.IsOpen() {

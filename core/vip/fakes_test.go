@@ -3,7 +3,9 @@ package vip
 import (
 	"context"
 	"errors"
+	"fmt"
 	"maps"
+	"net"
 	"net/netip"
 	"slices"
 	"sync"
@@ -74,6 +76,10 @@ func (t *fakeTimer) Stop() bool {
 	return was
 }
 
+// errNoDevice is what the kernel says to an address operation on an
+// interface index that no longer exists (ENODEV).
+var errNoDevice = errors.New("no such device")
+
 // fakeBackend is an in-memory interface. Tests change it "from outside" with
 // externalAdd/externalDel, which also emit the event a kernel would.
 type fakeBackend struct {
@@ -87,6 +93,10 @@ type fakeBackend struct {
 	failSubscribe int            // watches that fail before ready
 	subscribes    int            // watch calls
 	closed        bool
+
+	index   int  // of the interface; recreate gives it a new one
+	bound   int  // the index the Manager is bound to (set by rebind)
+	missing bool // no interface by the name: rebind fails
 }
 
 func newFakeBackend(present ...netip.Prefix) *fakeBackend {
@@ -95,6 +105,8 @@ func newFakeBackend(present ...netip.Prefix) *fakeBackend {
 		addErr: make(map[netip.Prefix]error),
 		events: make(chan addrEvent),
 		broken: make(chan struct{}),
+		index:  2,
+		bound:  2,
 	}
 	for _, p := range present {
 		b.addrs[p] = ""
@@ -109,6 +121,9 @@ func (b *fakeBackend) add(p netip.Prefix, label string) error {
 		return err
 	}
 	b.ops = append(b.ops, "add "+p.String())
+	if b.missing || b.bound != b.index {
+		return errNoDevice
+	}
 	if _, ok := b.addrs[p]; ok {
 		return errAddrExists
 	}
@@ -123,7 +138,7 @@ func (b *fakeBackend) del(p netip.Prefix) error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	b.ops = append(b.ops, "del "+p.String())
-	if _, ok := b.addrs[p]; !ok {
+	if _, ok := b.addrs[p]; !ok || b.missing || b.bound != b.index {
 		return errAddrMissing
 	}
 	delete(b.addrs, p)
@@ -160,6 +175,34 @@ func (b *fakeBackend) watch(ctx context.Context, ready func() error, event func(
 			event(ev)
 		}
 	}
+}
+
+func (b *fakeBackend) rebind() (int, net.HardwareAddr, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.ops = append(b.ops, "rebind")
+	if b.missing {
+		return 0, nil, fmt.Errorf("find interface: %w", ErrNoInterface)
+	}
+	b.bound = b.index
+	return b.index, net.HardwareAddr{2, 0, 0, 0, 0, byte(b.index)}, nil
+}
+
+// remove deletes the interface: its addresses go with it.
+func (b *fakeBackend) remove() {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.missing = true
+	clear(b.addrs)
+}
+
+// recreate creates the interface again, with a new index and no addresses.
+func (b *fakeBackend) recreate() {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.missing = false
+	b.index++
+	clear(b.addrs)
 }
 
 func (b *fakeBackend) subscribeCalls() int {
@@ -214,6 +257,20 @@ type fakeSender struct {
 	sent   []sentPacket
 	err    error
 	closed bool
+	index  int // set by rebind
+}
+
+func (s *fakeSender) rebind(index int, _ net.HardwareAddr) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.index = index
+	return nil
+}
+
+func (s *fakeSender) boundTo() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.index
 }
 
 func (s *fakeSender) send(a announcement) error {

@@ -724,3 +724,62 @@ func TestKernelHostAddressSurvivesRelease(t *testing.T) {
 	}
 	ipIn(t, lb1, "addr", "add", own.String(), "dev", "eth0")
 }
+
+// TestKernelRebindAfterRecreate: lb1's eth0 is deleted and created again
+// (a new index, same name and MAC) under a Manager that holds VIPs. Rebind
+// while the name is missing fails with ErrNoInterface; after it comes back
+// the held VIPs are on the new eth0 within the reconcile bound (IPv4 with
+// its label), the new interface has promote_secondaries on, and the client
+// sees a fresh round of GARP and NA, which only sockets bound to the new
+// index can send.
+func TestKernelRebindAfterRecreate(t *testing.T) {
+	lab := newKernelLab(t)
+	lb1 := lab.Nodes[0]
+	m := newKernelManager(t, lb1, Options{})
+	runManager(t, m)
+	ctx := context.Background()
+	takeOver(t, m, "vi_1", []netip.Prefix{kv4, kv6}, "eth0:vip", Policy{Repeat: 1})
+	old, err := lb1.LinkIndex("eth0")
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	lab.DeleteLink(t, lb1)
+	if err := m.Rebind(ctx); !errors.Is(err, ErrNoInterface) {
+		t.Fatalf("Rebind without eth0 = %v, want ErrNoInterface", err)
+	}
+	index := lab.AddLink(t, lb1)
+	if index == old {
+		t.Fatalf("re-created eth0 kept index %d", old)
+	}
+	c := captureOn(t, lab.Client)
+	start := time.Now()
+	if err := m.Rebind(ctx); err != nil {
+		t.Fatalf("Rebind: %v", err)
+	}
+	took := time.Since(start)
+	h, link := handleIn(t, lb1)
+	if a := addrOf(t, h, link, kv4); a == nil || a.Label != "eth0:vip" {
+		t.Fatalf("IPv4 VIP on the new eth0: %+v, want %s labelled eth0:vip", a, kv4)
+	}
+	if addrOf(t, h, link, kv6) == nil {
+		t.Fatalf("IPv6 VIP %s not on the new eth0", kv6)
+	}
+	if took > reconcileBound {
+		t.Errorf("Rebind took %v, want within %v", took, reconcileBound)
+	}
+	out, err := lb1.Exec(ctx, "sysctl", "-n", "net.ipv4.conf.eth0.promote_secondaries")
+	if err != nil || strings.TrimSpace(string(out)) != "1" {
+		t.Errorf("promote_secondaries on the new eth0 = %q (%v), want 1", out, err)
+	}
+	if s := c.wait(t, lb1.MAC, kv4.Addr(), kv6.Addr(), 2*time.Second); s != (seen{true, true, true}) {
+		t.Errorf("announcements after Rebind: %+v, want GARP request, reply and NA", s)
+	}
+	t.Logf("eth0 index %d → %d; VIPs back %v after Rebind began", old, index, took)
+	if err := m.Release(ctx, "vi_1"); err != nil {
+		t.Fatalf("Release on the new eth0: %v", err)
+	}
+	if addrOf(t, h, link, kv4) != nil || addrOf(t, h, link, kv6) != nil {
+		t.Fatal("VIPs still on the new eth0 after Release")
+	}
+}

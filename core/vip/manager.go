@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"net/netip"
 	"slices"
 	"sync"
@@ -86,8 +87,13 @@ type backend interface {
 	// the subscription is live (so a re-list then misses nothing), and calls
 	// event for each change until ctx ends (returns ctx.Err()) or the
 	// subscription breaks (returns an error wrapping ErrSubscription). It
-	// returns only after everything it started has stopped.
+	// returns only after everything it started has stopped. Only events of
+	// the interface bound now are delivered, also after a rebind.
 	watch(ctx context.Context, ready func() error, event func(addrEvent)) error
+	// rebind binds the backend to the interface that carries its name now
+	// and returns that interface's index and MAC; the error wraps
+	// ErrNoInterface when there is none.
+	rebind() (index int, mac net.HardwareAddr, err error)
 	close() error
 }
 
@@ -100,6 +106,9 @@ type addrEvent struct {
 // sender writes announcement packets on the interface.
 type sender interface {
 	send(a announcement) error
+	// rebind moves the sender to another interface index and MAC: sockets
+	// bound to the old index are closed, new ones open on the next send.
+	rebind(index int, mac net.HardwareAddr) error
 	close() error
 }
 
@@ -506,6 +515,42 @@ func (m *Manager) Close() error {
 	m.mu.Unlock()
 	m.wg.Wait()
 	return errors.Join(m.tx.close(), m.be.close())
+}
+
+// Rebind binds the Manager to the interface that carries its name now. An
+// interface deleted and created again (a veth re-created by a container
+// runtime, a driver reloaded, a renamed device replaced) comes back with a
+// new index, while the addresses, the address watch and the announcement
+// sockets all name the old one: until a Rebind nothing the Manager does
+// reaches the new interface. Rebind looks the name up again, turns on the
+// new interface's promote_secondaries (unless Options.KeepPromoteSecondaries),
+// moves the announcement sockets to it and re-lists: a held address missing
+// from the new interface is added back and its owner announces again from
+// a fresh burst, and a known address nobody holds is removed, as after any
+// re-list. Ownership is kept throughout. Rebinding to the interface already
+// bound is harmless (a re-list). The error wraps ErrNoInterface when no
+// interface has the name.
+func (m *Manager) Rebind(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	m.mu.Lock()
+	if m.closed {
+		m.mu.Unlock()
+		return ErrClosed
+	}
+	// Under m.mu, so no add or delete of an Acquire or Release straddles
+	// the switch from one interface to the other.
+	index, mac, err := m.be.rebind()
+	if err == nil {
+		err = m.tx.rebind(index, mac)
+	}
+	m.mu.Unlock()
+	if err != nil {
+		return &Error{Op: "rebind", Interface: m.ifname, Err: err}
+	}
+	m.log.Info().Int("index", index).Stringer("mac", mac).Msg("bound to the interface now carrying the name")
+	return m.reconcileAll()
 }
 
 // reconcileAll compares the whole interface with ownership and corrects it.

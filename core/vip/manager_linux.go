@@ -1,9 +1,6 @@
 package vip
 
 import (
-	"errors"
-	"fmt"
-
 	"github.com/rs/zerolog"
 	"github.com/vishvananda/netlink"
 	"github.com/vishvananda/netns"
@@ -15,8 +12,8 @@ import (
 // first Acquire's announcements (counted in Stats.AnnouncementErrors and
 // logged) rather than here.
 //
-// The Manager is bound to the interface index it finds now: an interface
-// deleted and created again needs a new Manager.
+// The Manager is bound to the interface index it finds now: after the
+// interface is deleted and created again (a new index), call Rebind.
 func NewManager(log zerolog.Logger, ifname string, opts Options) (*Manager, error) {
 	if _, err := opts.withDefaults(); err != nil {
 		return nil, err
@@ -58,17 +55,13 @@ func newNetlinkBackend(ns netns.NsHandle, ifname string, opts Options) (*netlink
 	if err != nil {
 		return nil, &Error{Op: "netlink handle", Interface: ifname, Err: err}
 	}
-	link, err := h.LinkByName(ifname)
+	link, err := lookupLink(h, ifname)
 	if err != nil {
 		h.Close()
-		var nf netlink.LinkNotFoundError
-		if errors.As(err, &nf) {
-			return nil, &Error{Op: "find interface", Interface: ifname, Err: fmt.Errorf("%w: %w", ErrNoInterface, err)}
-		}
 		return nil, &Error{Op: "find interface", Interface: ifname, Err: err}
 	}
-	be := &netlinkBackend{h: h, link: link, ns: ns}
-	if !opts.KeepPromoteSecondaries {
+	be := &netlinkBackend{h: h, link: link, ns: ns, ifname: ifname, nsPath: opts.NetNS, promote: !opts.KeepPromoteSecondaries}
+	if be.promote {
 		if be.restore, err = promoteSecondaries(opts.NetNS, ifname); err != nil {
 			h.Close()
 			return nil, &Error{Op: "set promote_secondaries", Interface: ifname, Err: err}

@@ -588,3 +588,49 @@ func TestSendErrorsCounted(t *testing.T) {
 		}
 	})
 }
+
+// TestRebindFollowsRecreatedInterface: the interface is deleted and created
+// again with a new index. Until Rebind nothing reaches the new interface
+// (the kernel answers ENODEV for the old index); Rebind while the name is
+// missing says so; after it the held VIP is back on the new interface with
+// a fresh burst, a known VIP nobody holds is removed from it, and a Release
+// deletes from the new interface.
+func TestRebindFollowsRecreatedInterface(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		r := newRig(t, Options{})
+		r.run()
+		r.acquire("vi_1", once, v4a, v6a)
+		r.wantPackets(3)
+		if err := r.m.Watch("vi_2", []netip.Prefix{v4c}); err != nil {
+			t.Fatal(err)
+		}
+
+		r.be.remove()
+		if err := r.m.Rebind(context.Background()); !errors.Is(err, ErrNoInterface) {
+			t.Fatalf("Rebind with no interface = %v, want ErrNoInterface", err)
+		}
+		r.be.recreate()
+		r.be.externalAdd(v4c) // configured on the new interface by someone else
+		if err := r.m.Acquire(context.Background(), "vi_3", []netip.Prefix{v4b}, ""); err == nil {
+			t.Fatal("Acquire on the old index succeeded: the fake lost its ENODEV")
+		}
+		if err := r.m.Release(context.Background(), "vi_3"); err != nil {
+			t.Fatal(err)
+		}
+		if err := r.m.Rebind(context.Background()); err != nil {
+			t.Fatalf("Rebind: %v", err)
+		}
+		synctest.Wait()
+		r.wantPresent(true, v4a, v6a)
+		r.wantPresent(false, v4c)
+		r.wantPackets(6) // a fresh burst on the new interface
+		if got := r.tx.boundTo(); got != 3 {
+			t.Errorf("sender bound to index %d, want the new interface's 3", got)
+		}
+		if s := r.m.Stats(); s.Reconciliations != (Reconciliations{ReAdded: 2, Removed: 1}) {
+			t.Errorf("stats %+v, want 2 re-added, 1 removed", s)
+		}
+		r.release("vi_1")
+		r.wantPresent(false, v4a, v6a)
+	})
+}

@@ -121,6 +121,27 @@ func (s *packetSender) openND() error {
 	return nil
 }
 
+func (s *packetSender) rebind(index int, mac net.HardwareAddr) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return ErrClosed
+	}
+	// Both sockets name the old index (the packet socket is bound to it,
+	// the ICMPv6 one sends there); the next send opens new ones. Closing a
+	// socket of a vanished device fails for no reason worth reporting.
+	if s.arp != nil {
+		_ = s.arp.Close()
+		s.arp = nil
+	}
+	if s.nd != nil {
+		_ = s.nd.Close()
+		s.nd = nil
+	}
+	s.ifindex, s.mac = index, mac
+	return nil
+}
+
 func (s *packetSender) close() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
