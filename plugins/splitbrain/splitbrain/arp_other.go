@@ -8,3 +8,5 @@ import "errors"
 var ErrUnsupported = errors.New("splitbrain: ARP probing is only supported on Linux")
 
 func dialARP(string) (arpConn, error) { return nil, ErrUnsupported }
+
+func listenAdverts(string) (advertSource, error) { return nil, ErrUnsupported }

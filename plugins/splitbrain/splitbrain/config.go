@@ -28,6 +28,7 @@ type Config struct {
 	VIP          string   `json:"vip"`
 	PeerApp      []string `json:"peer_app"`
 	ProbeTimeout Duration `json:"probe_timeout"`
+	VRID         int      `json:"vrid"`
 }
 
 type settings struct {
@@ -35,6 +36,7 @@ type settings struct {
 	vip          netip.Addr
 	peerApp      []string
 	probeTimeout time.Duration
+	vrid         uint8 // 0: adverts of any VRID count
 }
 
 func (c Config) settings() (*settings, error) {
@@ -59,6 +61,10 @@ func (c Config) settings() (*settings, error) {
 			return nil, fmt.Errorf("%w: peer_app %q: want host:port", ErrConfig, a)
 		}
 	}
+	if c.VRID < 0 || c.VRID > 255 {
+		return nil, fmt.Errorf("%w: vrid %d: want 1-255, or 0 for any", ErrConfig, c.VRID)
+	}
+	s.vrid = uint8(c.VRID)
 	if s.probeTimeout == 0 {
 		s.probeTimeout = DefaultProbeTimeout
 	}
@@ -79,6 +85,8 @@ func Schema() sdk.Schema {
 			Description: "host:port of the peer's application; if set, another owner counts only when one of these accepts a connection"},
 		{Name: "probe_timeout", Type: sdk.TypeDuration, Default: DefaultProbeTimeout.String(),
 			Description: "how long ARP replies are collected, and the connect timeout for peer_app"},
+		{Name: "vrid", Type: sdk.TypeNumber, Default: 0,
+			Description: "virtual_router_id whose adverts show the other owner alive; 0: any (set it when the node runs several instances)"},
 	}}
 }
 

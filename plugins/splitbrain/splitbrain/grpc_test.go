@@ -14,7 +14,7 @@ func TestOverGRPC(t *testing.T) {
 	c := sdktest.Check(t, New())
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	if s, err := c.Schema(ctx); err != nil || len(s.Attributes) != 4 {
+	if s, err := c.Schema(ctx); err != nil || len(s.Attributes) != 5 {
 		t.Fatalf("Schema = %+v, %v", s, err)
 	}
 	raw, _ := json.Marshal(map[string]any{"interface": "hwsnosuch0", "vip": "198.51.100.50", "peer_app": []string{}, "probe_timeout": "20ms"})

@@ -45,19 +45,27 @@ type arpConn interface {
 
 // Plugin is the "splitbrain" check in poll form (sdk.Checker).
 type Plugin struct {
-	dialARP func(iface string) (arpConn, error)
-	dialTCP func(ctx context.Context, addr string) error
-	now     func() time.Time
+	dialARP       func(iface string) (arpConn, error)
+	dialTCP       func(ctx context.Context, addr string) error
+	listenAdverts func(iface string) (advertSource, error)
+	now           func() time.Time
 
 	mu  sync.Mutex
 	cfg *settings
+
+	// The wire watch, kept from check to check (checks run one at a
+	// time; wmu guards it against a Close).
+	wmu      sync.Mutex
+	adverts  advertSource
+	advIface string
+	seen     map[string]seenAdvert // latest advert per Ethernet source
 }
 
 var _ sdk.Checker = (*Plugin)(nil)
 
 // New returns an unconfigured plugin.
 func New() *Plugin {
-	return &Plugin{dialARP: dialARP, dialTCP: dialTCP, now: time.Now}
+	return &Plugin{dialARP: dialARP, dialTCP: dialTCP, listenAdverts: listenAdverts, now: time.Now}
 }
 
 func dialTCP(ctx context.Context, addr string) error {
@@ -100,6 +108,10 @@ func (p *Plugin) Configure(_ context.Context, cfg sdk.Config) error {
 //   - ok: no other owner seen (or one seen while peer_app is down);
 //   - unknown: we could not look (no interface, no CAP_NET_RAW).
 //
+// A failing result carries the other owner's latest VRRP advert seen on
+// the wire (sdk.Result.SetHeard), if any: the engine yields only to a
+// router that advertises, never to a hung one that merely holds the VIP.
+//
 // Both nodes see the VIP owner's reply, the holder and the node that only
 // watches it; the engine acts on the guard only while MASTER.
 func (p *Plugin) Check(ctx context.Context) sdk.Result {
@@ -120,7 +132,71 @@ func (p *Plugin) Check(ctx context.Context) sdk.Result {
 	if len(others) > 0 && len(s.peerApp) > 0 {
 		up = p.probePeers(ctx, s)
 	}
-	return decide(s, others, up, detail)
+	now := p.now()
+	heard, err := p.watchWire(s, others)
+	if err != nil {
+		detail["heard_error"] = err.Error()
+	}
+	r := decide(s, others, up, detail)
+	r.ObservedAt = now
+	if heard != nil && r.Status == sdk.StatusFail {
+		age := max(now.Sub(heard.at), 0)
+		r.SetHeard(sdk.Heard{From: heard.from, Priority: heard.prio, Age: age})
+		r.Reason += fmt.Sprintf("; it advertised priority %d %s ago", heard.prio, age.Round(time.Millisecond))
+	} else if r.Status == sdk.StatusFail {
+		r.Reason += "; no advert from it seen on the wire"
+	}
+	return r
+}
+
+// watchWire drains the adverts seen since the last check and returns the
+// latest one sent by any of the other owners' MACs (of the configured
+// VRID), nil if none. The listener opens on the first check and is kept.
+func (p *Plugin) watchWire(s *settings, others []net.HardwareAddr) (*seenAdvert, error) {
+	p.wmu.Lock()
+	defer p.wmu.Unlock()
+	if p.adverts != nil && p.advIface != s.iface {
+		p.closeWire()
+	}
+	if p.adverts == nil {
+		a, err := p.listenAdverts(s.iface)
+		if err != nil {
+			return nil, err
+		}
+		p.adverts, p.advIface, p.seen = a, s.iface, map[string]seenAdvert{}
+	}
+	fresh, err := p.adverts.Drain()
+	for _, a := range fresh {
+		if s.vrid == 0 || a.vrid == s.vrid {
+			p.seen[a.mac.String()] = a
+		}
+	}
+	if err != nil {
+		// A broken socket: open a new one at the next check.
+		p.closeWire()
+		return nil, err
+	}
+	var latest *seenAdvert
+	for _, m := range others {
+		if a, ok := p.seen[m.String()]; ok && (latest == nil || a.at.After(latest.at)) {
+			latest = &a
+		}
+	}
+	return latest, nil
+}
+
+func (p *Plugin) closeWire() {
+	if p.adverts != nil {
+		p.adverts.Close()
+		p.adverts, p.seen = nil, nil
+	}
+}
+
+// Close releases the wire watch.
+func (p *Plugin) Close() {
+	p.wmu.Lock()
+	defer p.wmu.Unlock()
+	p.closeWire()
 }
 
 // listenUntil is the end of the ARP window: probe_timeout, cut to fit the

@@ -93,6 +93,7 @@ func configured(t *testing.T, cfg map[string]any, conn *fakeARP, dialErr error, 
 		}
 		return conn, nil
 	}
+	p.listenAdverts = func(string) (advertSource, error) { return &fakeAdverts{}, nil }
 	var mu sync.Mutex
 	dialed := &[]string{}
 	p.dialTCP = func(_ context.Context, addr string) error {
