@@ -1,0 +1,189 @@
+package e2e
+
+import (
+	"fmt"
+	"net/netip"
+	"os"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/hawatch/hawatch/internal/netlab"
+)
+
+// hungStop is how long the master's daemon stays stopped.
+const hungStop = 5 * time.Second
+
+// hungResult is what one hung-master run measured.
+type hungResult struct {
+	mdi time.Duration
+	// took: lb1's last advert before the stop → lb2 holds the VIP.
+	took time.Duration
+	// lost: samples between lb2's takeover and SIGCONT without lb2 holding.
+	lost int
+	// dualAfter: how long both held the VIP after SIGCONT.
+	dualAfter time.Duration
+	// clientSwitched: lb1's last reply → lb2's first, as the client saw
+	// them; lb1Late: a reply from lb1 later than 200 ms after the takeover.
+	clientSwitched time.Duration
+	lb1Late        bool
+	backupYields   int // lb2's transitions to BACKUP during the stop
+	finalOwner     string
+}
+
+func (r hungResult) String() string {
+	return fmt.Sprintf("takeover %s after lb1's last advert (MDI %s), VIP kept by lb2 (%d samples lost), dual %s after SIGCONT, client on lb2 after %s, lb2 yields %d",
+		ms(r.took), ms(r.mdi), r.lost, ms(r.dualAfter), ms(r.clientSwitched), r.backupYields)
+}
+
+// hungMaster stops the master's daemon (SIGSTOP) for hungStop and lets it
+// go on (SIGCONT), while the VIP's holders are sampled in both nodes, lb1's
+// adverts captured at lb2, and the client pings the VIP. The kernel of a
+// stopped daemon keeps the VIP on its interface and answers ARP for it:
+// only the adverts stop. signal sends to every process of lb1's daemon;
+// yields counts lb2's transitions to BACKUP (nil: not counted).
+func hungMaster(t *testing.T, lab *netlab.Lab, vrid int, vip netip.Prefix, backupPrio int, signal func(syscall.Signal), yields func() int) hungResult {
+	t.Helper()
+	lb1, lb2, client := lab.Nodes[0], lab.Nodes[1], lab.Client
+	res := hungResult{}
+	res.mdi, _ = rfcTimes(faultInterval, backupPrio)
+	adverts := startAdvertCapture(t, lb2)
+	s := sampleHolders(t, vip, [2]*netlab.Node{lb1, lb2})
+	ping := startMACPinger(t, client, vip.Addr(), 10*time.Millisecond)
+	ping.waitReplyFrom(t, lb1.MAC, time.Now(), 3*time.Second)
+	time.Sleep(300 * time.Millisecond)
+
+	y0 := 0
+	if yields != nil {
+		y0 = yields()
+	}
+	signal(syscall.SIGSTOP)
+	t.Cleanup(func() { signal(syscall.SIGCONT) }) // never leave a stopped process behind
+	time.Sleep(hungStop)
+	if yields != nil {
+		res.backupYields = yields() - y0
+	}
+	cont := time.Now()
+	signal(syscall.SIGCONT)
+	time.Sleep(2 * time.Second)
+	log := s.finish(t)
+	captured := adverts.stop()
+
+	last, ok := lastAdvert(captured, lb1.Addr4, uint8(vrid), cont)
+	if !ok {
+		t.Fatal("no advert from lb1 captured before the stop")
+	}
+	taken, ok := log.from(last).first(1, true)
+	if !ok || taken.After(cont) {
+		t.Fatalf("lb2 never held the VIP during the stop")
+	}
+	res.took = taken.Sub(last)
+	for _, smp := range log.from(taken).until(cont) {
+		if !smp.held[1] {
+			res.lost++
+		}
+	}
+	for _, smp := range log.from(cont) {
+		if smp.held[0] && smp.held[1] {
+			res.dualAfter = smp.at.Sub(cont)
+		}
+	}
+	if end := log[len(log)-1]; end.held[0] && !end.held[1] {
+		res.finalOwner = lb1.Name
+	} else if end.held[1] && !end.held[0] {
+		res.finalOwner = lb2.Name
+	}
+	if r, ok := ping.lastFrom(lb1.MAC, cont); ok {
+		res.lb1Late = r.at.After(taken.Add(200 * time.Millisecond))
+		if first, ok := ping.firstFrom(lb2.MAC, r.at); ok && first.at.Before(cont) {
+			res.clientSwitched = first.at.Sub(r.at)
+		}
+	}
+	return res
+}
+
+// assertHung checks hawatch's safety in a hung-master run: the backup takes
+// over within Master_Down_Interval + 20 ms of the last advert and keeps the
+// VIP for the whole stop (never yielding to the silent node), the client
+// follows it, and after SIGCONT one owner (lb1) within one advert interval
+// (the holders are sampled every 5 ms: 10 ms are allowed for that).
+func assertHung(t *testing.T, r hungResult) {
+	t.Helper()
+	if r.took > r.mdi+20*time.Millisecond {
+		t.Errorf("lb2 took over %v after lb1's last advert, want within MDI %v + 20 ms", r.took, r.mdi)
+	}
+	if r.lost > 0 {
+		t.Errorf("lb2 did not hold the VIP in %d samples between its takeover and SIGCONT", r.lost)
+	}
+	if r.backupYields > 0 {
+		t.Errorf("lb2 went BACKUP %d times while lb1's daemon was stopped (it yielded to a silent node)", r.backupYields)
+	}
+	if r.lb1Late || r.clientSwitched == 0 {
+		t.Errorf("the client was not answered by lb2 during the stop (late reply from lb1: %v; switched after %v)", r.lb1Late, r.clientSwitched)
+	}
+	if r.dualAfter > faultInterval+10*time.Millisecond {
+		t.Errorf("two holders for %v after SIGCONT, want one within one advert interval (%v)", r.dualAfter, faultInterval)
+	}
+	if r.finalOwner != "lb1" {
+		t.Errorf("owner after the stop: %q, want lb1 (priority 150)", r.finalOwner)
+	}
+}
+
+// signalDaemon sends sig to a hawatch daemon's main process only: its
+// plugins run on, as they would next to a wedged daemon.
+func signalDaemon(t *testing.T, d *daemon) func(syscall.Signal) {
+	return func(sig syscall.Signal) {
+		if err := d.proc.Signal(sig); err != nil && !d.proc.Exited() {
+			t.Errorf("%v to hawatch on %s: %v", sig, d.node.Name, err)
+		}
+	}
+}
+
+// signalKeepalived sends sig to keepalived's parent and its VRRP child.
+func signalKeepalived(t *testing.T, p *netlab.Proc) func(syscall.Signal) {
+	return func(sig syscall.Signal) {
+		pids := append([]int{p.PID()}, p.ExtraPIDs()...)
+		for _, pid := range pids {
+			if proc, err := os.FindProcess(pid); err == nil {
+				if err := proc.Signal(sig); err != nil && !p.Exited() {
+					t.Errorf("%v to keepalived %d: %v", sig, pid, err)
+				}
+			}
+		}
+	}
+}
+
+// TestFaultHungMaster (scenario 1): the master's daemon is stopped for 5 s
+// (SIGSTOP) and resumed (SIGCONT), on a hawatch pair with the split-brain
+// guard (nginx on both nodes, the guard with effect "yield" and peer_app:
+// during the stop it sees lb1's MAC own the VIP and lb1's nginx answer,
+// but no advert from lb1), on one without, and on keepalived.
+func TestFaultHungMaster(t *testing.T) {
+	needRoot(t)
+	var guard, plain, ka hungResult
+	t.Run("hawatch-guard", func(t *testing.T) {
+		lab := netlab.New(t, netlab.Options{Nodes: 2})
+		base := instance{vrid: 71, version: 3, interval: faultInterval.String(), vips: []string{"198.51.100.71/24"}}
+		d1, d2, _, _ := splitBrainPair(t, lab, base) // priorities 100 and 50
+		guard = hungMaster(t, lab, base.vrid, vipOf(base), 50, signalDaemon(t, d1), func() int { return d2.transitions("BACKUP") })
+		assertHung(t, guard)
+		st := d2.mustStatus()
+		t.Logf("lb2 after the run: %s, holds %v", st.Instances[0].State, st.Instances[0].Holds)
+	})
+	t.Run("hawatch", func(t *testing.T) {
+		lab := netlab.New(t, netlab.Options{Nodes: 2})
+		vip := netip.MustParsePrefix("198.51.100.72/24")
+		lb1, lb2 := lab.Nodes[0], lab.Nodes[1]
+		d1, d2 := startFaultPair(t, lb1, lb2, vip, faultInstance(72, faultPrio[0], vip, "").String(), faultInstance(72, faultPrio[1], vip, "").String())
+		plain = hungMaster(t, lab, 72, vip, faultPrio[1], signalDaemon(t, d1), func() int { return d2.transitions("BACKUP") })
+		assertHung(t, plain)
+	})
+	t.Run("keepalived", func(t *testing.T) {
+		lab := netlab.New(t, netlab.Options{Nodes: 2})
+		vip := netip.MustParsePrefix("198.51.100.73/24")
+		k1, _ := startKeepalivedFaultPair(t, lab.Nodes[0], lab.Nodes[1], 73, vip)
+		ka = hungMaster(t, lab, 73, vip, faultPrio[1], signalKeepalived(t, k1), nil)
+	})
+	faultLine(t, "hung master 5 s, guard", guard.String(), "(no guard)")
+	faultLine(t, "hung master 5 s", plain.String(), ka.String())
+}
