@@ -21,19 +21,21 @@ type hungResult struct {
 	took time.Duration
 	// lost: samples between lb2's takeover and SIGCONT without lb2 holding.
 	lost int
-	// dualAfter: how long both held the VIP after SIGCONT.
-	dualAfter time.Duration
+	// oneAfter: SIGCONT → the first sample from which on one node alone
+	// holds the VIP (the holders are sampled every 5 ms).
+	oneAfter time.Duration
 	// clientSwitched: lb1's last reply → lb2's first, as the client saw
 	// them; lb1Late: a reply from lb1 later than 200 ms after the takeover.
 	clientSwitched time.Duration
 	lb1Late        bool
 	backupYields   int // lb2's transitions to BACKUP during the stop
+	lb1Held        int // samples of the stop in which lb1 held the VIP
 	finalOwner     string
 }
 
 func (r hungResult) String() string {
-	return fmt.Sprintf("takeover %s after lb1's last advert (MDI %s), VIP kept by lb2 (%d samples lost), dual %s after SIGCONT, client on lb2 after %s, lb2 yields %d",
-		ms(r.took), ms(r.mdi), r.lost, ms(r.dualAfter), ms(r.clientSwitched), r.backupYields)
+	return fmt.Sprintf("takeover %s after lb1's last advert (MDI %s), VIP kept by lb2 (%d samples lost), one owner %s after SIGCONT, client on lb2 after %s, lb2 yields %d",
+		ms(r.took), ms(r.mdi), r.lost, ms(r.oneAfter), ms(r.clientSwitched), r.backupYields)
 }
 
 // hungMaster stops the master's daemon (SIGSTOP) for hungStop and lets it
@@ -78,15 +80,27 @@ func hungMaster(t *testing.T, lab *netlab.Lab, vrid int, vip netip.Prefix, backu
 		t.Fatalf("lb2 never held the VIP during the stop")
 	}
 	res.took = taken.Sub(last)
-	for _, smp := range log.from(taken).until(cont) {
+	during := log.from(taken).until(cont)
+	for _, smp := range during {
 		if !smp.held[1] {
 			res.lost++
 		}
-	}
-	for _, smp := range log.from(cont) {
-		if smp.held[0] && smp.held[1] {
-			res.dualAfter = smp.at.Sub(cont)
+		if smp.held[0] {
+			res.lb1Held++
 		}
+	}
+	t.Logf("during the stop lb1 held the VIP in %d of %d samples", res.lb1Held, len(during))
+	after := log.from(cont)
+	one := 0
+	for i, smp := range after {
+		if smp.held[0] == smp.held[1] {
+			one = i + 1
+		}
+	}
+	if one < len(after) {
+		res.oneAfter = after[one].at.Sub(cont)
+	} else {
+		res.oneAfter = time.Since(cont) // never settled
 	}
 	if end := log[len(log)-1]; end.held[0] && !end.held[1] {
 		res.finalOwner = lb1.Name
@@ -107,6 +121,8 @@ func hungMaster(t *testing.T, lab *netlab.Lab, vrid int, vip netip.Prefix, backu
 // VIP for the whole stop (never yielding to the silent node), the client
 // follows it, and after SIGCONT one owner (lb1) within one advert interval
 // (the holders are sampled every 5 ms: 10 ms are allowed for that).
+// lb1's kernel keeps the VIP during the stop (two holders, but one
+// master): that is the fault, not a failure of the backup.
 func assertHung(t *testing.T, r hungResult) {
 	t.Helper()
 	if r.took > r.mdi+20*time.Millisecond {
@@ -121,8 +137,8 @@ func assertHung(t *testing.T, r hungResult) {
 	if r.lb1Late || r.clientSwitched == 0 {
 		t.Errorf("the client was not answered by lb2 during the stop (late reply from lb1: %v; switched after %v)", r.lb1Late, r.clientSwitched)
 	}
-	if r.dualAfter > faultInterval+10*time.Millisecond {
-		t.Errorf("two holders for %v after SIGCONT, want one within one advert interval (%v)", r.dualAfter, faultInterval)
+	if r.oneAfter > faultInterval+10*time.Millisecond {
+		t.Errorf("one owner only %v after SIGCONT, want within one advert interval (%v)", r.oneAfter, faultInterval)
 	}
 	if r.finalOwner != "lb1" {
 		t.Errorf("owner after the stop: %q, want lb1 (priority 150)", r.finalOwner)
@@ -163,7 +179,9 @@ func TestFaultHungMaster(t *testing.T) {
 	var guard, plain, ka hungResult
 	t.Run("hawatch-guard", func(t *testing.T) {
 		lab := netlab.New(t, netlab.Options{Nodes: 2})
-		base := instance{vrid: 71, version: 3, interval: faultInterval.String(), vips: []string{"198.51.100.71/24"}}
+		// The guard of splitBrainPair watches 198.51.100.50 (the lab is
+		// this test's own).
+		base := instance{vrid: 71, version: 3, interval: faultInterval.String(), vips: []string{vip4.String()}}
 		d1, d2, _, _ := splitBrainPair(t, lab, base) // priorities 100 and 50
 		guard = hungMaster(t, lab, base.vrid, vipOf(base), 50, signalDaemon(t, d1), func() int { return d2.transitions("BACKUP") })
 		assertHung(t, guard)
