@@ -436,7 +436,7 @@ func observation(check string, r sdk.Result) (vrouter.Observed, error) {
 	}
 	o := vrouter.Observed{Check: check, Status: st, Reason: r.Reason, At: r.ObservedAt}
 	h, ok, err := sdk.HeardOf(r)
-	if ok {
+	if ok && st == vrouter.StatusFail { // evidence of the other owner a failing guard sees
 		o.Heard = &vrouter.Heard{From: h.From, Priority: h.Priority, At: r.ObservedAt.Add(-h.Age)}
 	}
 	return o, err

@@ -24,6 +24,11 @@ func TestObservationCarriesHeard(t *testing.T) {
 	if want := (vrouter.Heard{From: netip.MustParseAddr("198.51.100.11"), Priority: 100, At: at.Add(-40 * time.Millisecond)}); *o.Heard != want {
 		t.Errorf("heard %+v, want %+v", *o.Heard, want)
 	}
+	r.Status = sdk.StatusOK
+	if o, _ := observation("guard", r); o.Heard != nil {
+		t.Errorf("evidence on a passing result was kept: %+v", *o.Heard)
+	}
+	r.Status = sdk.StatusFail
 	r.Detail[sdk.DetailHeardPriority] = "300"
 	if o, err := observation("guard", r); err == nil || o.Heard != nil || o.Status != vrouter.StatusFail {
 		t.Errorf("malformed evidence: %+v, %v; want the status without evidence, and an error", o, err)
