@@ -1,7 +1,8 @@
 // Package engine runs a hawatch node's I/O: it builds one vrouter.Router per
 // configured instance and carries out what the routers decide. It owns the
-// VRRP sockets (a reader goroutine each), one timer, the check feeds, and a
-// VIP worker per interface that does netlink off the loop; it keeps no copy
+// VRRP sockets (a reader goroutine each), one timer, the check feeds, a
+// VIP worker per interface that does netlink off the loop, and a link
+// watcher that follows the interfaces (link.go); it keeps no copy
 // of any router's state and takes no per-instance decision (those live in
 // core/vrouter, tested with golden scripts).
 //
@@ -62,6 +63,11 @@ type Options struct {
 	Listen func(transport.Options) (Conn, error)
 	// NewVIPManager opens an interface's VIP manager; default vip.NewManager.
 	NewVIPManager func(log zerolog.Logger, ifname string) (VIPManager, error)
+	// Links follows the instances' interfaces (see LinkWatcher). Default:
+	// the kernel's links, in the engine's namespace, when Listen is the
+	// default too; with another Listen the sockets are not the kernel's,
+	// and nil means interfaces are taken as always there.
+	Links LinkWatcher
 }
 
 // Errors of the control calls.
@@ -82,11 +88,13 @@ type Engine struct {
 	byName   map[string]*binding
 	sockets  map[socketKey]*socket
 	workers  map[string]*vipWorker // by interface
+	links    map[string]*ifaceLink // by interface, while links are followed
 
 	rx      chan rxPacket
 	results chan checkResult
 	grants  chan witnessGrant
 	vipDone chan vipDone
+	linkCh  chan LinkState
 	ctl     chan func(now time.Time)
 	stopped chan struct{} // closed when Run's loop has ended
 	// renewAt is the next heartbeat to the witnesses (zero: no instance
@@ -119,6 +127,9 @@ func New(log zerolog.Logger, cfg *config.Config, opts Options) (*Engine, error) 
 		opts.VIPTimeout = 2 * time.Second
 	}
 	if opts.Listen == nil {
+		if opts.Links == nil {
+			opts.Links = defaultLinks(log)
+		}
 		opts.Listen = defaultListen
 	}
 	if opts.NewVIPManager == nil {
@@ -131,10 +142,12 @@ func New(log zerolog.Logger, cfg *config.Config, opts Options) (*Engine, error) 
 		byName:     map[string]*binding{},
 		sockets:    map[socketKey]*socket{},
 		workers:    map[string]*vipWorker{},
+		links:      map[string]*ifaceLink{},
 		rx:         make(chan rxPacket, 256),
 		results:    make(chan checkResult, 64),
 		grants:     make(chan witnessGrant, 64),
 		vipDone:    make(chan vipDone, 64),
+		linkCh:     make(chan LinkState, 16),
 		ctl:        make(chan func(time.Time)),
 		stopped:    make(chan struct{}),
 		events:     newEventHub(),
@@ -170,6 +183,7 @@ func (e *Engine) Run(ctx context.Context) error {
 		return err
 	}
 	e.swapFeeds(e.opts.Checks)
+	e.watchLinks(runCtx)
 	for name, w := range e.opts.Witnesses {
 		e.wg.Go(func() {
 			relay(runCtx, w.Grants(), e.grants, func(g pluginhost.Grant) witnessGrant { return witnessGrant{witness: name, grant: g} })
@@ -204,6 +218,8 @@ func (e *Engine) Run(ctx context.Context) error {
 			e.witnessed(time.Now(), g)
 		case d := <-e.vipDone:
 			e.vipApplied(time.Now(), d)
+		case st := <-e.linkCh:
+			e.linkChanged(time.Now(), st)
 		case f := <-e.ctl:
 			f(time.Now())
 		case <-timer.C:
@@ -364,6 +380,9 @@ func (e *Engine) resetTimer(t *time.Timer) {
 	if !e.renewAt.IsZero() && (next.IsZero() || e.renewAt.Before(next)) {
 		next = e.renewAt
 	}
+	if d := e.linkDeadline(); !d.IsZero() && (next.IsZero() || d.Before(next)) {
+		next = d
+	}
 	wait := time.Hour
 	if !next.IsZero() {
 		wait = max(time.Until(next), 0)
@@ -372,6 +391,7 @@ func (e *Engine) resetTimer(t *time.Timer) {
 }
 
 func (e *Engine) tick(now time.Time) {
+	e.retryLinks(now)
 	for _, b := range e.bindings {
 		if d := b.r.NextDeadline(); !d.IsZero() && !now.Before(d) {
 			e.apply(now, b.r.Step(now, vrouter.Tick{}))
@@ -443,6 +463,10 @@ func observation(check string, r sdk.Result) (vrouter.Observed, error) {
 }
 
 func (e *Engine) vipApplied(now time.Time, d vipDone) {
+	if d.rebind != nil {
+		e.linkRebound(now, *d.rebind)
+		return
+	}
 	if b := e.byName[d.instance]; b != nil {
 		if d.applied.Err != nil {
 			b.vipErrors++

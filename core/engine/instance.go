@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/netip"
 	"slices"
+	"strings"
 
 	"github.com/hawatch/hawatch/core/config"
 	"github.com/hawatch/hawatch/core/vrouter"
@@ -45,6 +46,9 @@ func (b *binding) tracks(check string) bool {
 // config).
 func checkTracks(ic *config.Instance, checks []*config.Check) error {
 	for _, t := range ic.Tracks {
+		if strings.HasPrefix(t.Check, linkCheckPrefix) {
+			return fmt.Errorf("instance %s: track %q: names starting with %q are kept for the instance's own interface track", ic.Name, t.Check, linkCheckPrefix)
+		}
 		if !slices.ContainsFunc(checks, func(c *config.Check) bool { return c.Name == t.Check }) {
 			return fmt.Errorf("instance %s: track %q: no such check", ic.Name, t.Check)
 		}

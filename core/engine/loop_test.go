@@ -152,6 +152,8 @@ type fakeVIPs struct {
 	held  map[string]bool // by owner (instance)
 	calls []vipCall
 	block map[string]time.Duration // by interface
+	// rebindErr is what Rebind returns (a manager that cannot re-bind).
+	rebindErr error
 }
 
 func newFakeVIPs() *fakeVIPs {
@@ -236,6 +238,13 @@ func (m *fakeManager) Forget(ctx context.Context, owner string) error {
 	m.f.record(m.ifname, "forget", owner)
 	m.f.mu.Unlock()
 	return m.Release(ctx, owner)
+}
+
+func (m *fakeManager) Rebind(context.Context) error {
+	m.f.mu.Lock()
+	defer m.f.mu.Unlock()
+	m.f.record(m.ifname, "rebind", "")
+	return m.f.rebindErr
 }
 
 func (m *fakeManager) RemoveStale(context.Context, []netip.Prefix) error { return nil }

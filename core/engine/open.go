@@ -81,6 +81,10 @@ func (e *Engine) attach(ctx context.Context, b *binding) error {
 	if key.unicast {
 		key.ttl = ic.UnicastTTL
 	}
+	now := time.Now()
+	if err := e.follow(now, ic.Interface); err != nil {
+		return fmt.Errorf("instance %s: %w", ic.Name, err)
+	}
 	s := e.sockets[key]
 	if s == nil {
 		opts := transport.Options{Interface: ic.Interface, Family: transport.Family(ic.Family()), Unicast: key.unicast,
@@ -101,12 +105,15 @@ func (e *Engine) attach(ctx context.Context, b *binding) error {
 		if err != nil {
 			return fmt.Errorf("instance %s: %w", ic.Name, err)
 		}
-		s = &socket{key: key, conn: conn, local: conn.LocalAddr(), byVRID: map[uint8]*binding{}, drops: map[string]uint64{}, peers: map[netip.Addr]bool{}}
+		s = &socket{key: key, opts: opts, conn: conn, local: conn.LocalAddr(), byVRID: map[uint8]*binding{}, drops: map[string]uint64{}, peers: map[netip.Addr]bool{}}
+		if l := e.links[ic.Interface]; l != nil {
+			s.index = l.bound
+		}
 		for _, p := range opts.Peers {
 			s.peers[p] = true
 		}
 		e.sockets[key] = s
-		e.wg.Go(func() { e.read(ctx, s) })
+		e.wg.Go(func() { e.read(ctx, s, conn) })
 	}
 	for _, p := range ic.UnicastPeers {
 		if len(s.peers) > 0 && !s.peers[p] {
@@ -116,7 +123,9 @@ func (e *Engine) attach(ctx context.Context, b *binding) error {
 	if other := s.byVRID[ic.VRID]; other != nil {
 		return fmt.Errorf("instance %s: VRID %d already used by instance %s on %s", ic.Name, ic.VRID, other.cfg.Name, key)
 	}
-	r, err := vrouter.NewRouter(routerConfig(ic, e.cfg.Checks, s.local))
+	rc := routerConfig(ic, e.cfg.Checks, s.local)
+	rc.Tracks = e.tracks(ic, e.cfg.Checks)
+	r, err := vrouter.NewRouter(rc)
 	if err != nil {
 		return err
 	}
@@ -133,6 +142,11 @@ func (e *Engine) attach(ctx context.Context, b *binding) error {
 	s.byVRID[ic.VRID] = b
 	b.r, b.sock, b.worker = r, s, w
 	w.register(ic.Name, vipSpec{prefixes: ic.VirtualIPs, label: vipLabel(ic), policy: vipPolicy(ic), addressOwner: ic.AddressOwner})
+	if l := e.links[ic.Interface]; l != nil {
+		// What the interface is now, before the router starts: one that
+		// is down starts the instance in FAULT, as keepalived does.
+		e.apply(now, r.Step(now, l.told))
+	}
 	return nil
 }
 
@@ -153,11 +167,12 @@ func (e *Engine) detach(now time.Time, b *binding) {
 	b.worker.forget(b.cfg.Name)
 }
 
-// read decodes packets off one socket and hands them to the loop.
-func (e *Engine) read(ctx context.Context, s *socket) {
+// read decodes packets off one of s's connections (the one it has now, or
+// had before the interface was re-created) and hands them to the loop.
+func (e *Engine) read(ctx context.Context, s *socket, conn Conn) {
 	buf := make([]byte, 1500)
 	for {
-		p, err := s.conn.ReadPacket(buf)
+		p, err := conn.ReadPacket(buf)
 		if err != nil {
 			if errors.Is(err, net.ErrClosed) || ctx.Err() != nil {
 				return

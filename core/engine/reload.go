@@ -148,7 +148,7 @@ func (e *Engine) reconfigure(now time.Time, next *config.Config, feeds map[strin
 		b := e.byName[ic.Name]
 		if slices.Contains(p.keep, ic) {
 			b.cfg = ic
-			e.apply(now, b.r.Step(now, vrouter.Reconfigure{Tracks: routerTracks(ic, next.Checks), Notify: ic.Notify, Latest: latest, HMAC: routerHMAC(ic)}))
+			e.apply(now, b.r.Step(now, vrouter.Reconfigure{Tracks: e.tracks(ic, next.Checks), Notify: ic.Notify, Latest: latest, HMAC: routerHMAC(ic)}))
 		} else {
 			b = &binding{cfg: ic}
 			fresh[ic.Name] = b

@@ -5,6 +5,7 @@ import (
 	"net/netip"
 
 	"github.com/hawatch/hawatch/core/vrrp"
+	"github.com/hawatch/hawatch/core/vrrp/transport"
 )
 
 // socketKey identifies one shared VRRP socket: instances on the same
@@ -27,8 +28,12 @@ func (k socketKey) String() string {
 }
 
 type socket struct {
-	key    socketKey
-	conn   Conn
+	key  socketKey
+	opts transport.Options // to open it again on a re-created interface
+	conn Conn
+	// index is the interface index conn was opened for (0 when links are
+	// not followed).
+	index  int
 	local  netip.Addr
 	byVRID map[uint8]*binding
 	drops  map[string]uint64   // before demultiplexing: undecodable, unknown VRID

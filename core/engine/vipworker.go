@@ -24,6 +24,9 @@ type VIPManager interface {
 	Watch(owner string, prefixes []netip.Prefix) error
 	Forget(ctx context.Context, owner string) error
 	RemoveStale(ctx context.Context, prefixes []netip.Prefix) error
+	// Rebind binds the manager to the interface now carrying its name
+	// (after it was deleted and created again).
+	Rebind(ctx context.Context) error
 	Run(ctx context.Context) error
 	Stats() vip.Stats
 	Close() error
@@ -59,10 +62,19 @@ func (o *vipOwner) settled() bool {
 		o.announced == o.announcing && (!o.announcing || o.announcedAt == o.generation)
 }
 
-// vipDone is a worker's report on one instance, fed back to its router.
+// vipDone is a worker's report on one instance, fed back to its router,
+// or (rebind set, instance empty) on a Rebind of its manager.
 type vipDone struct {
 	instance string
 	applied  vrouter.VIPApplied
+	rebind   *rebindDone
+}
+
+// rebindDone is the outcome of one Rebind the engine asked for.
+type rebindDone struct {
+	ifname string
+	gen    uint64
+	err    error
 }
 
 // vipWorker owns one interface's VIP manager and carries out the routers'
@@ -80,6 +92,10 @@ type vipWorker struct {
 	owners map[string]*vipOwner
 	kick   chan struct{}
 	passed chan struct{} // closed and replaced after every pass
+
+	// rebindGen is the latest Rebind asked for, reboundGen the latest
+	// carried out.
+	rebindGen, reboundGen uint64
 
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
@@ -155,6 +171,16 @@ func (w *vipWorker) want(instance string, v vrouter.VIPIntent) {
 	w.poke()
 }
 
+// rebind has the worker re-bind its manager to the interface now carrying
+// its name, ahead of any instance's intent; the outcome is reported with
+// gen.
+func (w *vipWorker) rebind(gen uint64) {
+	w.mu.Lock()
+	w.rebindGen = gen
+	w.mu.Unlock()
+	w.poke()
+}
+
 // forget releases instance's addresses and drops it (removed by a reload).
 func (w *vipWorker) forget(instance string) {
 	w.mu.Lock()
@@ -209,10 +235,24 @@ func (w *vipWorker) loop(ctx context.Context) {
 	}
 }
 
-// pass applies the first unsettled instance it finds and reports whether
-// it did anything (then there may be more).
+// pass carries out a Rebind asked for, else applies the first unsettled
+// instance it finds, and reports whether it did anything (then there may be
+// more). A Rebind goes first: intents that follow it are meant for the new
+// interface.
 func (w *vipWorker) pass(ctx context.Context) bool {
 	w.mu.Lock()
+	if gen := w.rebindGen; gen != w.reboundGen && ctx.Err() == nil {
+		w.reboundGen = gen
+		w.mu.Unlock()
+		rctx, cancel := context.WithTimeout(ctx, w.timeout)
+		err := w.mgr.Rebind(rctx)
+		cancel()
+		if err != nil {
+			w.log.Error().Str("interface", w.ifname).Err(err).Msg("re-bind VIP manager")
+		}
+		w.report(ctx, vipDone{rebind: &rebindDone{ifname: w.ifname, gen: gen, err: err}})
+		return true
+	}
 	var name string
 	var want vipOwner
 	for n, o := range w.owners {

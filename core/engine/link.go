@@ -1,0 +1,271 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/hawatch/hawatch/core/config"
+	"github.com/hawatch/hawatch/core/vrouter"
+)
+
+// An instance depends on its interface: the VRRP sockets are bound to the
+// interface's index (SO_BINDTODEVICE, the multicast membership) and so is
+// the VIP manager. An interface that is deleted and created again under
+// the same name (a veth re-created by a container runtime, a driver
+// reloaded, a device renamed away and replaced) has a new index, and
+// nothing bound to the old one reaches it. keepalived puts the instances of
+// an interface that is down or gone in FAULT and back in BACKUP when it
+// returns; so does the engine: each instance gets a fault-effect track on
+// its interface (linkCheck), failing while the interface is gone, down, or
+// back but not yet taken up again, i.e. until the sockets are open and the
+// VIP manager is bound to the new index. Then the instance re-elects as
+// after any fault: Backup with a fresh Master_Down_Timer, as from
+// Initialize (RFC 5798 §6.4.1).
+//
+// Carrier (IFF_RUNNING) is not followed: only a missing interface or one
+// set down.
+
+// LinkState is one network interface as the kernel has it now.
+type LinkState struct {
+	Name  string
+	Index int  // 0: no interface has the name
+	Up    bool // administratively up (IFF_UP)
+}
+
+// LinkWatcher follows network interfaces by name, so that one that goes
+// down, away, or away and back with a new index, is noticed.
+type LinkWatcher interface {
+	// Follow returns the interface's state now and adds it to those Run
+	// reports on.
+	Follow(name string) (LinkState, error)
+	// Run reports every change of a followed interface until ctx ends, and
+	// returns only once everything it started has stopped. report blocks
+	// until the engine takes the state.
+	Run(ctx context.Context, report func(LinkState))
+}
+
+// linkCheckPrefix starts the name of every interface track; configured
+// tracks may not use it (checkTracks).
+const linkCheckPrefix = "link:"
+
+// linkRetry is how often the engine tries again to take up an interface
+// that came back when that failed (its address not there yet, a netlink
+// error).
+const linkRetry = 250 * time.Millisecond
+
+// linkCheck names the track of instances on ifname.
+func linkCheck(ifname string) string { return linkCheckPrefix + ifname }
+
+// linkTrack is the track every instance has on its interface while the
+// engine follows links: one failure faults, one success clears.
+func linkTrack(ifname string) vrouter.Track {
+	return vrouter.Track{Check: linkCheck(ifname), Effect: vrouter.EffectFault, Rise: 1, Fall: 1, OnUnknown: vrouter.UnknownFail}
+}
+
+// ifaceLink is what the engine knows of one interface its instances use,
+// and how far it got taking up the interface now carrying the name.
+type ifaceLink struct {
+	name string
+	seen LinkState // the watcher's latest word
+	// bound is the index the sockets and the VIP manager are bound to; 0
+	// once the interface went away, so whatever comes back is taken up
+	// anew, even under the same index.
+	bound  int
+	reopen bool // sockets not yet open on bound
+
+	rebindAsked, rebindDone uint64 // generations of the VIP worker's Rebind
+	rebindErr               error
+	retryAt                 time.Time // when to try again what failed; zero: nothing to
+
+	told vrouter.Observed // what the instances were last told
+}
+
+// tracks are the instance's router tracks: the configured ones, and its
+// interface's while links are followed.
+func (e *Engine) tracks(ic *config.Instance, checks []*config.Check) []vrouter.Track {
+	t := routerTracks(ic, checks)
+	if e.opts.Links != nil {
+		t = append(t, linkTrack(ic.Interface))
+	}
+	return t
+}
+
+// follow starts following ifname (once) and works out what its instances
+// are told. It runs before ifname's sockets and VIP manager are opened, so
+// they are bound to the index found here or a later one: a re-create in
+// between costs a needless re-open, never a missed one.
+func (e *Engine) follow(now time.Time, ifname string) error {
+	if e.opts.Links == nil || e.links[ifname] != nil {
+		return nil
+	}
+	st, err := e.opts.Links.Follow(ifname)
+	if err != nil {
+		return fmt.Errorf("follow interface %s: %w", ifname, err)
+	}
+	l := &ifaceLink{name: ifname, seen: st, bound: st.Index}
+	e.links[ifname] = l
+	e.syncLink(now, l)
+	return nil
+}
+
+// watchLinks runs the watcher until ctx ends, feeding the loop.
+func (e *Engine) watchLinks(ctx context.Context) {
+	if e.opts.Links == nil {
+		return
+	}
+	e.wg.Go(func() {
+		e.opts.Links.Run(ctx, func(st LinkState) {
+			select {
+			case e.linkCh <- st:
+			case <-ctx.Done():
+			}
+		})
+	})
+}
+
+// linkChanged takes the watcher's word on one interface.
+func (e *Engine) linkChanged(now time.Time, st LinkState) {
+	if l := e.links[st.Name]; l != nil {
+		l.seen = st
+		e.syncLink(now, l)
+	}
+}
+
+// linkRebound takes a VIP worker's report on a Rebind; reports of a
+// Rebind since superseded are dropped.
+func (e *Engine) linkRebound(now time.Time, d rebindDone) {
+	l := e.links[d.ifname]
+	if l == nil || d.gen != l.rebindAsked {
+		return
+	}
+	l.rebindDone, l.rebindErr = d.gen, d.err
+	e.syncLink(now, l)
+}
+
+// retryLinks tries again, once due, to take up interfaces where that
+// failed.
+func (e *Engine) retryLinks(now time.Time) {
+	for _, l := range e.links {
+		if l.retryAt.IsZero() || now.Before(l.retryAt) {
+			continue
+		}
+		if l.rebindErr != nil {
+			e.askRebind(l)
+		}
+		e.syncLink(now, l)
+	}
+}
+
+// linkDeadline is the next retry due (zero: none).
+func (e *Engine) linkDeadline() time.Time {
+	var next time.Time
+	for _, l := range e.links {
+		if !l.retryAt.IsZero() && (next.IsZero() || l.retryAt.Before(next)) {
+			next = l.retryAt
+		}
+	}
+	return next
+}
+
+// syncLink moves one interface on as far as it can go and tells its
+// instances the outcome: gone or down is a fault; a new index re-opens the
+// sockets (here, in the loop: a few syscalls) and has the VIP worker
+// re-bind its manager (netlink, off the loop); only when both are done is
+// the interface usable again.
+func (e *Engine) syncLink(now time.Time, l *ifaceLink) {
+	l.retryAt = time.Time{}
+	switch {
+	case l.seen.Index == 0:
+		l.bound = 0
+		e.tellLink(now, l, vrouter.StatusFail, fmt.Sprintf("%s is gone", l.name))
+		return
+	case !l.seen.Up:
+		e.tellLink(now, l, vrouter.StatusFail, fmt.Sprintf("%s is down", l.name))
+		return
+	}
+	if l.seen.Index != l.bound {
+		e.log.Warn().Str("interface", l.name).Int("index", l.seen.Index).Int("was", l.bound).
+			Msg("interface created again: re-opening its VRRP sockets and re-binding its VIP manager")
+		l.bound, l.reopen = l.seen.Index, true
+		e.askRebind(l)
+	}
+	if l.reopen {
+		if err := e.reopenSockets(l.name, l.bound); err != nil {
+			l.retryAt = now.Add(linkRetry)
+			e.tellLink(now, l, vrouter.StatusFail, fmt.Sprintf("%s is back, but its VRRP sockets did not open: %v", l.name, err))
+			return
+		}
+		l.reopen = false
+	}
+	switch {
+	case l.rebindDone != l.rebindAsked:
+		e.tellLink(now, l, vrouter.StatusFail, fmt.Sprintf("%s is back; re-binding its VIP manager", l.name))
+	case l.rebindErr != nil:
+		l.retryAt = now.Add(linkRetry)
+		e.tellLink(now, l, vrouter.StatusFail, fmt.Sprintf("%s is back, but its VIP manager did not re-bind: %v", l.name, l.rebindErr))
+	default:
+		e.tellLink(now, l, vrouter.StatusOK, fmt.Sprintf("%s is up (index %d)", l.name, l.bound))
+	}
+}
+
+// askRebind has the interface's VIP worker re-bind its manager.
+func (e *Engine) askRebind(l *ifaceLink) {
+	l.rebindAsked++
+	l.rebindErr = nil
+	if w := e.workers[l.name]; w != nil {
+		w.rebind(l.rebindAsked)
+	} else {
+		l.rebindDone = l.rebindAsked // no manager yet: the first one opens on the new index
+	}
+}
+
+// tellLink hands the interface's verdict to its instances when it changed.
+func (e *Engine) tellLink(now time.Time, l *ifaceLink, st vrouter.Status, reason string) {
+	if l.told.Check != "" && l.told.Status == st && l.told.Reason == reason {
+		return
+	}
+	if st != vrouter.StatusOK {
+		if e.limiter.allow("link:" + l.name + ":" + reason) {
+			e.log.Warn().Str("interface", l.name).Str("reason", reason).Msg("interface not usable: its instances are in fault")
+		}
+	} else if l.told.Check != "" {
+		e.log.Info().Str("interface", l.name).Str("reason", reason).Msg("interface usable again")
+	}
+	l.told = vrouter.Observed{Check: linkCheck(l.name), Status: st, Reason: reason, At: now}
+	for _, b := range e.bindings {
+		if b.r != nil && b.cfg.Interface == l.name {
+			e.apply(now, b.r.Step(now, l.told))
+		}
+	}
+}
+
+// reopenSockets opens each socket of ifname not yet bound to index again,
+// with its options, and starts its reader; the old connection, bound to an
+// interface that is gone, is closed and its reader ends. A socket whose
+// source address changed stays closed: the instances' adverts carry the
+// old one (the VRRPv3 checksum covers it, RFC 5798 §5.2.8), so it needs a
+// restart.
+func (e *Engine) reopenSockets(ifname string, index int) error {
+	var errs []error
+	for _, s := range e.sockets {
+		if s.key.ifname != ifname || s.index == index {
+			continue
+		}
+		conn, err := e.opts.Listen(s.opts)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", s.key, err))
+			continue
+		}
+		if local := conn.LocalAddr(); local != s.local {
+			conn.Close()
+			errs = append(errs, fmt.Errorf("%s: the source address is now %s, was %s: restart hawatch to use it", s.key, local, s.local))
+			continue
+		}
+		s.conn.Close()
+		s.conn, s.index = conn, index
+		e.wg.Go(func() { e.read(e.runCtx, s, conn) })
+	}
+	return errors.Join(errs...)
+}
