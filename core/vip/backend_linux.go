@@ -92,8 +92,11 @@ func (b *netlinkBackend) add(p netip.Prefix, label string) error {
 		a.Flags = unix.IFA_F_NODAD
 	}
 	err := b.h.AddrAdd(b.current(), a)
-	if errors.Is(err, unix.EEXIST) {
+	switch {
+	case errors.Is(err, unix.EEXIST):
 		return errAddrExists
+	case errors.Is(err, unix.ENODEV):
+		return fmt.Errorf("%w: %w", errLinkGone, err)
 	}
 	return err
 }

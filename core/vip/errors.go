@@ -52,3 +52,7 @@ var (
 	errAddrExists  = errors.New("address already present")
 	errAddrMissing = errors.New("address not present")
 )
+
+// errLinkGone wraps a backend's error for an operation on an interface
+// that no longer exists (ENODEV): until Rebind there is nothing to add to.
+var errLinkGone = errors.New("interface gone")

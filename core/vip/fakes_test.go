@@ -76,9 +76,9 @@ func (t *fakeTimer) Stop() bool {
 	return was
 }
 
-// errNoDevice is what the kernel says to an address operation on an
-// interface index that no longer exists (ENODEV).
-var errNoDevice = errors.New("no such device")
+// errNoDevice is what the backend says to an add on an interface index
+// that no longer exists (the kernel's ENODEV).
+var errNoDevice = fmt.Errorf("%w: no such device", errLinkGone)
 
 // fakeBackend is an in-memory interface. Tests change it "from outside" with
 // externalAdd/externalDel, which also emit the event a kernel would.

@@ -618,6 +618,11 @@ func (m *Manager) readd(name string, o *owner, pf netip.Prefix) bool {
 	switch {
 	case errors.Is(err, errAddrExists):
 		return false
+	case errors.Is(err, errLinkGone):
+		// The address went with the interface (the kernel deletes the
+		// addresses before the link); Rebind puts it on the next one.
+		m.log.Debug().Str("owner", name).Stringer("prefix", pf).Msg("interface gone; VIP not put back")
+		return false
 	case err != nil:
 		m.noisy.Error().Err(m.opError("add", pf, err)).Str("owner", name).Msg("cannot put back deleted VIP")
 		return false

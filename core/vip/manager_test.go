@@ -606,6 +606,10 @@ func TestRebindFollowsRecreatedInterface(t *testing.T) {
 		}
 
 		r.be.remove()
+		r.event(v4a, false) // the kernel deletes the addresses first
+		if s := r.m.Stats(); s.Reconciliations.ReAdded != 0 {
+			t.Fatalf("re-added a VIP to a vanished interface: %+v", s)
+		}
 		if err := r.m.Rebind(context.Background()); !errors.Is(err, ErrNoInterface) {
 			t.Fatalf("Rebind with no interface = %v, want ErrNoInterface", err)
 		}
