@@ -260,11 +260,11 @@ type fakeSender struct {
 	index  int // set by rebind
 }
 
-func (s *fakeSender) rebind(index int, _ net.HardwareAddr) error {
+func (s *fakeSender) rebind(index int, _ net.HardwareAddr) (func(), error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.index = index
-	return nil
+	return func() {}, nil
 }
 
 func (s *fakeSender) boundTo() int {

@@ -106,9 +106,11 @@ type addrEvent struct {
 // sender writes announcement packets on the interface.
 type sender interface {
 	send(a announcement) error
-	// rebind moves the sender to another interface index and MAC: sockets
-	// bound to the old index are closed, new ones open on the next send.
-	rebind(index int, mac net.HardwareAddr) error
+	// rebind moves the sender to another interface index and MAC: new
+	// sockets open on the next send. It returns what closes the sockets of
+	// the old index, which may block (an AF_PACKET socket's close waits
+	// for an RCU grace period, ~10 ms).
+	rebind(index int, mac net.HardwareAddr) (closeOld func(), err error)
 	close() error
 }
 
@@ -542,8 +544,13 @@ func (m *Manager) Rebind(ctx context.Context) error {
 	// Under m.mu, so no add or delete of an Acquire or Release straddles
 	// the switch from one interface to the other.
 	index, mac, err := m.be.rebind()
+	var closeOld func()
 	if err == nil {
-		err = m.tx.rebind(index, mac)
+		closeOld, err = m.tx.rebind(index, mac)
+	}
+	if closeOld != nil {
+		// Off the recovery path; Close waits for it.
+		m.wg.Go(closeOld)
 	}
 	m.mu.Unlock()
 	if err != nil {

@@ -121,25 +121,26 @@ func (s *packetSender) openND() error {
 	return nil
 }
 
-func (s *packetSender) rebind(index int, mac net.HardwareAddr) error {
+func (s *packetSender) rebind(index int, mac net.HardwareAddr) (func(), error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
-		return ErrClosed
+		return nil, ErrClosed
 	}
 	// Both sockets name the old index (the packet socket is bound to it,
 	// the ICMPv6 one sends there); the next send opens new ones. Closing a
 	// socket of a vanished device fails for no reason worth reporting.
-	if s.arp != nil {
-		_ = s.arp.Close()
-		s.arp = nil
-	}
-	if s.nd != nil {
-		_ = s.nd.Close()
-		s.nd = nil
-	}
+	arpConn, nd := s.arp, s.nd
+	s.arp, s.nd = nil, nil
 	s.ifindex, s.mac = index, mac
-	return nil
+	return func() {
+		if arpConn != nil {
+			_ = arpConn.Close()
+		}
+		if nd != nil {
+			_ = nd.Close()
+		}
+	}, nil
 }
 
 func (s *packetSender) close() error {
