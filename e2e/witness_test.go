@@ -86,7 +86,10 @@ func (w *witnessLab) pair(t *testing.T, onLost string) (d1, d2 *daemon) {
 		prefix = fmt.Sprintf("/hawatch/run%d", w.runs)
 	}
 	d1 = startDaemon(t, w.lb1, w.policy(w.lb1, 150, prefix, onLost))
-	waitVIP(t, w.lb1, witnessVIP, true, 10*time.Second)
+	// MASTER, not just the address: a VIP the last run left behind is
+	// there before lb1 has even started, and lb2 would then find no master.
+	waitState(t, d1, "MASTER", 10*time.Second)
+	waitVIP(t, w.lb1, witnessVIP, true, time.Second)
 	d2 = startDaemon(t, w.lb2, w.policy(w.lb2, 100, prefix, onLost))
 	waitState(t, d2, "BACKUP", 5*time.Second)
 	time.Sleep(5 * witnessInterval) // lb2 has heard lb1 for a while
