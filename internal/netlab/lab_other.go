@@ -8,6 +8,7 @@ import (
 	"net/netip"
 	"os"
 	"testing"
+	"time"
 )
 
 // New skips the test: labs need Linux network namespaces.
@@ -72,3 +73,35 @@ func (ng *Nginx) KillAll()          {}
 func isKill(sig os.Signal) bool { return sig == os.Kill }
 func killGroup(pid int)         {}
 func (p *Proc) killHelper(int)  {}
+
+// Netem, ImpairStats and Impairment mirror faults_linux.go (Linux only).
+type Netem struct {
+	Loss      float64
+	Delay     time.Duration
+	Jitter    time.Duration
+	Reorder   float64
+	Duplicate float64
+	Seed      uint64
+	Slot      time.Duration
+}
+
+type ImpairStats struct {
+	Frames, Lost, Duplicated, Errors int
+	FirstErr                         error
+}
+
+type Impairment struct {
+	Node *Node
+	Spec Netem
+}
+
+func (s Netem) String() string { return "netem" }
+
+func (l *Lab) Netem(t testing.TB, n *Node, spec Netem) *Impairment {
+	t.Skip(ErrUnsupported.Error())
+	return nil
+}
+
+func (im *Impairment) Stats() ImpairStats     { return ImpairStats{} }
+func (im *Impairment) Delivered() []time.Time { return nil }
+func (im *Impairment) Remove() error          { return ErrUnsupported }
