@@ -271,7 +271,16 @@ func (r *Router) receive(now time.Time, p Received, rd *Ready) {
 	}
 	r.peer = peerInfo{addr: a.Src, priority: a.Priority, at: now}
 	r.stats.Received++
+	wasMaster := r.m.State() == vrrp.StateMaster
 	r.feed(now, vrrp.AdvertReceived{Advert: a}, rd)
+	if wasMaster && r.m.State() == vrrp.StateMaster && a.Priority != 0 {
+		// Only a master advertises: a second one (it stopped hearing us,
+		// a one-way cut or a loss burst) has sent its GARPs, and clients
+		// follow them. The machine answers with an advert so it steps
+		// down; announcing again brings the clients back at once, as
+		// keepalived does, rather than after their ARP entries go stale.
+		rd.VIPs = append(rd.VIPs, VIPIntent{Instance: r.name, Announce: AnnounceStart})
+	}
 	r.preemptAdvert(now, a, rd)
 	if r.hasYieldTrack() {
 		r.reconcile(now, rd) // what we heard decides a yield
