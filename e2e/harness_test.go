@@ -62,6 +62,12 @@ func build(dir string) error {
 		name := filepath.Base(filepath.Dir(p))
 		targets["hawatch-"+name] = "./plugins/" + name
 	}
+	// Test-only plugins (e2e/testplugins) sit beside the real ones.
+	testPlugins, _ := filepath.Glob(filepath.Join(root, "e2e", "testplugins", "*", "main.go"))
+	for _, p := range testPlugins {
+		name := filepath.Base(filepath.Dir(p))
+		targets["hawatch-"+name] = "./e2e/testplugins/" + name
+	}
 	for out, pkg := range targets {
 		cmd := exec.Command("go", "build", "-o", filepath.Join(dir, out), pkg)
 		cmd.Dir = root

@@ -1,0 +1,705 @@
+package e2e
+
+import (
+	"fmt"
+	"net/netip"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hawatch/hawatch/core/control"
+	"github.com/hawatch/hawatch/internal/netlab"
+)
+
+// Fault suite scenarios 4 and 5 (issue 17): the master under memory
+// pressure, and a storm of flapping checks. Each runs a hawatch pair and a
+// keepalived pair at once, in separate labs, so the two see the same
+// machine load; only hawatch's figures are asserted.
+
+// advertGap returns the largest gap between adverts from src for vrid in
+// [from, to], the window's edges included (silence at either end counts),
+// and how many adverts fell in the window.
+func advertGap(adverts []capturedAdvert, src netip.Addr, vrid int, from, to time.Time) (time.Duration, int) {
+	prev, n := from, 0
+	var worst time.Duration
+	for _, a := range adverts {
+		if a.src != src || int(a.vrid) != vrid || a.at.Before(from) || a.at.After(to) {
+			continue
+		}
+		worst = max(worst, a.at.Sub(prev))
+		prev = a.at
+		n++
+	}
+	return max(worst, to.Sub(prev)), n
+}
+
+// cpuMeter accounts the CPU time of groups of processes between start and
+// stop, in percent of one core (procTicks). A process that cannot be read
+// at both ends (it exited, a plugin restarted) counts nothing.
+type cpuMeter struct {
+	groups [][]int
+	ticks  map[int]int64
+	at     time.Time
+}
+
+func startCPU(groups ...[]int) *cpuMeter {
+	m := &cpuMeter{groups: groups, ticks: map[int]int64{}, at: time.Now()}
+	for _, g := range groups {
+		for _, pid := range g {
+			if v, err := procTicks(pid); err == nil {
+				m.ticks[pid] = v
+			}
+		}
+	}
+	return m
+}
+
+func (m *cpuMeter) stop() []float64 {
+	secs := time.Since(m.at).Seconds()
+	out := make([]float64, len(m.groups))
+	for i, g := range m.groups {
+		var n int64
+		for _, pid := range g {
+			before, ok := m.ticks[pid]
+			if v, err := procTicks(pid); ok && err == nil {
+				n += v - before
+			}
+		}
+		out[i] = 100 * float64(n) / clkTck / secs
+	}
+	return out
+}
+
+// keepalivedChanges counts keepalived's state changes so far: it logs
+// "(VI_1) Entering MASTER STATE" and the like for each.
+func keepalivedChanges(p *netlab.Proc) int { return strings.Count(p.Output(), "Entering ") }
+
+// needKeepalived skips without Debian's keepalived: the memory scenario
+// starts it through a wrapper script (KeepalivedConfig.Binary), which
+// bypasses StartKeepalived's own check.
+func needKeepalived(t *testing.T) {
+	t.Helper()
+	if _, err := exec.LookPath("keepalived"); err != nil {
+		t.Skip("keepalived not installed")
+	}
+}
+
+// ---- Scenario 4: memory pressure ----
+
+const (
+	memHold = 60 * time.Second
+	// memHeadroom is how far above the working set memory.high goes (in
+	// percent): just enough that the daemon runs, close enough that every
+	// burst of allocation is reclaimed or throttled.
+	memHeadroom = 15
+)
+
+// memFigures is what one pair's memory-pressure run measured.
+type memFigures struct {
+	ran           bool
+	gap           time.Duration
+	adverts       int
+	changes       int // both nodes
+	base, high    int64
+	peak          int64
+	highEvents    uint64
+	pressureAfter netlab.Pressure
+}
+
+func (f memFigures) String() string {
+	if !f.ran {
+		return "not run"
+	}
+	return fmt.Sprintf("largest advert gap %s (%d adverts), %d state changes, memory.high events %d (working set %d KiB, high %d KiB, peak %d KiB; pressure %v)",
+		ms(f.gap), f.adverts, f.changes, f.highEvents, f.base>>10, f.high>>10, f.peak>>10, f.pressureAfter)
+}
+
+// squeeze sets memory.high memHeadroom % above the group's current usage,
+// holds it for memHold while the backup's capture runs, samples the usage
+// every second, then lifts the limit. It returns the window it held.
+func squeeze(t *testing.T, cg *netlab.Cgroup, f *memFigures) (from, to time.Time) {
+	t.Helper()
+	base, err := cg.Current()
+	if err != nil {
+		t.Fatal(err)
+	}
+	const page = 4096
+	f.base, f.high = base, (base*(100+memHeadroom)/100+page-1)/page*page
+	before, err := cg.Events()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cg.SetHigh(f.high); err != nil {
+		t.Fatal(err)
+	}
+	from = time.Now()
+	f.peak = base
+	for time.Since(from) < memHold {
+		time.Sleep(time.Second)
+		if cur, err := cg.Current(); err == nil {
+			f.peak = max(f.peak, cur)
+		}
+	}
+	to = time.Now()
+	after, err := cg.Events()
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.highEvents = after["high"] - before["high"]
+	if f.pressureAfter, err = cg.Pressure(); err != nil {
+		t.Fatal(err)
+	}
+	if err := cg.SetHigh(0); err != nil {
+		t.Fatal(err)
+	}
+	return from, to
+}
+
+// TestFaultMemoryPressure: the master's daemon runs in a cgroup v2 group
+// whose memory.high is set 15 % above its working set for 60 s (memory.max
+// unlimited: pressure, not an OOM kill). hawatch must advertise on time
+// throughout (largest gap at the backup < interval + 5 ms) and neither node
+// may change state. keepalived (parent and VRRP child in the group) is
+// measured the same way and printed.
+func TestFaultMemoryPressure(t *testing.T) {
+	needRoot(t)
+	if err := netlab.CheckMemoryCgroup(); err != nil {
+		t.Skip(err.Error())
+	}
+	start := time.Now()
+	var hw, ka memFigures
+	t.Run("pairs", func(t *testing.T) {
+		t.Run("hawatch", func(t *testing.T) {
+			t.Parallel()
+			hw = memoryPressureHawatch(t)
+		})
+		t.Run("keepalived", func(t *testing.T) {
+			t.Parallel()
+			ka = memoryPressureKeepalived(t)
+		})
+	})
+	t.Logf("wall time %v", time.Since(start).Round(time.Second))
+	faultLine(t, "memory pressure 60 s", hw.String(), ka.String())
+}
+
+func memoryPressureHawatch(t *testing.T) memFigures {
+	const vrid = 80
+	vip := netip.MustParsePrefix("198.51.100.80/24")
+	var f memFigures
+	lab := netlab.New(t, netlab.Options{Nodes: 2})
+	lb1, lb2 := lab.Nodes[0], lab.Nodes[1]
+	cg := netlab.MemoryCgroup(t, "mem-hawatch")
+
+	// The master starts inside the group, so its whole working set is
+	// charged there (cgroup v2 does not move charges with a process).
+	d1 := startDaemonInCgroup(t, lb1, cg, faultInstance(vrid, faultPrio[0], vip, "").String())
+	waitVIP(t, lb1, vip, true, 10*time.Second)
+	d2 := startDaemon(t, lb2, faultInstance(vrid, faultPrio[1], vip, "").String())
+	waitState(t, d2, "BACKUP", 5*time.Second)
+	exactlyOne(t, vip, lb1, 500*time.Millisecond, lb1, lb2)
+	if !cg.Contains(d1.proc.PID()) {
+		t.Fatalf("lb1's hawatch (pid %d) is not in %s", d1.proc.PID(), cg.Path)
+	}
+	// Let the runtime reach its steady heap before measuring it.
+	time.Sleep(2 * time.Second)
+
+	changes := stateChanges(d1) + stateChanges(d2)
+	capture := startAdvertCapture(t, lb2)
+	from, to := squeeze(t, cg, &f)
+	adverts := capture.stop()
+	f.gap, f.adverts = advertGap(adverts, lb1.Addr4, vrid, from, to)
+	f.changes = stateChanges(d1) + stateChanges(d2) - changes
+	f.ran = true
+	t.Logf("hawatch: %v", f)
+
+	if limit := faultInterval + 5*time.Millisecond; f.gap >= limit {
+		t.Errorf("largest gap between lb1's adverts under memory pressure: %s, want < %s (load %s)", ms(f.gap), ms(limit), machineLoad())
+	}
+	if f.changes != 0 {
+		t.Errorf("%d state changes under memory pressure, want 0", f.changes)
+	}
+	exactlyOne(t, vip, lb1, 10*time.Millisecond, lb1, lb2)
+	return f
+}
+
+func memoryPressureKeepalived(t *testing.T) memFigures {
+	needKeepalived(t)
+	const vrid = 81
+	vip := netip.MustParsePrefix("198.51.100.81/24")
+	var f memFigures
+	lab := netlab.New(t, netlab.Options{Nodes: 2})
+	lb1, lb2 := lab.Nodes[0], lab.Nodes[1]
+	cg := netlab.MemoryCgroup(t, "mem-keepalived")
+
+	// keepalived is started by a script that joins the group first; the
+	// VRRP child it forks (the process that sends adverts) inherits it.
+	script, err := cg.Script(t.TempDir(), "keepalived", "--vrrp")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c1 := faultKeepalived(vrid, faultPrio[0], vip)
+	c1.Binary = script
+	k1 := netlab.StartKeepalived(t, lb1, c1)
+	waitVIP(t, lb1, vip, true, 10*time.Second)
+	k2 := netlab.StartKeepalived(t, lb2, faultKeepalived(vrid, faultPrio[1], vip))
+	time.Sleep(time.Second)
+	exactlyOne(t, vip, lb1, 500*time.Millisecond, lb1, lb2)
+	pids := append([]int{k1.PID()}, k1.ExtraPIDs()...)
+	if len(pids) < 2 {
+		t.Fatalf("keepalived on lb1: no VRRP child pid (%v)", pids)
+	}
+	for _, pid := range pids {
+		if !cg.Contains(pid) {
+			if err := cg.Add(pid); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	time.Sleep(2 * time.Second)
+
+	changes := keepalivedChanges(k1) + keepalivedChanges(k2)
+	capture := startAdvertCapture(t, lb2)
+	from, to := squeeze(t, cg, &f)
+	adverts := capture.stop()
+	f.gap, f.adverts = advertGap(adverts, lb1.Addr4, vrid, from, to)
+	f.changes = keepalivedChanges(k1) + keepalivedChanges(k2) - changes
+	f.ran = true
+	t.Logf("keepalived: %v", f)
+	return f
+}
+
+// startDaemonInCgroup is startDaemon with the daemon started inside cg.
+func startDaemonInCgroup(t *testing.T, node *netlab.Node, cg *netlab.Cgroup, body string) *daemon {
+	t.Helper()
+	dir := t.TempDir()
+	d := &daemon{t: t, node: node, dir: dir, config: filepath.Join(dir, "hawatch.hcl"), socket: filepath.Join(dir, "hawatch.sock")}
+	if err := os.WriteFile(d.config, []byte(nodeConfig(node, dir, body)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	argv := cg.Wrap(filepath.Join(binDir, "hawatch"), "run", "--config", d.config)
+	d.proc = node.Start(t, argv[0], argv[1:]...)
+	d.proc.Name = node.Name + ":hawatch"
+	return d
+}
+
+// ---- Scenario 5: plugin storm ----
+
+const (
+	stormChecks = 20
+	stormWeight = -2
+	stormPeriod = 50 * time.Millisecond
+	stormFor    = 30 * time.Second
+	// settleWithin bounds how long the checks take to report a settled
+	// state once the storm is called off (a flip or a period, plus delivery).
+	settleWithin = 3 * time.Second
+)
+
+// The storm runs twice on the same pair: staggered (check i flips i × 2.5 ms
+// into each period, so a result arrives every 2.5 ms) and in sync (all 20
+// flip at the same instant: a burst of 20 results every 50 ms). After the
+// first the checks settle failing (priority 150 - 40 = 110), after the
+// second passing (150): both still above lb2's 100, so nothing may change
+// state.
+var stormRounds = []struct {
+	mode, settle string
+	prio         int // after settling
+}{
+	{"stagger", "fail", faultPrio[0] + stormChecks*stormWeight},
+	{"sync", "ok", faultPrio[0]},
+}
+
+// validStormPrio reports whether some set of failing checks gives p.
+func validStormPrio(p int) bool {
+	d := faultPrio[0] - p
+	return d >= 0 && d%(-stormWeight) == 0 && d/(-stormWeight) <= stormChecks
+}
+
+// stormFigures is what one pair's storm run measured.
+type stormFigures struct {
+	ran       bool
+	gap       [2]time.Duration // per round
+	adverts   [2]int
+	invalid   int // adverts whose priority no set of failing checks gives
+	changes   int
+	settled   [2]string // the priority the adverts settled to, per round
+	snapshots int       // status snapshots checked during the storms
+	dropped   uint64    // check results the host dropped (consumer behind)
+	restarts  uint64
+	// CPU over both storms, in percent of one core: the master's daemon,
+	// its check plugins (hawatch only), the backup's daemon.
+	cpuMaster, cpuPlugins, cpuBackup float64
+}
+
+func (f stormFigures) String() string {
+	if !f.ran {
+		return "not run"
+	}
+	s := fmt.Sprintf("largest advert gap %s staggered / %s in sync (%d / %d adverts), %d state changes, %d adverts with an impossible priority, settled to %s / %s, CPU master %.1f %%",
+		ms(f.gap[0]), ms(f.gap[1]), f.adverts[0], f.adverts[1], f.changes, f.invalid, f.settled[0], f.settled[1], f.cpuMaster)
+	if f.snapshots > 0 {
+		s += fmt.Sprintf(" + plugins %.1f %%", f.cpuPlugins)
+	}
+	s += fmt.Sprintf(", backup %.1f %%", f.cpuBackup)
+	if f.snapshots > 0 {
+		s += fmt.Sprintf(", ledger consistent in %d snapshots, %d results dropped, %d plugin restarts", f.snapshots, f.dropped, f.restarts)
+	}
+	return s
+}
+
+// settledPrio describes the priorities of src's adverts in [from, to]: the
+// one value they all carried, or the mix.
+func settledPrio(adverts []capturedAdvert, src netip.Addr, vrid int, from, to time.Time) (string, int, bool) {
+	seen := map[uint8]int{}
+	var order []uint8
+	for _, a := range adverts {
+		if a.src == src && int(a.vrid) == vrid && !a.at.Before(from) && !a.at.After(to) {
+			if seen[a.priority] == 0 {
+				order = append(order, a.priority)
+			}
+			seen[a.priority]++
+		}
+	}
+	if len(order) == 1 {
+		return fmt.Sprint(order[0]), int(order[0]), true
+	}
+	var parts []string
+	for _, p := range order {
+		parts = append(parts, fmt.Sprintf("%d×%d", p, seen[p]))
+	}
+	return "mixed [" + strings.Join(parts, " ") + "]", -1, false
+}
+
+// replaceFile replaces path's content in one step (rename), so a reader
+// (the flap plugin, keepalived's inotify handler) never sees it half
+// written.
+func replaceFile(path, content string) error {
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, []byte(content), 0o600); err != nil {
+		return err
+	}
+	return os.Rename(tmp, path)
+}
+
+func writeAtomic(t *testing.T, path, content string) {
+	t.Helper()
+	if err := replaceFile(path, content); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestFaultPluginStorm: 20 checks on the master's one instance, weight -2
+// each, flap every 50 ms for 30 s (staggered, then in sync). hawatch must
+// keep advertising on time (largest gap at the backup < interval + 5 ms),
+// change no state, advertise only priorities some set of failing checks
+// gives, keep its ledger consistent (every status snapshot: priority = base
+// + the contributions, each contribution what its check's last result
+// says), and, once the checks settle, report and advertise the priority
+// they say. keepalived runs the same storm through 20 track_files (the
+// test rewrites them on the same schedule); its figures are printed.
+func TestFaultPluginStorm(t *testing.T) {
+	needRoot(t)
+	start := time.Now()
+	var hw, ka stormFigures
+	t.Run("pairs", func(t *testing.T) {
+		t.Run("hawatch", func(t *testing.T) {
+			t.Parallel()
+			hw = pluginStormHawatch(t)
+		})
+		t.Run("keepalived", func(t *testing.T) {
+			t.Parallel()
+			ka = pluginStormKeepalived(t)
+		})
+	})
+	t.Logf("wall time %v", time.Since(start).Round(time.Second))
+	faultLine(t, "plugin storm 20×50 ms 30 s", hw.String(), ka.String())
+}
+
+func stormCheckName(i int) string { return fmt.Sprintf("flap%02d", i+1) }
+
+// stormPolicy declares the 20 flap checks, all driven by one control file,
+// and the instance tracking them with weight -2 each.
+func stormPolicy(controlFile string, vrid int, vip netip.Prefix) string {
+	var b, tracks strings.Builder
+	b.WriteString(pluginDecl("flap", ""))
+	for i := range stormChecks {
+		phase := time.Duration(i) * stormPeriod / stormChecks
+		fmt.Fprintf(&b, "check %q {\n  plugin = \"flap\"\n  config {\n    control = %q\n    period  = %q\n    phase   = %q\n  }\n}\n",
+			stormCheckName(i), controlFile, stormPeriod.String(), phase.String())
+		fmt.Fprintf(&tracks, "  track %q { weight = %d }\n", stormCheckName(i), stormWeight)
+	}
+	b.WriteString(faultInstance(vrid, faultPrio[0], vip, tracks.String()).String())
+	return b.String()
+}
+
+// ledgerProblems lists what is inconsistent in one status snapshot of the
+// storm instance: the priority must be the base plus the contributions,
+// each flap contribution what the track's verdict gives, each verdict what
+// the check's last result says (rise = fall = 1), any other line (a check
+// the daemon adds itself, such as the link's) up and contributing nothing,
+// and the instance MASTER.
+func ledgerProblems(st control.Status) []string {
+	var bad []string
+	if len(st.Instances) == 0 {
+		return []string{"no instance"}
+	}
+	in := st.Instances[0]
+	if in.State != "MASTER" {
+		bad = append(bad, "state "+in.State)
+	}
+	last := map[string]string{}
+	for _, c := range st.Checks {
+		last[c.Name] = c.Status
+	}
+	sum, flaps := 0, 0
+	for _, e := range in.Ledger {
+		sum += e.Contribution
+		if !strings.HasPrefix(e.Check, "flap") {
+			if !e.Up || e.Contribution != 0 {
+				bad = append(bad, fmt.Sprintf("%s: up = %v, contribution %d (%s)", e.Check, e.Up, e.Contribution, e.Reason))
+			}
+			continue
+		}
+		flaps++
+		want := 0
+		if !e.Up {
+			want = stormWeight
+		}
+		switch {
+		case e.Effect != "weight" || e.Weight != stormWeight:
+			bad = append(bad, fmt.Sprintf("%s: effect %s weight %d", e.Check, e.Effect, e.Weight))
+		case e.Status != "ok" && e.Status != "fail":
+			bad = append(bad, fmt.Sprintf("%s: status %s (%s)", e.Check, e.Status, e.Reason))
+		case e.Up != (e.Status == "ok"):
+			bad = append(bad, fmt.Sprintf("%s: status %s but up = %v", e.Check, e.Status, e.Up))
+		case e.Contribution != want:
+			bad = append(bad, fmt.Sprintf("%s: up = %v but contribution %d", e.Check, e.Up, e.Contribution))
+		case last[e.Check] != e.Status:
+			bad = append(bad, fmt.Sprintf("%s: ledger says %s, last result %s", e.Check, e.Status, last[e.Check]))
+		}
+	}
+	if flaps != stormChecks {
+		bad = append(bad, fmt.Sprintf("%d flap checks in the ledger, want %d", flaps, stormChecks))
+	}
+	if in.EffectivePriority != in.Priority+sum {
+		bad = append(bad, fmt.Sprintf("effective priority %d, base %d + contributions %d = %d", in.EffectivePriority, in.Priority, sum, in.Priority+sum))
+	}
+	return bad
+}
+
+func pluginStormHawatch(t *testing.T) stormFigures {
+	const vrid = 82
+	vip := netip.MustParsePrefix("198.51.100.82/24")
+	var f stormFigures
+	lab := netlab.New(t, netlab.Options{Nodes: 2})
+	lb1, lb2 := lab.Nodes[0], lab.Nodes[1]
+	controlFile := filepath.Join(t.TempDir(), "flap-mode")
+	writeAtomic(t, controlFile, "ok")
+	d1, d2 := startFaultPair(t, lb1, lb2, vip, stormPolicy(controlFile, vrid, vip), faultInstance(vrid, faultPrio[1], vip, "").String())
+	var bad []string
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		st := d1.mustStatus()
+		if bad = ledgerProblems(st); len(bad) == 0 && st.Instances[0].EffectivePriority == faultPrio[0] {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("lb1's 20 checks not all reported ok after 10 s: %s (priority %d)", strings.Join(bad, "; "), st.Instances[0].EffectivePriority)
+		}
+	}
+
+	changes := stateChanges(d1) + stateChanges(d2)
+	var plugins []int
+	for _, p := range d1.mustStatus().Plugins {
+		plugins = append(plugins, p.PID)
+	}
+	cpu := startCPU([]int{d1.proc.PID()}, plugins, []int{d2.proc.PID()})
+	capture := startAdvertCapture(t, lb2)
+	for r, round := range stormRounds {
+		writeAtomic(t, controlFile, round.mode)
+		from := time.Now()
+		problems := 0
+		for time.Since(from) < stormFor {
+			if bad := ledgerProblems(d1.mustStatus()); len(bad) > 0 {
+				if problems++; problems <= 3 {
+					t.Errorf("%s storm, %v in: ledger inconsistent: %s", round.mode, time.Since(from).Round(time.Millisecond), strings.Join(bad, "; "))
+				}
+			}
+			f.snapshots++
+			time.Sleep(200 * time.Millisecond)
+		}
+		writeAtomic(t, controlFile, round.settle)
+		to := time.Now()
+
+		// The checks settle: every ledger line says so, the priority is
+		// what they give, and so is every advert sent after that.
+		var st control.Status
+		for deadline := time.Now().Add(settleWithin); ; time.Sleep(20 * time.Millisecond) {
+			st = d1.mustStatus()
+			var pending []string
+			for _, e := range st.Instances[0].Ledger {
+				if strings.HasPrefix(e.Check, "flap") && (e.Status != round.settle || e.Reason != round.settle+" (settled)") {
+					pending = append(pending, fmt.Sprintf("%s %s (%s)", e.Check, e.Status, e.Reason))
+				}
+			}
+			if len(pending) == 0 {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%v after the %s storm, checks still not settled %s: %s", settleWithin, round.mode, round.settle, strings.Join(pending, ", "))
+			}
+		}
+		if bad := ledgerProblems(st); len(bad) > 0 {
+			t.Errorf("after the %s storm: ledger inconsistent: %s", round.mode, strings.Join(bad, "; "))
+		}
+		if p := st.Instances[0].EffectivePriority; p != round.prio {
+			t.Errorf("after the %s storm: effective priority %d, want %d (20 checks %s)", round.mode, p, round.prio, round.settle)
+		}
+		settledAt := time.Now()
+		time.Sleep(500 * time.Millisecond)
+		var prio int
+		var ok bool
+		f.settled[r], prio, ok = settledPrio(capture.snapshot(), lb1.Addr4, vrid, settledAt, time.Now())
+		if !ok || prio != st.Instances[0].EffectivePriority {
+			t.Errorf("after the %s storm: adverts carry priority %s, ledger says %d", round.mode, f.settled[r], st.Instances[0].EffectivePriority)
+		}
+		f.gap[r], f.adverts[r] = advertGap(capture.snapshot(), lb1.Addr4, vrid, from, to)
+		if limit := faultInterval + 5*time.Millisecond; f.gap[r] >= limit {
+			t.Errorf("%s storm: largest gap between lb1's adverts %s, want < %s (load %s)", round.mode, ms(f.gap[r]), ms(limit), machineLoad())
+		}
+	}
+	adverts := capture.stop()
+	if c := cpu.stop(); len(c) == 3 {
+		f.cpuMaster, f.cpuPlugins, f.cpuBackup = c[0], c[1], c[2]
+	}
+	for _, a := range adverts {
+		if a.src == lb1.Addr4 && int(a.vrid) == vrid && !validStormPrio(int(a.priority)) {
+			if f.invalid++; f.invalid <= 3 {
+				t.Errorf("advert at %s with priority %d: no set of failing checks gives it", a.at.Format("15:04:05.000"), a.priority)
+			}
+		}
+	}
+	f.changes = stateChanges(d1) + stateChanges(d2) - changes
+	if f.changes != 0 {
+		t.Errorf("%d state changes during the storms, want 0", f.changes)
+	}
+	for _, p := range d1.mustStatus().Plugins {
+		f.dropped += p.Dropped
+		f.restarts += p.Restarts
+	}
+	exactlyOne(t, vip, lb1, 10*time.Millisecond, lb1, lb2)
+	f.ran = true
+	t.Logf("hawatch: %v", f)
+	return f
+}
+
+// flapFiles rewrites keepalived's track files on the flap plugin's
+// schedule until stop is closed: file i holds 0 (ok) during even periods
+// and 1 (fail: 1 × weight -2) during odd ones, offset by i × 2.5 ms when
+// staggered. It returns the first write error.
+func flapFiles(files []string, mode string, stop <-chan struct{}) error {
+	last := make([]int, len(files))
+	for i := range last {
+		last[i] = -1
+	}
+	for {
+		now := time.Now()
+		var next time.Time
+		for i, file := range files {
+			phase := time.Duration(0)
+			if mode == "stagger" {
+				phase = time.Duration(i) * stormPeriod / time.Duration(len(files))
+			}
+			k := (now.UnixNano() - int64(phase)) / int64(stormPeriod)
+			if v := int(k % 2); v != last[i] {
+				if err := replaceFile(file, fmt.Sprint(v)); err != nil {
+					return err
+				}
+				last[i] = v
+			}
+			if at := time.Unix(0, (k+1)*int64(stormPeriod)+int64(phase)); next.IsZero() || at.Before(next) {
+				next = at
+			}
+		}
+		select {
+		case <-stop:
+			return nil
+		case <-time.After(time.Until(next)):
+		}
+	}
+}
+
+func pluginStormKeepalived(t *testing.T) stormFigures {
+	needKeepalived(t)
+	const vrid = 83
+	vip := netip.MustParsePrefix("198.51.100.83/24")
+	var f stormFigures
+	lab := netlab.New(t, netlab.Options{Nodes: 2})
+	lb1, lb2 := lab.Nodes[0], lab.Nodes[1]
+
+	// track_file blocks live at the top level, before the instance that
+	// names them; KeepalivedConfig has no place for top-level blocks, so
+	// the global lines close global_defs, declare them, and open a second
+	// (empty, harmless) global_defs that Render's closing brace ends.
+	dir := t.TempDir()
+	files := make([]string, stormChecks)
+	global := []string{"}"}
+	extra := []string{"track_file {"}
+	for i := range files {
+		files[i] = filepath.Join(dir, stormCheckName(i))
+		writeAtomic(t, files[i], "0")
+		global = append(global, fmt.Sprintf("track_file %s {", stormCheckName(i)), fmt.Sprintf("    file %q", files[i]),
+			fmt.Sprintf("    weight %d", stormWeight), "}")
+		extra = append(extra, "    "+stormCheckName(i))
+	}
+	global = append(global, "global_defs {")
+	extra = append(extra, "}")
+	c1 := faultKeepalived(vrid, faultPrio[0], vip)
+	c1.Global, c1.Extra = global, extra
+	k1 := netlab.StartKeepalived(t, lb1, c1)
+	waitVIP(t, lb1, vip, true, 10*time.Second)
+	k2 := netlab.StartKeepalived(t, lb2, faultKeepalived(vrid, faultPrio[1], vip))
+	time.Sleep(time.Second)
+	exactlyOne(t, vip, lb1, 500*time.Millisecond, lb1, lb2)
+
+	changes := keepalivedChanges(k1) + keepalivedChanges(k2)
+	cpu := startCPU(append([]int{k1.PID()}, k1.ExtraPIDs()...), append([]int{k2.PID()}, k2.ExtraPIDs()...))
+	capture := startAdvertCapture(t, lb2)
+	for r, round := range stormRounds {
+		stop, done := make(chan struct{}), make(chan error, 1)
+		go func() { done <- flapFiles(files, round.mode, stop) }()
+		from := time.Now()
+		time.Sleep(stormFor)
+		close(stop)
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+		value := "0"
+		if round.settle == "fail" {
+			value = "1"
+		}
+		for _, file := range files {
+			writeAtomic(t, file, value)
+		}
+		to := time.Now()
+		// keepalived has no ledger to ask: give it what hawatch may take
+		// at most, then read the priority off its adverts.
+		time.Sleep(settleWithin)
+		f.settled[r], _, _ = settledPrio(capture.snapshot(), lb1.Addr4, vrid, time.Now().Add(-500*time.Millisecond), time.Now())
+		f.gap[r], f.adverts[r] = advertGap(capture.snapshot(), lb1.Addr4, vrid, from, to)
+	}
+	adverts := capture.stop()
+	if c := cpu.stop(); len(c) == 2 {
+		f.cpuMaster, f.cpuBackup = c[0], c[1]
+	}
+	for _, a := range adverts {
+		if a.src == lb1.Addr4 && int(a.vrid) == vrid && !validStormPrio(int(a.priority)) {
+			f.invalid++
+		}
+	}
+	f.changes = keepalivedChanges(k1) + keepalivedChanges(k2) - changes
+	f.ran = true
+	t.Logf("keepalived: %v", f)
+	return f
+}
