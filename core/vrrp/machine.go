@@ -196,6 +196,7 @@ type Machine struct {
 
 	masterAdver time.Duration // Master_Adver_Interval
 	adverAt     time.Time     // Adver_Timer (Master)
+	prioSentAt  time.Time     // when a priority change was last advertised at once
 	downAt      time.Time     // Master_Down_Timer (Backup); zero when stopped
 	backupSince time.Time     // for preempt_delay
 	// downReason/downDetail name what the Master_Down_Timer firing would mean.
@@ -537,7 +538,15 @@ func (m *Machine) setPriority(now time.Time, in SetPriority) []Action {
 	m.prio = p
 	if m.state == StateMaster {
 		// Advertise the change now: a backup that now outranks us can
-		// start preempting one interval earlier.
+		// start preempting one interval earlier. At most once per advert
+		// interval, though: a flapping check would otherwise flood the
+		// segment (20 checks flipping every 50 ms made 400 adverts/s);
+		// within the interval the next regular advert carries it, as
+		// keepalived's does.
+		if !m.prioSentAt.IsZero() && now.Sub(m.prioSentAt) < m.cfg.AdvertInterval {
+			return nil
+		}
+		m.prioSentAt = now
 		m.adverAt = now.Add(m.cfg.AdvertInterval)
 		return []Action{SendAdvert{p}}
 	}
