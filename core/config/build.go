@@ -193,6 +193,9 @@ func (b *builder) node(n *nodeBlock) Node {
 	}
 	b.oneOf(n.LogLevel, &out.LogLevel, LogLevels...)
 	b.oneOf(n.LogFormat, &out.LogFormat, LogFormatJSON, LogFormatConsole)
+	if n.Realtime != nil {
+		b.intRange(n.Realtime, &out.RealtimePriority, 0, 99)
+	}
 	return out
 }
 

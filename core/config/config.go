@@ -104,7 +104,11 @@ type Node struct {
 	MetricsListen string // host:port; empty disables metrics
 	LogLevel      string // one of LogLevels
 	LogFormat     string // LogFormatJSON or LogFormatConsole
-	DefRange      hcl.Range
+	// RealtimePriority runs the daemon's threads SCHED_RR at this priority
+	// (1-99, keepalived's vrrp_rt_priority), so adverts leave on time on a
+	// busy machine; 0: the normal scheduler.
+	RealtimePriority int
+	DefRange         hcl.Range
 }
 
 // Plugin is a `plugin "name" {}` block: how to start one plugin binary.

@@ -394,3 +394,18 @@ check "slow" {
 		t.Errorf("check %+v", *c)
 	}
 }
+
+func TestRealtimePriority(t *testing.T) {
+	cfg := mustParse(t, `
+node { realtime_priority = 10 }
+vrrp_instance "VI_1" {
+  interface         = "eth0"
+  virtual_router_id = 51
+  priority          = 100
+  virtual_ips       = ["198.51.100.50/24"]
+}
+`)
+	if cfg.Node.RealtimePriority != 10 {
+		t.Errorf("realtime_priority %d, want 10", cfg.Node.RealtimePriority)
+	}
+}

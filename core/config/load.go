@@ -33,6 +33,7 @@ type nodeBlock struct {
 	MetricsListen *hcl.Attribute `hcl:"metrics_listen,attr"`
 	LogLevel      *hcl.Attribute `hcl:"log_level,attr"`
 	LogFormat     *hcl.Attribute `hcl:"log_format,attr"`
+	Realtime      *hcl.Attribute `hcl:"realtime_priority,attr"`
 	DefRange      hcl.Range      `hcl:",def_range"`
 }
 

@@ -246,6 +246,8 @@ var badCases = []badCase{
 		"Invalid value for metrics_listen", "listen address", 2, 3},
 	{"metrics_listen port", block(`node`, `metrics_listen = "127.0.0.1:http"`),
 		"Invalid value for metrics_listen", "not a number", 2, 3},
+	{"realtime_priority", block(`node`, `realtime_priority = 100`),
+		"Invalid value for realtime_priority", "between 0 and 99", 2, 3},
 
 	// other instance attributes
 	{"missing priority", vi(iface, vrid, vip4),

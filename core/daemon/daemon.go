@@ -21,6 +21,7 @@ import (
 	"github.com/hawatch/hawatch/core/control"
 	"github.com/hawatch/hawatch/core/engine"
 	"github.com/hawatch/hawatch/core/pluginhost"
+	"github.com/hawatch/hawatch/internal/realtime"
 )
 
 // Daemon is one running node.
@@ -53,6 +54,9 @@ type reloadStats struct {
 // reloads. On the way out every instance sends priority 0 if master and
 // releases its VIPs, then plugins are stopped.
 func Run(ctx context.Context, log zerolog.Logger, path string, cfg *config.Config) error {
+	if p := cfg.Node.RealtimePriority; p > 0 {
+		defer keepRealtime(ctx, log, p)()
+	}
 	host, err := pluginhost.NewManager(log.With().Str("component", "plugins").Logger(), pluginhost.Options{
 		SocketDir:      runtimeDir(),
 		SchemaCacheDir: cacheDir(cfg),
@@ -198,4 +202,24 @@ func (d *Daemon) serveMetrics(addr string) (*http.Server, error) {
 		}
 	}()
 	return srv, nil
+}
+
+// keepRealtime puts the daemon's threads on SCHED_RR at prio
+// (node.realtime_priority) and keeps new ones there until the returned
+// stop is called. Failing that (no CAP_SYS_NICE, a container without
+// realtime budget) the daemon runs on, on the normal scheduler, and says so.
+func keepRealtime(ctx context.Context, log zerolog.Logger, prio int) (stop func()) {
+	if err := realtime.Apply(prio); err != nil {
+		log.Warn().Err(err).Int("realtime_priority", prio).Msg("realtime scheduling not applied; running on the normal scheduler")
+		return func() {}
+	}
+	log.Info().Int("realtime_priority", prio).Msg("threads on SCHED_RR")
+	ctx, cancel := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		realtime.Keep(ctx, prio, time.Second, func(err error) {
+			log.Warn().Err(err).Msg("realtime scheduling of a new thread failed")
+		})
+	})
+	return func() { cancel(); wg.Wait() }
 }
