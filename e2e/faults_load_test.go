@@ -497,7 +497,7 @@ func pluginStormHawatch(t *testing.T) stormFigures {
 	lb1, lb2 := lab.Nodes[0], lab.Nodes[1]
 	controlFile := filepath.Join(t.TempDir(), "flap-mode")
 	writeAtomic(t, controlFile, "ok")
-	d1, d2 := startFaultPair(t, lb1, lb2, vip, stormPolicy(controlFile, vrid, vip), faultInstance(vrid, faultPrio[1], vip, "").String())
+	d1, d2 := startFaultPairWith(t, lb1, lb2, vip, faultRealtime, stormPolicy(controlFile, vrid, vip), faultInstance(vrid, faultPrio[1], vip, "").String())
 	var bad []string
 	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(50 * time.Millisecond) {
 		st := d1.mustStatus()
@@ -644,7 +644,9 @@ func pluginStormKeepalived(t *testing.T) stormFigures {
 	// (empty, harmless) global_defs that Render's closing brace ends.
 	dir := t.TempDir()
 	files := make([]string, stormChecks)
-	global := []string{"}"}
+	// Both implementations run their VRRP process on SCHED_RR, as a
+	// crowded machine wants (hawatch: faultRealtime).
+	global := []string{"vrrp_rt_priority 10", "}"}
 	extra := []string{"track_file {"}
 	for i := range files {
 		files[i] = filepath.Join(dir, stormCheckName(i))

@@ -33,9 +33,19 @@ func faultInstance(vrid, prio int, vip netip.Prefix, extra string) instance {
 // alone holds vip and lb2 is BACKUP.
 func startFaultPair(t *testing.T, lb1, lb2 *netlab.Node, vip netip.Prefix, policy1, policy2 string) (d1, d2 *daemon) {
 	t.Helper()
-	d1 = startDaemon(t, lb1, policy1)
+	return startFaultPairWith(t, lb1, lb2, vip, "", policy1, policy2)
+}
+
+// faultRealtime is the node setting for a crowded machine: the daemon's
+// threads on SCHED_RR (keepalived: vrrp_rt_priority).
+const faultRealtime = "realtime_priority = 10"
+
+// startFaultPairWith is startFaultPair with nodeAttrs in both node blocks.
+func startFaultPairWith(t *testing.T, lb1, lb2 *netlab.Node, vip netip.Prefix, nodeAttrs, policy1, policy2 string) (d1, d2 *daemon) {
+	t.Helper()
+	d1 = startDaemonWith(t, lb1, nodeAttrs, policy1)
 	waitVIP(t, lb1, vip, true, 10*time.Second)
-	d2 = startDaemon(t, lb2, policy2)
+	d2 = startDaemonWith(t, lb2, nodeAttrs, policy2)
 	waitState(t, d2, "BACKUP", 5*time.Second)
 	exactlyOne(t, vip, lb1, 500*time.Millisecond, lb1, lb2)
 	return d1, d2

@@ -113,9 +113,20 @@ func nodeConfig(node *netlab.Node, dir, body string) string {
 // startDaemon writes the config and starts `hawatch run` in node.
 func startDaemon(t *testing.T, node *netlab.Node, body string) *daemon {
 	t.Helper()
+	return startDaemonWith(t, node, "", body)
+}
+
+// startDaemonWith is startDaemon with nodeAttrs (lines such as
+// `realtime_priority = 10`) added to the node block; a rewrite drops them.
+func startDaemonWith(t *testing.T, node *netlab.Node, nodeAttrs, body string) *daemon {
+	t.Helper()
 	dir := t.TempDir()
 	d := &daemon{t: t, node: node, dir: dir, config: filepath.Join(dir, "hawatch.hcl"), socket: filepath.Join(dir, "hawatch.sock")}
-	if err := os.WriteFile(d.config, []byte(nodeConfig(node, dir, body)), 0o600); err != nil {
+	cfg := nodeConfig(node, dir, body)
+	if nodeAttrs != "" {
+		cfg = strings.Replace(cfg, "  log_level", "  "+nodeAttrs+"\n  log_level", 1)
+	}
+	if err := os.WriteFile(d.config, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	d.start()
