@@ -21,6 +21,7 @@
 //
 // global_defs:
 //   - router_id → node { name }.
+//   - vrrp_rt_priority → node { realtime_priority }.
 //   - vrrp_version → the default `version` of every instance.
 //   - notification_email, notification_email_from, smtp_server HOST [PORT],
 //     smtp_helo_name, smtp_connect_timeout → action "mail" (plugin notify,

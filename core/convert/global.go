@@ -12,6 +12,7 @@ type globalDefs struct {
 	notes []string
 
 	routerID string
+	rtPrio   int // vrrp_rt_priority; 0: not set
 
 	version     int // vrrp_version; 0: not set
 	versionLine int
@@ -98,6 +99,14 @@ func (c *converter) globalDefs(s *stmt) {
 		case "router_id":
 			if v, ok := c.oneArg(notes, e); ok {
 				g.routerID = v
+			}
+		case "vrrp_rt_priority":
+			if n, ok := c.integer(notes, e); ok {
+				if n < 1 || n > 99 {
+					c.warn(notes, e.Line, "vrrp_rt_priority %d is not in 1-99; ignored", n)
+					continue
+				}
+				g.rtPrio = n
 			}
 		case "vrrp_version":
 			if n, ok := c.integer(notes, e); ok {

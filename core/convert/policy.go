@@ -143,7 +143,7 @@ func (c *converter) emit() []byte {
 
 func (c *converter) emitNode(o *hclOut) {
 	g := &c.global
-	if g.routerID == "" {
+	if g.routerID == "" && g.rtPrio == 0 {
 		if len(g.notes) > 0 {
 			o.comment(fmt.Sprintf("global_defs (line %d):", g.line))
 			notesComment(o, g.notes)
@@ -154,7 +154,12 @@ func (c *converter) emitNode(o *hclOut) {
 	o.comment(fmt.Sprintf("global_defs (line %d).", g.line))
 	o.open("node")
 	notesComment(o, g.notes)
-	o.attrNote("name", quote(g.routerID), "router_id")
+	if g.routerID != "" {
+		o.attrNote("name", quote(g.routerID), "router_id")
+	}
+	if g.rtPrio > 0 {
+		o.attrNote("realtime_priority", strconv.Itoa(g.rtPrio), "vrrp_rt_priority")
+	}
 	o.close()
 	o.blank()
 }
