@@ -7,7 +7,7 @@ VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev
 LDFLAGS  := -s -w -X main.version=$(VERSION)
 PLUGINS  := $(notdir $(patsubst %/,%,$(dir $(wildcard plugins/*/main.go))))
 # Packages with goroutines of their own: run again under the race detector.
-RACE_PKGS := ./core/... ./sdk/... ./plugins/etcd/...
+RACE_PKGS := ./core/... ./sdk/... ./plugins/etcd/... ./plugins/splitbrain/...
 
 .PHONY: all build test test-race install proto demo bench clean
 
