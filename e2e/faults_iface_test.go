@@ -4,13 +4,9 @@ import (
 	"fmt"
 	"net/netip"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
-
-	"github.com/vishvananda/netlink"
-	"github.com/vishvananda/netns"
 
 	"github.com/hawatch/hawatch/internal/netlab"
 )
@@ -146,7 +142,7 @@ func ifaceHawatch(t *testing.T, c ifaceCase, vrid int, vip netip.Prefix) ifaceRu
 	before := changes()
 
 	r := ifaceRun{c: c}
-	s := ifaceSample(t, vip, lb)
+	s := sampleHolders(t, vip, lb)
 	gone := ifaceRemove(t, lab, lb[c.victim], c.rename, &r)
 	waitState(t, victim, "FAULT", 5*time.Second)
 	ifaceLinkTrackDown(t, victim)
@@ -205,7 +201,7 @@ func ifaceKeepalived(t *testing.T, c ifaceCase, vrid int, vip netip.Prefix) ifac
 	before := entering()
 
 	r := ifaceRun{c: c}
-	s := ifaceSample(t, vip, lb)
+	s := sampleHolders(t, vip, lb)
 	gone := ifaceRemove(t, lab, lb[c.victim], c.rename, &r)
 	if c.victim == 0 {
 		if _, ok := ifaceWaitVIP(lb[1], vip, 5*time.Second); ok {
@@ -323,7 +319,7 @@ func ifaceWaitFor(timeout time.Duration, cond func() bool) bool {
 // ifaceSince is the time from t0 to the first sample in which node i
 // holds the VIP (the caller saw it hold: the sampler follows within a
 // sample).
-func ifaceSince(t *testing.T, s *ifaceSampler, i int, t0 time.Time) time.Duration {
+func ifaceSince(t *testing.T, s *sampler, i int, t0 time.Time) time.Duration {
 	t.Helper()
 	var at time.Time
 	if !ifaceWaitFor(time.Second, func() bool {
@@ -369,89 +365,4 @@ func ifaceHolders(l holderLog, t0 time.Time) string {
 		}
 	}
 	return strings.Join(parts, " → ")
-}
-
-// ifaceSampler looks for the VIP in both node namespaces every 5 ms, on
-// every interface (a VIP left on a renamed device counts), through one
-// netlink handle per namespace: a handle outlives the interfaces.
-type ifaceSampler struct {
-	mu      sync.Mutex
-	samples holderLog
-	errs    []error
-	stop    chan struct{}
-	done    chan struct{}
-}
-
-func ifaceSample(t *testing.T, vip netip.Prefix, nodes [2]*netlab.Node) *ifaceSampler {
-	t.Helper()
-	var handles [2]*netlink.Handle
-	for i, n := range nodes {
-		ns, err := netns.GetFromName(n.NS)
-		if err != nil {
-			t.Fatal(err)
-		}
-		h, err := netlink.NewHandleAt(ns)
-		ns.Close()
-		if err != nil {
-			t.Fatalf("%s: netlink: %v", n.Name, err)
-		}
-		t.Cleanup(h.Close)
-		handles[i] = h
-	}
-	s := &ifaceSampler{stop: make(chan struct{}), done: make(chan struct{})}
-	go func() {
-		defer close(s.done)
-		tick := time.NewTicker(sampleEvery)
-		defer tick.Stop()
-		for {
-			var smp holderSample
-			for i, h := range handles {
-				addrs, err := h.AddrList(nil, netlink.FAMILY_V4)
-				if err != nil {
-					s.mu.Lock()
-					s.errs = append(s.errs, fmt.Errorf("%s: %w", nodes[i].Name, err))
-					s.mu.Unlock()
-				}
-				for _, a := range addrs {
-					if ip, ok := netip.AddrFromSlice(a.IP); ok && ip.Unmap() == vip.Addr() {
-						smp.held[i] = true
-					}
-				}
-			}
-			smp.at = time.Now()
-			s.mu.Lock()
-			s.samples = append(s.samples, smp)
-			s.mu.Unlock()
-			select {
-			case <-s.stop:
-				return
-			case <-tick.C:
-			}
-		}
-	}()
-	t.Cleanup(func() { s.finish(t) })
-	return s
-}
-
-func (s *ifaceSampler) snapshot() holderLog {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return append(holderLog(nil), s.samples...)
-}
-
-// finish stops sampling (idempotent) and returns every sample.
-func (s *ifaceSampler) finish(t *testing.T) holderLog {
-	t.Helper()
-	select {
-	case <-s.stop:
-	default:
-		close(s.stop)
-	}
-	<-s.done
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if len(s.errs) > 0 {
-		t.Errorf("sampling failed %d times, first: %v", len(s.errs), s.errs[0])
-	}
-	return append(holderLog(nil), s.samples...)
 }

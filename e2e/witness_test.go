@@ -106,8 +106,9 @@ type holderSample struct {
 	held [2]bool
 }
 
-// sampler looks at the VIP in both node namespaces every 5 ms, over one
-// netlink socket per namespace opened once.
+// sampler looks at the VIP in both node namespaces every 5 ms, on every
+// interface (a VIP left on a renamed device counts), over one netlink socket
+// per namespace opened once: a socket outlives the interfaces.
 type sampler struct {
 	mu      sync.Mutex
 	samples []holderSample
@@ -119,7 +120,6 @@ type sampler struct {
 func sampleHolders(t *testing.T, vip netip.Prefix, nodes [2]*netlab.Node) *sampler {
 	t.Helper()
 	var handles [2]*netlink.Handle
-	var links [2]netlink.Link
 	for i, n := range nodes {
 		ns, err := netns.GetFromName(n.NS)
 		if err != nil {
@@ -131,9 +131,6 @@ func sampleHolders(t *testing.T, vip netip.Prefix, nodes [2]*netlab.Node) *sampl
 			t.Fatalf("%s: netlink: %v", n.Name, err)
 		}
 		t.Cleanup(h.Close)
-		if links[i], err = h.LinkByName("eth0"); err != nil {
-			t.Fatalf("%s: eth0: %v", n.Name, err)
-		}
 		handles[i] = h
 	}
 	s := &sampler{stop: make(chan struct{}), done: make(chan struct{})}
@@ -144,7 +141,7 @@ func sampleHolders(t *testing.T, vip netip.Prefix, nodes [2]*netlab.Node) *sampl
 		for {
 			var smp holderSample
 			for i, h := range handles {
-				addrs, err := h.AddrList(links[i], netlink.FAMILY_V4)
+				addrs, err := h.AddrList(nil, netlink.FAMILY_V4) // every interface: a re-created eth0 is a new link
 				if err != nil {
 					s.mu.Lock()
 					s.errs = append(s.errs, fmt.Errorf("%s: %w", nodes[i].Name, err))
@@ -187,6 +184,13 @@ func (s *sampler) finish(t *testing.T) holderLog {
 		t.Errorf("sampling failed %d times, first: %v", len(s.errs), s.errs[0])
 	}
 	return slices.Clone(s.samples)
+}
+
+// snapshot returns the samples so far; sampling goes on.
+func (s *sampler) snapshot() holderLog {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(holderLog(s.samples))
 }
 
 // holderLog is a run's samples, oldest first.
