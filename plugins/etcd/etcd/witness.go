@@ -134,9 +134,10 @@ type right struct {
 	last   sdk.Grant // last reported
 }
 
-// elector runs one session: every etcd call happens on its goroutine, each
-// bounded by the refresh interval, so the host's wishes, etcd's watch
-// events and the keepalive are handled in order.
+// elector runs one session: every etcd read and write happens on its
+// goroutine, each bounded by the refresh interval, so the host's wishes and
+// etcd's watch events are handled in order; the lease's renewals run on
+// their own (renewLoop), so no read or write can hold one up.
 type elector struct {
 	s   *settings
 	cli *clientv3.Client // nil until dial succeeds
