@@ -7,19 +7,45 @@ import (
 	"time"
 )
 
-// Cgroup is a cgroup v2 group made for one test (NewCgroup, MemoryCgroup):
-// the processes a test starts in it can be put under resource pressure and
-// measured. t.Cleanup moves whatever still runs in it back to the test
-// process's own group and removes it.
+// Cgroup is a group made for one test (NewCgroup, MemoryCgroup): the
+// processes a test starts in it can be put under resource pressure and
+// measured. It lives on the cgroup v2 hierarchy, or, for MemoryCgroup on a
+// machine whose memory controller is bound to cgroup v1 (the hybrid
+// layout), on the v1 memory hierarchy. t.Cleanup moves whatever still runs
+// in it back to the test process's own group and removes it.
 type Cgroup struct {
 	// Path is the group's directory as the test process sees it, e.g.
-	// /sys/fs/cgroup/hawatch-e2e-4711-lb1.
+	// /sys/fs/cgroup/hawatch-e2e-4711-lb1 (v2) or
+	// /sys/fs/cgroup/memory/hawatch-e2e-4711-lb1 (v1).
 	Path string
-	// rel is Path relative to the cgroup2 mount, as /proc/PID/cgroup
+	// rel is Path relative to the hierarchy's mount, as /proc/PID/cgroup
 	// names it ("/hawatch-e2e-4711-lb1").
 	rel string
-	// home is the cgroup.procs file of the test process's own group.
+	// home is the cgroup.procs file of the test process's own group in
+	// the same hierarchy.
 	home string
+	// v1 is set for a group on the cgroup v1 memory hierarchy: its files
+	// are memory.usage_in_bytes, memory.limit_in_bytes, memory.failcnt...
+	// instead of memory.current, memory.high, memory.events...
+	v1 bool
+}
+
+// V1Memory is what the cgroup v1 memory controller counts about a group
+// beyond its usage (v1 has no memory.events or memory.pressure).
+type V1Memory struct {
+	// Failcnt is memory.failcnt: how many times a charge hit
+	// memory.limit_in_bytes (each one reclaimed from the group, or, if
+	// nothing could be reclaimed, went to the OOM killer).
+	Failcnt uint64
+	// MaxUsage is memory.max_usage_in_bytes: the highest usage since the
+	// group was made or ResetMaxUsage.
+	MaxUsage int64
+	// UnderOOM is memory.oom_control's under_oom: the group is out of
+	// memory right now (its tasks wait for the OOM killer or for memory).
+	UnderOOM bool
+	// OOMKills is memory.oom_control's oom_kill: processes of the group
+	// the OOM killer has killed.
+	OOMKills uint64
 }
 
 // PSI is one line of a pressure file: the share of wall time some (or all)
@@ -90,7 +116,7 @@ func parsePressure(s string) (Pressure, error) {
 }
 
 // parseKeyed reads a flat keyed file such as memory.events
-// ("high 12\nmax 0\n...").
+// ("high 12\nmax 0\n..."), memory.stat or v1's memory.oom_control.
 func parseKeyed(s string) (map[string]uint64, error) {
 	m := map[string]uint64{}
 	for line := range strings.Lines(s) {
