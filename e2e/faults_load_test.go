@@ -511,9 +511,11 @@ func memoryPressureKeepalived(t *testing.T) memFigures {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// On SCHED_RR as hawatch is (faultRealtime).
+	// On SCHED_RR with its memory locked, as hawatch is (faultRealtime,
+	// faultLockMemory).
 	c1, c2 := faultKeepalived(vrid, faultPrio[0], vip), faultKeepalived(vrid, faultPrio[1], vip)
-	c1.Global, c2.Global = []string{"vrrp_rt_priority 10"}, []string{"vrrp_rt_priority 10"}
+	c1.Global = []string{"vrrp_rt_priority 10", "vrrp_no_swap"}
+	c2.Global = c1.Global
 	c1.Binary = script
 	k1 := netlab.StartKeepalived(t, lb1, c1)
 	waitVIP(t, lb1, vip, true, 10*time.Second)
@@ -594,14 +596,14 @@ func checkLibcFrom(t *testing.T, pid int, libs string) {
 	}
 }
 
-// startDaemonInCgroup is startDaemonWith(faultRealtime) with the daemon
-// started inside cg, from the hawatch binary bin with its libraries from
-// libs.
+// startDaemonInCgroup is startDaemonWith(faultRealtime, faultLockMemory)
+// with the daemon started inside cg, from the hawatch binary bin with its
+// libraries from libs.
 func startDaemonInCgroup(t *testing.T, node *netlab.Node, cg *netlab.Cgroup, libs, bin, body string) *daemon {
 	t.Helper()
 	dir := t.TempDir()
 	d := &daemon{t: t, node: node, dir: dir, config: filepath.Join(dir, "hawatch.hcl"), socket: filepath.Join(dir, "hawatch.sock")}
-	cfg := strings.Replace(nodeConfig(node, dir, body), "  log_level", "  "+faultRealtime+"\n  log_level", 1)
+	cfg := strings.Replace(nodeConfig(node, dir, body), "  log_level", "  "+faultRealtime+"\n  "+faultLockMemory+"\n  log_level", 1)
 	if err := os.WriteFile(d.config, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
 	}

@@ -40,6 +40,10 @@ func startFaultPair(t *testing.T, lb1, lb2 *netlab.Node, vip netip.Prefix, polic
 // threads on SCHED_RR (keepalived: vrrp_rt_priority).
 const faultRealtime = "realtime_priority = 10"
 
+// faultLockMemory keeps the daemon's pages in RAM under memory pressure
+// (keepalived: vrrp_no_swap).
+const faultLockMemory = "lock_memory = true"
+
 // startFaultPairWith is startFaultPair with nodeAttrs in both node blocks.
 func startFaultPairWith(t *testing.T, lb1, lb2 *netlab.Node, vip netip.Prefix, nodeAttrs, policy1, policy2 string) (d1, d2 *daemon) {
 	t.Helper()

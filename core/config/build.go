@@ -196,6 +196,9 @@ func (b *builder) node(n *nodeBlock) Node {
 	if n.Realtime != nil {
 		b.intRange(n.Realtime, &out.RealtimePriority, 0, 99)
 	}
+	if n.LockMemory != nil {
+		b.bool(n.LockMemory, &out.LockMemory)
+	}
 	return out
 }
 

@@ -108,7 +108,11 @@ type Node struct {
 	// (1-99, keepalived's vrrp_rt_priority), so adverts leave on time on a
 	// busy machine; 0: the normal scheduler.
 	RealtimePriority int
-	DefRange         hcl.Range
+	// LockMemory keeps the daemon's pages in RAM once touched (keepalived's
+	// vrrp_no_swap): under memory pressure the code that sends adverts is
+	// never evicted and read back in from disk mid-interval.
+	LockMemory bool
+	DefRange   hcl.Range
 }
 
 // Plugin is a `plugin "name" {}` block: how to start one plugin binary.

@@ -395,9 +395,12 @@ check "slow" {
 	}
 }
 
-func TestRealtimePriority(t *testing.T) {
+func TestSchedulingAndMemory(t *testing.T) {
 	cfg := mustParse(t, `
-node { realtime_priority = 10 }
+node {
+  realtime_priority = 10
+  lock_memory       = true
+}
 vrrp_instance "VI_1" {
   interface         = "eth0"
   virtual_router_id = 51
@@ -405,7 +408,7 @@ vrrp_instance "VI_1" {
   virtual_ips       = ["198.51.100.50/24"]
 }
 `)
-	if cfg.Node.RealtimePriority != 10 {
-		t.Errorf("realtime_priority %d, want 10", cfg.Node.RealtimePriority)
+	if cfg.Node.RealtimePriority != 10 || !cfg.Node.LockMemory {
+		t.Errorf("realtime_priority %d, lock_memory %v; want 10, true", cfg.Node.RealtimePriority, cfg.Node.LockMemory)
 	}
 }

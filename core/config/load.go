@@ -34,6 +34,7 @@ type nodeBlock struct {
 	LogLevel      *hcl.Attribute `hcl:"log_level,attr"`
 	LogFormat     *hcl.Attribute `hcl:"log_format,attr"`
 	Realtime      *hcl.Attribute `hcl:"realtime_priority,attr"`
+	LockMemory    *hcl.Attribute `hcl:"lock_memory,attr"`
 	DefRange      hcl.Range      `hcl:",def_range"`
 }
 

@@ -54,6 +54,11 @@ type reloadStats struct {
 // reloads. On the way out every instance sends priority 0 if master and
 // releases its VIPs, then plugins are stopped.
 func Run(ctx context.Context, log zerolog.Logger, path string, cfg *config.Config) error {
+	if cfg.Node.LockMemory {
+		if err := realtime.LockMemory(); err != nil {
+			log.Warn().Err(err).Msg("lock_memory not applied; pages may be evicted under memory pressure")
+		}
+	}
 	if p := cfg.Node.RealtimePriority; p > 0 {
 		defer keepRealtime(ctx, log, p)()
 	}

@@ -1,8 +1,10 @@
-// Package realtime puts the daemon's threads on the kernel's round-robin
-// realtime scheduler (SCHED_RR), keepalived's vrrp_rt_priority: on a
-// machine crowded with runnable tasks (20 plugin processes waking at once,
-// a batch job) an advert timer then fires on time instead of waiting for
-// the fair scheduler's turn.
+// Package realtime keeps the daemon's timing under contention: its threads
+// on the kernel's round-robin realtime scheduler (SCHED_RR, keepalived's
+// vrrp_rt_priority), so on a machine crowded with runnable tasks (20 plugin
+// processes waking at once, a batch job) an advert timer fires on time
+// instead of waiting for the fair scheduler's turn; and its memory locked
+// (keepalived's vrrp_no_swap), so memory pressure cannot evict the pages
+// that send adverts.
 package realtime
 
 import (

@@ -50,3 +50,35 @@ func TestApply(t *testing.T) {
 		t.Error("priority 100 accepted")
 	}
 }
+
+// TestLockMemory: after LockMemory the process's resident pages are
+// locked (VmLck in /proc/self/status). In a child test process.
+func TestLockMemory(t *testing.T) {
+	if os.Getenv("HAWATCH_REALTIME_CHILD") == "" {
+		if os.Geteuid() != 0 {
+			t.Skip("needs CAP_IPC_LOCK (run as root)")
+		}
+		cmd := exec.Command(os.Args[0], "-test.run=^TestLockMemory$", "-test.v", "-test.count=1")
+		cmd.Env = append(os.Environ(), "HAWATCH_REALTIME_CHILD=1")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("child: %v\n%s", err, out)
+		}
+		return
+	}
+	if err := LockMemory(); err != nil {
+		t.Fatal(err)
+	}
+	status, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range strings.Split(string(status), "\n") {
+		if f := strings.Fields(l); len(f) >= 2 && f[0] == "VmLck:" {
+			if kb, _ := strconv.Atoi(f[1]); kb == 0 {
+				t.Errorf("VmLck %s kB after LockMemory", f[1])
+			}
+			return
+		}
+	}
+	t.Fatal("no VmLck in /proc/self/status")
+}
