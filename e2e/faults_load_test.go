@@ -1037,4 +1037,3 @@ func pluginStormKeepalived(t *testing.T) stormFigures {
 	t.Logf("keepalived: %v", f)
 	return f
 }
-
