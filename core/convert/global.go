@@ -12,7 +12,8 @@ type globalDefs struct {
 	notes []string
 
 	routerID string
-	rtPrio   int // vrrp_rt_priority; 0: not set
+	rtPrio   int  // vrrp_rt_priority; 0: not set
+	noSwap   bool // vrrp_no_swap
 
 	version     int // vrrp_version; 0: not set
 	versionLine int
@@ -108,6 +109,8 @@ func (c *converter) globalDefs(s *stmt) {
 				}
 				g.rtPrio = n
 			}
+		case "vrrp_no_swap":
+			g.noSwap = true
 		case "vrrp_version":
 			if n, ok := c.integer(notes, e); ok {
 				if n != 2 && n != 3 {

@@ -143,7 +143,7 @@ func (c *converter) emit() []byte {
 
 func (c *converter) emitNode(o *hclOut) {
 	g := &c.global
-	if g.routerID == "" && g.rtPrio == 0 {
+	if g.routerID == "" && g.rtPrio == 0 && !g.noSwap {
 		if len(g.notes) > 0 {
 			o.comment(fmt.Sprintf("global_defs (line %d):", g.line))
 			notesComment(o, g.notes)
@@ -159,6 +159,9 @@ func (c *converter) emitNode(o *hclOut) {
 	}
 	if g.rtPrio > 0 {
 		o.attrNote("realtime_priority", strconv.Itoa(g.rtPrio), "vrrp_rt_priority")
+	}
+	if g.noSwap {
+		o.attrNote("lock_memory", "true", "vrrp_no_swap")
 	}
 	o.close()
 	o.blank()

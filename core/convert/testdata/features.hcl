@@ -5,14 +5,15 @@
 
 # global_defs (line 2).
 node {
-  # line 8: enable_script_security: hawatch runs no scripts; it starts plugin binaries only, by
+  # line 9: enable_script_security: hawatch runs no scripts; it starts plugin binaries only, by
   # absolute path or from node.plugin_dir, optionally pinned with plugin.sha256.
-  # line 9: script_user keepalived_script: give each plugin its own `user` instead; the converted
+  # line 10: script_user keepalived_script: give each plugin its own `user` instead; the converted
   # process and tcpprobe plugins run as "nobody".
-  # line 10: vrrp_strict not converted: hawatch follows the RFCs where it matters for interoperation
+  # line 11: vrrp_strict not converted: hawatch follows the RFCs where it matters for interoperation
   # and has no strict mode
   name              = "lb-features" # router_id
   realtime_priority = 10            # vrrp_rt_priority
+  lock_memory       = true          # vrrp_no_swap
 }
 
 # Plugin binaries are looked up in node.plugin_dir (default /usr/local/libexec/hawatch).
@@ -31,7 +32,7 @@ plugin "notify" {
   # runs the notify scripts as this user; set user to drop root
 }
 
-# vrrp_script chk_haproxy (line 22) ran `pidof haproxy`.
+# vrrp_script chk_haproxy (line 23) ran `pidof haproxy`.
 # The process plugin is told about process deaths by the kernel instead of polling every 500ms.
 check "chk_haproxy" {
   plugin   = "process"
@@ -44,7 +45,7 @@ check "chk_haproxy" {
   }
 }
 
-# vrrp_script chk_web (line 31) ran `/usr/bin/curl -sf -o /dev/null --max-time 2
+# vrrp_script chk_web (line 32) ran `/usr/bin/curl -sf -o /dev/null --max-time 2
 # http://198.51.100.11:8080/healthz`.
 check "chk_web" {
   plugin   = "tcpprobe"
@@ -58,7 +59,7 @@ check "chk_web" {
   }
 }
 
-# vrrp_script chk_redis (line 38) ran `nc -z -w 1 198.51.100.11 6379`.
+# vrrp_script chk_redis (line 39) ran `nc -z -w 1 198.51.100.11 6379`.
 check "chk_redis" {
   plugin   = "tcpprobe"
   interval = "1s"
@@ -67,11 +68,11 @@ check "chk_redis" {
   }
 }
 
-# TODO vrrp_script chk_db (line 44) ran `/usr/local/bin/check_db.sh --quick`.
+# TODO vrrp_script chk_db (line 45) ran `/usr/local/bin/check_db.sh --quick`.
 # hawatch runs no shell scripts (by design): replace it with a plugin check (process for a daemon,
 # tcpprobe for a port or an HTTP URL, splitbrain for a second-master guard, or your own plugin built
 # with sdk/), then uncomment this block and the tracks of it in the instances below.
-# line 48: user nobody not converted: a check runs as its plugin's user (process and tcpprobe:
+# line 49: user nobody not converted: a check runs as its plugin's user (process and tcpprobe:
 # "nobody")
 # check "chk_db" {
 #   plugin   = "TODO"
@@ -98,7 +99,7 @@ action "mail" {
 # keepalived notify `/etc/keepalived/notify.sh web`: the notify plugin runs it on every transition
 # with the same arguments keepalived passed: INSTANCE|GROUP name STATE priority (STATE is INIT where
 # keepalived said STOP).
-# Listed by vrrp_instance VI_WEB (line 84), vrrp_instance VI_OWNER (line 96).
+# Listed by vrrp_instance VI_WEB (line 85), vrrp_instance VI_OWNER (line 97).
 action "notify" {
   plugin = "notify"
   config {
@@ -113,7 +114,7 @@ action "notify" {
 # the arguments written there. The notify plugin runs it on every transition and appends
 # INSTANCE|GROUP name STATE priority, so the script must return at once unless STATE (the
 # second-to-last argument; also $HAWATCH_TO) is MASTER.
-# Listed by vrrp_instance VI_WEB (line 85).
+# Listed by vrrp_instance VI_WEB (line 86).
 action "to_master" {
   plugin = "notify"
   config {
@@ -123,27 +124,27 @@ action "to_master" {
   }
 }
 
-# vrrp_instance VI_WEB (lines 51-86).
+# vrrp_instance VI_WEB (lines 52-87).
 vrrp_instance "VI_WEB" {
-  # line 52: keepalived `state BACKUP` is not carried over: hawatch has no initial state and elects
+  # line 53: keepalived `state BACKUP` is not carried over: hawatch has no initial state and elects
   # by priority alone (the highest priority is MASTER while healthy).
-  # line 66: virtual IP 198.51.100.60/24: "label eth1:web" not converted (hawatch adds the address
+  # line 67: virtual IP 198.51.100.60/24: "label eth1:web" not converted (hawatch adds the address
   # with the kernel's defaults)
-  # line 69: virtual_ipaddress_excluded {...} not converted: hawatch has no excluded VIPs; add the
+  # line 70: virtual_ipaddress_excluded {...} not converted: hawatch has no excluded VIPs; add the
   # addresses to virtual_ips once every peer runs hawatch (keepalived would see a different advert
   # address list)
-  # line 73: track_script chk_haproxy: keepalived added 20 to the priority while the check passed;
+  # line 74: track_script chk_haproxy: keepalived added 20 to the priority while the check passed;
   # hawatch subtracts 20 while it fails instead. The gap between a healthy and a failing node is the
   # same, but the advertised priorities differ from a keepalived peer's by 20 while healthy
-  # line 77: track of vrrp_script chk_missing, which does not exist; keepalived ignored it, and so
+  # line 78: track of vrrp_script chk_missing, which does not exist; keepalived ignored it, and so
   # does the policy
-  # line 79: track_interface {...} not converted: hawatch does not watch link state; write a check
+  # line 80: track_interface {...} not converted: hawatch does not watch link state; write a check
   # plugin if a link must move the VIP
-  # line 82: use_vmac not converted: hawatch does not use virtual MACs; peers learn the new owner
+  # line 83: use_vmac not converted: hawatch does not use virtual MACs; peers learn the new owner
   # from gratuitous ARP
-  # line 83: dont_track_primary not converted: hawatch does not watch link state at all, which is
+  # line 84: dont_track_primary not converted: hawatch does not watch link state at all, which is
   # what dont_track_primary asked for
-  # line 85: notify_master: user/group "root" not converted; the script runs as the notify plugin's
+  # line 86: notify_master: user/group "root" not converted; the script runs as the notify plugin's
   # user (set user in plugin "notify")
   interface         = "eth1"
   virtual_router_id = 60
@@ -168,15 +169,15 @@ vrrp_instance "VI_WEB" {
   track "chk_haproxy" { weight = -20 } # track_script weight +20 while passing
   track "chk_web" { weight = -30 }     # track_script
   track "chk_redis" { weight = -5 }    # track_script
-  # TODO track "chk_db" { weight = -10 } (track_script, line 76): its check is not converted yet
+  # TODO track "chk_db" { weight = -10 } (track_script, line 77): its check is not converted yet
 
   notify = ["notify", "to_master", "mail"]
 }
 
-# vrrp_instance VI_OWNER (lines 88-98).
+# vrrp_instance VI_OWNER (lines 89-99).
 vrrp_instance "VI_OWNER" {
-  # line 88: smtp_alert is off, so the mail action is not listed in notify.
-  # line 89: keepalived `state MASTER` is not carried over: hawatch has no initial state and elects
+  # line 89: smtp_alert is off, so the mail action is not listed in notify.
+  # line 90: keepalived `state MASTER` is not carried over: hawatch has no initial state and elects
   # by priority alone (the highest priority is MASTER while healthy).
   interface         = "eth1"
   virtual_router_id = 61
