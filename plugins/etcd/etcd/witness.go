@@ -130,6 +130,10 @@ type right struct {
 	holder string // the key's value ("" when absent)
 	rev    int64  // the key's create revision
 	known  bool   // holder/rev come from etcd (not an error)
+	// seen is the etcd revision holder/rev are as of: a watch event at or
+	// before it is older news (a watch that lags behind a read) and is
+	// ignored.
+	seen int64
 	reason string
 	last   sdk.Grant // last reported
 }
@@ -345,7 +349,7 @@ func (e *elector) acquire(ctx context.Context, name string) {
 		get = (*clientv3.GetResponse)(last.GetResponseRange())
 	}
 	r.held = ours
-	e.learn(r, get)
+	e.learn(r, get, resp.Header.GetRevision())
 	e.publish(name)
 }
 
@@ -516,7 +520,7 @@ func (e *elector) release(ctx context.Context, name string) {
 	r := e.right(name)
 	key := e.s.key(name)
 	cctx, cancel := e.call(ctx)
-	_, err := e.cli.Txn(cctx).
+	resp, err := e.cli.Txn(cctx).
 		If(clientv3.Compare(clientv3.Value(key), "=", e.s.node), clientv3.Compare(clientv3.LeaseValue(key), "=", e.lease)).
 		Then(clientv3.OpDelete(key)).
 		Commit()
@@ -528,6 +532,7 @@ func (e *elector) release(ctx context.Context, name string) {
 		return
 	}
 	r.holder, r.rev, r.known, r.reason = "", 0, true, ""
+	r.seen = max(r.seen, resp.Header.GetRevision())
 	e.publish(name)
 }
 
@@ -541,15 +546,15 @@ func (e *elector) refresh(ctx context.Context, name string) {
 		e.failed(name, fmt.Errorf("read: %w", err))
 		return
 	}
-	e.learn(r, get)
+	e.learn(r, get, get.Header.GetRevision())
 	if r.held && (r.holder != e.s.node || len(get.Kvs) == 0 || clientv3.LeaseID(get.Kvs[0].Lease) != e.lease) {
 		r.held = false
 	}
 	e.publish(name)
 }
 
-func (e *elector) learn(r *right, get *clientv3.GetResponse) {
-	r.known, r.reason = true, ""
+func (e *elector) learn(r *right, get *clientv3.GetResponse, rev int64) {
+	r.known, r.reason, r.seen = true, "", max(r.seen, rev)
 	r.holder, r.rev = "", 0
 	if get != nil && len(get.Kvs) > 0 {
 		r.holder, r.rev = string(get.Kvs[0].Value), get.Kvs[0].CreateRevision
@@ -560,10 +565,10 @@ func (e *elector) learn(r *right, get *clientv3.GetResponse) {
 func (e *elector) event(ctx context.Context, ev *clientv3.Event) {
 	name, ok := strings.CutPrefix(string(ev.Kv.Key), e.s.prefix+"/")
 	r := e.rights[name]
-	if !ok || r == nil {
+	if !ok || r == nil || ev.Kv.ModRevision <= r.seen {
 		return
 	}
-	r.known, r.reason = true, ""
+	r.known, r.reason, r.seen = true, "", ev.Kv.ModRevision
 	if ev.Type == clientv3.EventTypeDelete {
 		r.held, r.holder, r.rev = false, "", 0
 		if r.want && e.hostAlive() {
