@@ -133,7 +133,7 @@ type right struct {
 	// seen is the etcd revision holder/rev are as of: a watch event at or
 	// before it is older news (a watch that lags behind a read) and is
 	// ignored.
-	seen int64
+	seen   int64
 	reason string
 	last   sdk.Grant // last reported
 }
