@@ -6,6 +6,10 @@ import (
 	"time"
 )
 
+// etherHdrLen is an Ethernet header's length (no VLAN tag: AF_PACKET hands
+// frames over with the tag stripped).
+const etherHdrLen = 14
+
 // seenAdvert is one VRRP advert seen on the wire: the Ethernet source (the
 // sender's interface, or its virtual MAC), the IP source, VRID, priority,
 // and the kernel's receive time.

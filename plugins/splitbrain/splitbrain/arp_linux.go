@@ -11,10 +11,7 @@ import (
 	"github.com/mdlayher/packet"
 )
 
-const (
-	etherTypeARP = 0x0806
-	etherHdrLen  = 14
-)
+const etherTypeARP = 0x0806
 
 var broadcastMAC = net.HardwareAddr{0xff, 0xff, 0xff, 0xff, 0xff, 0xff}
 
