@@ -109,7 +109,7 @@
 // Not converted, with a warning each: LVS (virtual_server and friends),
 // static_* blocks, track_interface, track_file, BFD, virtual MACs,
 // virtual_routes/rules, virtual_ipaddress_excluded, notify FIFOs,
-// multicast group and source settings, strict mode, TTL checks. Note
-// that keepalived also puts an instance in FAULT when its interface goes
-// down; hawatch does not watch link state.
+// multicast group and source settings, strict mode, TTL checks. Like
+// keepalived, hawatch puts an instance in FAULT when its interface is gone
+// or set down; unlike it, not on carrier loss.
 package convert
