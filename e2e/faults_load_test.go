@@ -426,20 +426,7 @@ func TestFaultMemoryPressure(t *testing.T) {
 	if err := netlab.CheckMemoryCgroup(); err != nil {
 		t.Skip(err.Error())
 	}
-	start := time.Now()
-	var hw, ka memFigures
-	t.Run("pairs", func(t *testing.T) {
-		t.Run("hawatch", func(t *testing.T) {
-			t.Parallel()
-			hw = memoryPressureHawatch(t)
-		})
-		t.Run("keepalived", func(t *testing.T) {
-			t.Parallel()
-			ka = memoryPressureKeepalived(t)
-		})
-	})
-	t.Logf("wall time %v", time.Since(start).Round(time.Second))
-	faultLine(t, "memory pressure 60 s", hw.String(), ka.String())
+	sideBySide(t, "memory pressure 60 s", memoryPressureHawatch, memoryPressureKeepalived)
 }
 
 func memoryPressureHawatch(t *testing.T) memFigures {
@@ -733,20 +720,7 @@ func writeAtomic(t *testing.T, path, content string) {
 // test rewrites them on the same schedule); its figures are printed.
 func TestFaultPluginStorm(t *testing.T) {
 	needRoot(t)
-	start := time.Now()
-	var hw, ka stormFigures
-	t.Run("pairs", func(t *testing.T) {
-		t.Run("hawatch", func(t *testing.T) {
-			t.Parallel()
-			hw = pluginStormHawatch(t)
-		})
-		t.Run("keepalived", func(t *testing.T) {
-			t.Parallel()
-			ka = pluginStormKeepalived(t)
-		})
-	})
-	t.Logf("wall time %v", time.Since(start).Round(time.Second))
-	faultLine(t, "plugin storm 20×50 ms 30 s", hw.String(), ka.String())
+	sideBySide(t, "plugin storm 20×50 ms 30 s", pluginStormHawatch, pluginStormKeepalived)
 }
 
 func stormCheckName(i int) string { return fmt.Sprintf("flap%02d", i+1) }

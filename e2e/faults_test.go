@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"fmt"
 	"net/netip"
 	"testing"
 	"time"
@@ -70,6 +71,27 @@ func startKeepalivedFaultPair(t *testing.T, lb1, lb2 *netlab.Node, vrid int, vip
 	time.Sleep(time.Second)
 	exactlyOne(t, vip, lb1, 500*time.Millisecond, lb1, lb2)
 	return k1, k2
+}
+
+// sideBySide runs a scenario's hawatch pair and keepalived pair at once,
+// each in its own lab (subtests pairs/hawatch and pairs/keepalived), and
+// logs their figures on one faultLine.
+func sideBySide[F fmt.Stringer](t *testing.T, scenario string, hawatch, keepalived func(*testing.T) F) {
+	t.Helper()
+	start := time.Now()
+	var hw, ka F
+	t.Run("pairs", func(t *testing.T) {
+		t.Run("hawatch", func(t *testing.T) {
+			t.Parallel()
+			hw = hawatch(t)
+		})
+		t.Run("keepalived", func(t *testing.T) {
+			t.Parallel()
+			ka = keepalived(t)
+		})
+	})
+	t.Logf("wall time %v", time.Since(start).Round(time.Second))
+	faultLine(t, scenario, hw.String(), ka.String())
 }
 
 // faultLine logs a scenario's figures, hawatch's next to keepalived's, in
