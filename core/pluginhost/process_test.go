@@ -478,7 +478,9 @@ func TestActionQueueDropsOldest(t *testing.T) {
 		t.Errorf("Notify blocked: 6 calls took %v", el)
 	}
 	want := "slow ->\nvi n->4\nvi n->5\n"
-	waitFor(t, func() bool { got, _ := os.ReadFile(out); return string(got) == want })
+	// The plugin writes the file before its reply is counted: wait for
+	// both.
+	waitFor(t, func() bool { got, _ := os.ReadFile(out); return string(got) == want && a.Stats().Sent == 3 })
 	if st := a.Stats(); st.Dropped != 3 || st.Sent != 3 {
 		t.Errorf("stats %+v, want 3 dropped, 3 sent", st)
 	}
