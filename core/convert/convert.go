@@ -32,6 +32,21 @@ func (w Warning) String() string {
 // a comment next to where it would have gone. err is a *SyntaxError
 // (wrapping ErrSyntax) when src is not keepalived syntax; then hcl is nil.
 func Convert(src []byte, filename string) (hcl []byte, warnings []Warning, err error) {
+	return ConvertWith(src, filename, Options{})
+}
+
+// Options change how a file is read.
+type Options struct {
+	// ConfigID picks keepalived's conditional lines as `keepalived -i ID`
+	// does: a line starting "@ID" is kept (without the "@ID"), one starting
+	// "@^ID" is dropped, and the other way round for every other id. Empty:
+	// every conditional line is dropped with a warning, since which node
+	// the file is for is unknown.
+	ConfigID string
+}
+
+// ConvertWith is Convert with options.
+func ConvertWith(src []byte, filename string, opts Options) (hcl []byte, warnings []Warning, err error) {
 	c := newConverter(filename)
 	text := string(src)
 	if !utf8.ValidString(text) {
@@ -41,6 +56,9 @@ func Convert(src []byte, filename string) (hcl []byte, warnings []Warning, err e
 	stmts, err := parse(text, filename)
 	if err != nil {
 		return nil, nil, err
+	}
+	if opts.ConfigID != "" {
+		stmts = selectConfig(stmts, opts.ConfigID)
 	}
 	c.collect(stmts)
 	c.resolve()
@@ -156,7 +174,7 @@ func (c *converter) special(notes *[]string, s *stmt) bool {
 	case kw == "":
 		return true // a bare block such as "{ }": nothing to convert
 	case strings.HasPrefix(kw, "@"):
-		c.warn(notes, s.Line, "conditional configuration %q not supported; the line was skipped (convert each node's file with its own values)", kw)
+		c.warn(notes, s.Line, "conditional configuration %q: the line was skipped; convert each node's file with --config-id ID (keepalived's -i ID)", kw)
 	case strings.HasPrefix(kw, "$"):
 		c.warn(notes, s.Line, "parameter definition %q not supported; substitute it by hand", kw)
 	case strings.HasPrefix(kw, "~"):
@@ -193,6 +211,12 @@ func (c *converter) collect(stmts []*stmt) {
 			c.dropStmt(&c.dropped, s, "hawatch manages only the virtual IPs; configure static addresses with the system's network tools")
 		case "vrrp_track_file", "track_file":
 			c.dropStmt(&c.dropped, s, "no file tracking in hawatch; use `hawatch demote` for maintenance or write a check plugin")
+		case "net_namespace":
+			// keepalived reads it outside global_defs too.
+			if c.global.line == 0 {
+				c.global.line = s.Line
+			}
+			c.netNamespace(&c.global.notes, s)
 		case "bfd_instance":
 			c.dropStmt(&c.dropped, s, "no BFD in hawatch")
 		case "garp_group":

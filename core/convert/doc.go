@@ -13,9 +13,10 @@
 //
 // Blocks `keyword [args] { ... }` (the brace may open on the next line),
 // one statement per line, "!" and "#" comments anywhere outside double
-// quotes, double-quoted words without escapes. `include` and its variants,
-// `@id` conditional lines, `$NAME=` definitions and `~SEQ` are reported,
-// not expanded.
+// quotes, double-quoted words without escapes. `@id` / `@^id` conditional
+// lines are read as `keepalived -i id` reads them when Options.ConfigID is
+// set, and dropped with a warning otherwise. `include` and its variants,
+// `$NAME=` definitions and `~SEQ` are reported, not expanded.
 //
 // # What maps to what
 //

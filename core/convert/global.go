@@ -101,6 +101,8 @@ func (c *converter) globalDefs(s *stmt) {
 			if v, ok := c.oneArg(notes, e); ok {
 				g.routerID = v
 			}
+		case "net_namespace":
+			c.netNamespace(notes, e)
 		case "vrrp_rt_priority":
 			if n, ok := c.integer(notes, e); ok {
 				if n < 1 || n > 99 {
