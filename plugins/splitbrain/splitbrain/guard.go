@@ -123,8 +123,8 @@ func (p *Plugin) Configure(_ context.Context, cfg sdk.Config) error {
 
 // Check implements sdk.Checker:
 //   - fail: another owner of the VIP is visible (a MAC other than ours
-//     claims it over ARP, or neighbour discovery for an IPv6 VIP) and, when peer_app is set, the peer application
-//     answers too;
+//     claims it over ARP, or over neighbour discovery for an IPv6 VIP)
+//     and, when peer_app is set, the peer application answers too;
 //   - ok: no other owner seen (or one seen while peer_app is down);
 //   - unknown: we could not look (no interface, no CAP_NET_RAW).
 //
@@ -276,8 +276,7 @@ func collect(c arpConn, ip netip.Addr, own net.HardwareAddr) ([]net.HardwareAddr
 	for {
 		pkt, err := c.Read()
 		if err != nil {
-			var ne net.Error
-			if errors.As(err, &ne) && ne.Timeout() || errors.Is(err, os.ErrDeadlineExceeded) {
+			if deadlinePassed(err) {
 				return others, nil
 			}
 			return others, fmt.Errorf("arp read: %w", err)
@@ -322,8 +321,7 @@ func collectNDP(c ndpConn, ip netip.Addr, own net.HardwareAddr) ([]net.HardwareA
 	for {
 		frame, err := c.ReadFrame()
 		if err != nil {
-			var ne net.Error
-			if errors.As(err, &ne) && ne.Timeout() || errors.Is(err, os.ErrDeadlineExceeded) {
+			if deadlinePassed(err) {
 				return others, nil
 			}
 			return others, fmt.Errorf("ndp read: %w", err)
@@ -342,6 +340,13 @@ func collectNDP(c ndpConn, ip netip.Addr, own net.HardwareAddr) ([]net.HardwareA
 			others = append(others, mac)
 		}
 	}
+}
+
+// deadlinePassed reports whether a read failed because its deadline
+// passed: the end of the window, not an error.
+func deadlinePassed(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout() || errors.Is(err, os.ErrDeadlineExceeded)
 }
 
 func isZeroOrBroadcast(mac net.HardwareAddr) bool {
