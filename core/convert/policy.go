@@ -76,7 +76,7 @@ var pluginOrder = []struct {
 }{
 	{kindProcess, "nobody", "only reads /proc and pid files"},
 	{kindTCPProbe, "nobody", "only opens TCP connections"},
-	{kindSplitBrain, "", "needs CAP_NET_RAW for ARP probes, so not \"nobody\""},
+	{kindSplitBrain, "", "needs CAP_NET_RAW for ARP and neighbour discovery probes, so not \"nobody\""},
 	{"notify", "", "runs the notify scripts as this user; set user to drop root"},
 }
 
