@@ -71,15 +71,18 @@ func (e *Engine) startFiles(now time.Time) {
 	if ft.values == nil {
 		ft.values = map[string]trackfile.Update{}
 	}
+	if maps.Equal(want, ft.watching) && ft.cancel != nil {
+		return
+	}
+	// init/overwrite apply when a file is taken up (at start, or new in a
+	// reload), never to one already followed: a reload must not undo what
+	// an operator wrote.
 	for _, f := range e.cfg.TrackFiles {
-		if _, ok := want[f.Name]; ok && f.Init != nil {
+		if path, ok := want[f.Name]; ok && f.Init != nil && ft.watching[f.Name] != path {
 			if err := trackfile.Init(f.Path, *f.Init, f.Overwrite); err != nil {
 				e.log.Error().Str("track_file", f.Name).Err(err).Msg("track file not initialised")
 			}
 		}
-	}
-	if maps.Equal(want, ft.watching) && ft.cancel != nil {
-		return
 	}
 	e.stopFiles()
 	ft.watching = want
