@@ -61,13 +61,15 @@ func trackFileFlips(t *testing.T, impl string, vrid int, vip netip.Prefix) tfFli
 	load, flag := filepath.Join(dir, "load"), filepath.Join(dir, "flag")
 
 	var d1 *daemon
+	policy1 := func(loadWeight int) string {
+		files := fmt.Sprintf("track_file %q {\n  path = %q\n  weight = %d\n}\ntrack_file %q {\n  path = %q\n  weight = 0\n}\n",
+			"load", load, loadWeight, "flag", flag)
+		extra := "  track_file \"load\" {}\n  track_file \"flag\" {}\n"
+		return files + faultInstance(vrid, faultPrio[0], vip, extra).String()
+	}
 	switch impl {
 	case "hawatch":
-		files := fmt.Sprintf("track_file %q {\n  path = %q\n  weight = -10\n}\ntrack_file %q {\n  path = %q\n  weight = 0\n}\n",
-			"load", load, "flag", flag)
-		extra := "  track_file \"load\" {}\n  track_file \"flag\" {}\n"
-		d1, _ = startFaultPair(t, lb1, lb2, vip, files+faultInstance(vrid, faultPrio[0], vip, extra).String(),
-			faultInstance(vrid, faultPrio[1], vip, "").String())
+		d1, _ = startFaultPair(t, lb1, lb2, vip, policy1(-10), faultInstance(vrid, faultPrio[1], vip, "").String())
 	case "keepalived":
 		c1 := faultKeepalived(vrid, faultPrio[0], vip)
 		c1.Blocks = []string{
@@ -140,6 +142,17 @@ func trackFileFlips(t *testing.T, impl string, vrid int, vip netip.Prefix) tfFli
 	if d1 != nil {
 		wantInstance(t, d1, "MASTER", 150, "file:flag", 0)
 		exactlyOne(t, vip, lb1, 300*time.Millisecond, lb1, lb2)
+
+		// A reload re-weights the value the file holds, in place: 3 ×
+		// -10 keeps lb1 master at 120; 3 × -20 = 90 hands over.
+		write(load, "3")()
+		wantInstance(t, d1, "MASTER", 120, "file:load", 3)
+		d1.rewrite(policy1(-20))
+		if _, errOut, err := d1.ctl("reload"); err != nil {
+			t.Fatalf("reload: %v\n%s", err, errOut)
+		}
+		waitVIP(t, lb2, vip, true, 5*time.Second)
+		wantInstance(t, d1, "BACKUP", 90, "file:load", 3)
 	}
 	t.Logf("%s: %s", impl, f)
 	return f
