@@ -56,6 +56,11 @@ func build(d *decoder, raw *fileSchema, cfg *Config) {
 			cfg.Witnesses = append(cfg.Witnesses, b.witness(w))
 		}
 	}
+	for _, t := range raw.TrackFiles {
+		if b.define("track_file", t.Name, t.DefRange) {
+			cfg.TrackFiles = append(cfg.TrackFiles, b.trackFile(t))
+		}
+	}
 	var insts []*instanceInfo
 	for _, i := range raw.Instances {
 		if b.define("vrrp_instance", i.Name, i.DefRange) {
@@ -75,6 +80,7 @@ func build(d *decoder, raw *fileSchema, cfg *Config) {
 	}
 	b.membership(members)
 	b.witnessMembers(insts, members)
+	b.instanceExtras(cfg, insts)
 	b.resolve()
 }
 
@@ -199,6 +205,8 @@ func (b *builder) node(n *nodeBlock) Node {
 	if n.LockMemory != nil {
 		b.bool(n.LockMemory, &out.LockMemory)
 	}
+	b.duration(n.StartupDelay, &out.StartupDelay, true)
+	b.duration(n.DelayAfterBoot, &out.DelayAfterBoot, true)
 	return out
 }
 

@@ -22,6 +22,7 @@ type fileSchema struct {
 	Witnesses  []*witnessBlock   `hcl:"witness,block"`
 	Instances  []*instanceBlock  `hcl:"vrrp_instance,block"`
 	SyncGroups []*syncGroupBlock `hcl:"sync_group,block"`
+	TrackFiles []*trackFileBlock `hcl:"track_file,block"`
 }
 
 type nodeBlock struct {
@@ -36,6 +37,10 @@ type nodeBlock struct {
 	Realtime      *hcl.Attribute `hcl:"realtime_priority,attr"`
 	LockMemory    *hcl.Attribute `hcl:"lock_memory,attr"`
 	DefRange      hcl.Range      `hcl:",def_range"`
+
+	// startup delay (trackfile.go)
+	StartupDelay   *hcl.Attribute `hcl:"startup_delay,attr"`
+	DelayAfterBoot *hcl.Attribute `hcl:"delay_after_boot,attr"`
 }
 
 type pluginBlock struct {
@@ -104,6 +109,12 @@ type instanceBlock struct {
 	GARP           *garpBlock          `hcl:"garp,block"`
 	Tracks         []*trackBlock       `hcl:"track,block"`
 	DefRange       hcl.Range           `hcl:",def_range"`
+
+	// track files and timing knobs (trackfile.go, timing.go)
+	TrackFiles           []*instanceTrackFileBlock `hcl:"track_file,block"`
+	DownTimerAdverts     *hcl.Attribute            `hcl:"down_timer_adverts,attr"`
+	LowerPrioNoAdvert    *hcl.Attribute            `hcl:"lower_prio_no_advert,attr"`
+	HigherPrioSendAdvert *hcl.Attribute            `hcl:"higher_prio_send_advert,attr"`
 }
 
 type garpBlock struct {
@@ -111,6 +122,9 @@ type garpBlock struct {
 	Interval *hcl.Attribute `hcl:"interval,attr"`
 	Delay    *hcl.Attribute `hcl:"delay,attr"`
 	Refresh  *hcl.Attribute `hcl:"refresh,attr"`
+
+	LowerPrioRepeat *hcl.Attribute `hcl:"lower_prio_repeat,attr"`
+	LowerPrioDelay  *hcl.Attribute `hcl:"lower_prio_delay,attr"`
 }
 
 type trackBlock struct {

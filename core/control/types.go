@@ -93,6 +93,11 @@ type LedgerEntry struct {
 	Contribution int       `json:"contribution"`
 	Reason       string    `json:"reason"`
 	ObservedAt   time.Time `json:"observed_at,omitzero"`
+
+	// File and Value: a track file's name and the value last read (Check
+	// is then "file:NAME").
+	File  string `json:"file,omitempty"`
+	Value *int64 `json:"value,omitempty"`
 }
 
 // CheckStatus is the last result of one check.

@@ -115,6 +115,8 @@ type converter struct {
 	// dropped lists top-level blocks that were not converted, for the
 	// comment at the end of the policy.
 	dropped []string
+
+	extras extras // track files and timing knobs (trackfile.go)
 }
 
 func newConverter(file string) *converter {
@@ -210,7 +212,7 @@ func (c *converter) collect(stmts []*stmt) {
 		case "static_ipaddress", "static_routes", "static_rules":
 			c.dropStmt(&c.dropped, s, "hawatch manages only the virtual IPs; configure static addresses with the system's network tools")
 		case "vrrp_track_file", "track_file":
-			c.dropStmt(&c.dropped, s, "no file tracking in hawatch; use `hawatch demote` for maintenance or write a check plugin")
+			c.trackFile(s)
 		case "net_namespace":
 			// keepalived reads it outside global_defs too.
 			if c.global.line == 0 {

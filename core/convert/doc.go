@@ -107,8 +107,13 @@
 // its notify scripts as above; its track_script entries are added to each
 // member instance (hawatch tracks per instance).
 //
+// track_file / vrrp_track_file, vrrp_startup_delay, vrrp_delay_after_boot
+// and the timing knobs (down_timer_adverts, lower_prio_no_advert,
+// higher_prio_send_advert, garp_lower_prio_repeat / _delay): see
+// trackfile.go.
+//
 // Not converted, with a warning each: LVS (virtual_server and friends),
-// static_* blocks, track_interface, track_file, BFD, virtual MACs,
+// static_* blocks, track_interface, BFD, virtual MACs,
 // virtual_routes/rules, virtual_ipaddress_excluded, notify FIFOs,
 // multicast group and source settings, strict mode, TTL checks. Like
 // keepalived, hawatch puts an instance in FAULT when its interface is gone

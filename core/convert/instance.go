@@ -55,6 +55,9 @@ type instance struct {
 
 	group *group
 
+	fileRefs []*trackFileRef // track_file { } entries (trackfile.go)
+	timing   timingSettings
+
 	// Filled in by finishInstance.
 	version2 bool
 	out      []kv     // rendered attributes in order
@@ -98,11 +101,6 @@ var instanceDropped = map[string]string{
 	"no_accept":                  "not supported",
 	"strict_mode":                "hawatch has no strict mode",
 	"skip_check_adv_addr":        "not supported",
-	"lower_prio_no_advert":       "not supported",
-	"higher_prio_send_advert":    "not supported",
-	"down_timer_adverts":         "hawatch uses the RFC's 3 advert intervals",
-	"garp_lower_prio_delay":      "hawatch re-announces after a split brain on its own",
-	"garp_lower_prio_repeat":     "hawatch re-announces after a split brain on its own",
 	"garp_master_refresh_repeat": "not configurable in hawatch",
 	"garp_extra_if":              "not supported",
 	"garp_extra_if_vmac":         "not supported",
@@ -111,7 +109,6 @@ var instanceDropped = map[string]string{
 	"virtual_rules":              "hawatch manages addresses only; add rules from a notify action",
 	"promote_secondaries":        "set net.ipv4.conf.IFACE.promote_secondaries with sysctl",
 	"track_interface":            "hawatch follows only the instance's own interface (gone or set down: FAULT), not other links or carrier; write a check plugin if another link must move the VIP",
-	"track_file":                 "no file tracking in hawatch; use `hawatch demote` for maintenance or a check plugin",
 	"track_bfd":                  "no BFD in hawatch",
 	"notify_deleted":             "hawatch does not report DELETED",
 	"notify_master_rx_lower_pri": "hawatch resolves a second master itself (see the splitbrain plugin)",
@@ -241,6 +238,9 @@ func (c *converter) instance(s *stmt) {
 			}
 			in.smtpAlert = &b
 		default:
+			if c.instanceExtra(in, e) {
+				continue
+			}
 			c.dropStmt(notes, e, instanceDropped[kw])
 		}
 	}
@@ -554,6 +554,7 @@ func (c *converter) finishInstance(in *instance) {
 	}
 
 	c.renderTracks(in)
+	c.finishExtras(in)
 	c.instanceNotify(in)
 }
 

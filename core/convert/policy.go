@@ -117,6 +117,7 @@ func (c *converter) emit() []byte {
 		c.emitAction(o, a)
 		o.blank()
 	}
+	c.emitTrackFiles(o)
 	for _, in := range c.insts {
 		c.emitInstance(o, in)
 		o.blank()
@@ -143,7 +144,8 @@ func (c *converter) emit() []byte {
 
 func (c *converter) emitNode(o *hclOut) {
 	g := &c.global
-	if g.routerID == "" && g.rtPrio == 0 && !g.noSwap {
+	extra := c.nodeExtras()
+	if g.routerID == "" && g.rtPrio == 0 && !g.noSwap && len(extra) == 0 {
 		if len(g.notes) > 0 {
 			o.comment(fmt.Sprintf("global_defs (line %d):", g.line))
 			notesComment(o, g.notes)
@@ -163,6 +165,7 @@ func (c *converter) emitNode(o *hclOut) {
 	if g.noSwap {
 		o.attrNote("lock_memory", "true", "vrrp_no_swap")
 	}
+	writeKVs(o, extra)
 	o.close()
 	o.blank()
 }

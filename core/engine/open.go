@@ -125,6 +125,7 @@ func (e *Engine) attach(ctx context.Context, b *binding) error {
 	}
 	rc := routerConfig(ic, e.cfg.Checks, s.local)
 	rc.Tracks = e.tracks(ic, e.cfg.Checks)
+	rc.StartupDelay = e.startDelay
 	r, err := vrouter.NewRouter(rc)
 	if err != nil {
 		return err
@@ -141,7 +142,7 @@ func (e *Engine) attach(ctx context.Context, b *binding) error {
 	}
 	s.byVRID[ic.VRID] = b
 	b.r, b.sock, b.worker = r, s, w
-	w.register(ic.Name, vipSpec{prefixes: ic.VirtualIPs, label: vipLabel(ic), policy: vipPolicy(ic), addressOwner: ic.AddressOwner})
+	w.register(ic.Name, vipSpec{prefixes: ic.VirtualIPs, label: vipLabel(ic), policy: vipPolicy(ic), lowerPrio: lowerPrioPolicy(ic), addressOwner: ic.AddressOwner})
 	if l := e.links[ic.Interface]; l != nil {
 		// What the interface is now, before the router starts: one that
 		// is down starts the instance in FAULT, as keepalived does.

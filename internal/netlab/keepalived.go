@@ -36,6 +36,9 @@ type KeepalivedConfig struct {
 	Extra []string
 	// Global lines go verbatim into global_defs.
 	Global []string
+	// Blocks go verbatim at the top level, before the instance
+	// (track_file, vrrp_script ...).
+	Blocks []string
 }
 
 // Render returns the keepalived.conf text for c.
@@ -48,6 +51,9 @@ func (c KeepalivedConfig) Render() string {
 		fmt.Fprintf(&b, "    %s\n", l)
 	}
 	b.WriteString("}\n\n")
+	for _, blk := range c.Blocks {
+		b.WriteString(blk + "\n\n")
+	}
 
 	fmt.Fprintf(&b, "vrrp_instance %s {\n", c.Instance)
 	fmt.Fprintf(&b, "    state %s\n", c.State)
