@@ -151,6 +151,7 @@ func (r *Router) NextDeadline() time.Time {
 	}
 	for _, t := range r.ledger {
 		earlier(t.holdDeadline())
+		earlier(t.settleDeadline())
 	}
 	if r.witness != nil && r.grant.State == GrantHeld && r.grant.ValidUntil.After(r.lastNow) {
 		earlier(r.grant.ValidUntil) // an unconfirmed grant runs out: resign then
@@ -213,6 +214,9 @@ func (r *Router) Step(now time.Time, in Input) Ready {
 func (r *Router) tick(now time.Time, rd *Ready) {
 	for _, t := range r.ledger {
 		if d := t.holdDeadline(); !d.IsZero() && !now.Before(d) && t.expire(now) {
+			r.checkChanged(now, t, rd)
+		}
+		if t.settle(now) {
 			r.checkChanged(now, t, rd)
 		}
 	}
