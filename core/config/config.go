@@ -85,6 +85,7 @@ type Config struct {
 	Witnesses  []*Witness
 	Instances  []*Instance
 	SyncGroups []*SyncGroup
+	Interfaces []*Interface // interface blocks (link debounce)
 
 	// Files holds the parsed sources by file name, for WriteDiagnostics. It
 	// is set even when loading failed. It is not encoded to JSON: the source
@@ -206,8 +207,10 @@ type Instance struct {
 	Witness       string
 	OnWitnessLost string // OnWitnessLostRelease (default) or OnWitnessLostKeep
 	Tracks        []*Track
-	Notify        []string // action names
-	DefRange      hcl.Range
+	// TrackInterfaces are other interfaces the instance follows.
+	TrackInterfaces []*TrackInterface
+	Notify          []string // action names
+	DefRange        hcl.Range
 }
 
 // GARP tunes the gratuitous ARP / unsolicited NA announcements on takeover.
