@@ -141,6 +141,7 @@ func (e *Engine) reconfigure(now time.Time, next *config.Config, feeds map[strin
 	for name, r := range e.lastResult {
 		latest[name], _ = observation(name, r) // malformed evidence was reported when it came
 	}
+	e.linkLatest(now, next, latest)
 	fresh := map[string]*binding{}
 	var bindings []*binding
 	byName := map[string]*binding{}
