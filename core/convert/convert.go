@@ -94,6 +94,8 @@ type converter struct {
 	// mailFromGuessed: notification_email_from was not set.
 	mailFromGuessed bool
 
+	ifaceDelays []*ifaceDelays // interface_up_down_delays
+
 	// dropped lists top-level blocks that were not converted, for the
 	// comment at the end of the policy.
 	dropped []string
@@ -193,6 +195,10 @@ func (c *converter) collect(stmts []*stmt) {
 			c.dropStmt(&c.dropped, s, "hawatch manages only the virtual IPs; configure static addresses with the system's network tools")
 		case "vrrp_track_file", "track_file":
 			c.dropStmt(&c.dropped, s, "no file tracking in hawatch; use `hawatch demote` for maintenance or write a check plugin")
+		case "interface_up_down_delays":
+			c.upDownDelays(s)
+		case "linkbeat_interfaces", "linkbeat_use_polling":
+			note(&c.global.notes, s.Line, "%s: hawatch follows carrier from netlink link updates, no polling needed.", s.Keyword())
 		case "bfd_instance":
 			c.dropStmt(&c.dropped, s, "no BFD in hawatch")
 		case "garp_group":
