@@ -1,10 +1,12 @@
 package engine
 
 import (
+	"context"
 	"testing"
 	"testing/synctest"
 	"time"
 
+	"github.com/hawatch/hawatch/core/config"
 	"github.com/hawatch/hawatch/core/vrouter"
 	"github.com/hawatch/hawatch/core/vrrp"
 )
@@ -170,6 +172,46 @@ func TestLinkDebounce(t *testing.T) {
 		}
 		if took := time.Since(start); took != 500*time.Millisecond {
 			t.Errorf("left FAULT %v after eth1 came back for good, want at up_delay 500ms", took)
+		}
+		lb1.stop(t)
+		lb2.stop(t)
+	})
+}
+
+// TestLinkReload: a reload that adds a track_interface (with blank lines
+// moving every block down) keeps the instance's router; the new track
+// starts from what the interface is now, so an eth1 that is already down
+// faults the master at once, and removing the track again clears it.
+func TestLinkReload(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		fl := newFakeLinks("eth0", "eth1")
+		fl.state["eth1"] = LinkState{Name: "eth1", Index: 3}
+		lb1, lb2 := startTrackPair(t, fl, "", "")
+		before := lb1.instance(t, "VI_1").Transitions
+		next, diags := config.Parse([]byte("\n\n"+policy(100, `track_interface "eth1" {}`)), "next.hcl")
+		if diags.HasErrors() {
+			t.Fatal(diags)
+		}
+		if err := lb1.eng.Reconfigure(context.Background(), next, nil, nil); err != nil {
+			t.Fatal(err)
+		}
+		in := lb1.instance(t, "VI_1")
+		if in.State != vrrp.StateFault || in.Transitions != before+1 || lb1.vips.holds() {
+			t.Fatalf("track_interface eth1 (down) added: %s after %d transitions (was %d); want FAULT, one transition, released", in.State, in.Transitions, before)
+		}
+		if e := ledgerLine(t, in, "link:eth1"); e.Up || e.Reason != "eth1 is down" {
+			t.Errorf("new link:eth1 track: %+v", e)
+		}
+		back, diags := config.Parse([]byte(policy(100, "")), "back.hcl")
+		if diags.HasErrors() {
+			t.Fatal(diags)
+		}
+		if err := lb1.eng.Reconfigure(context.Background(), back, nil, nil); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(5 * time.Second)
+		if !lb1.vips.holds() || lb2.vips.holds() {
+			t.Fatalf("track removed: lb1 holds %v, lb2 %v; want lb1 master again", lb1.vips.holds(), lb2.vips.holds())
 		}
 		lb1.stop(t)
 		lb2.stop(t)

@@ -19,8 +19,8 @@ import (
 func vrrpFields(ic *config.Instance) config.Instance {
 	c := *ic
 	// Tracks, notifications and auth_hmac keys change in place: a key
-	// rotation must not flap the instance.
-	c.Tracks, c.Notify, c.HMAC = nil, nil, nil
+	// rotation must not flap the instance. So do interface tracks.
+	c.Tracks, c.Notify, c.HMAC, c.TrackInterfaces = nil, nil, nil, nil
 	c.DefRange = hcl.Range{}
 	return c
 }
