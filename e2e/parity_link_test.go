@@ -312,8 +312,8 @@ func linkFlapsHawatch(t *testing.T, c linkCase, vrid int, vip netip.Prefix) link
 	if r.lost != [2]int{} {
 		t.Errorf("during the flaps lb1 lacked the VIP in %d samples and lb2 had it in %d; want 0 and 0", r.lost[0], r.lost[1])
 	}
-	if e := ledgerEntry(t, d1, "link:"+ifname); !e.Up {
-		t.Errorf("lb1's link:%s track after the flaps: %+v, want up", ifname, e)
+	if e := ledgerEntry(t, d1, "link:"+ifname); !e.Up || !e.Settles.IsZero() {
+		t.Errorf("lb1's link:%s track after the flaps: %+v, want up with nothing waiting", ifname, e)
 	}
 	return r
 }
