@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"fmt"
+	"math/rand/v2"
 	"net/netip"
 	"strings"
 	"testing"
@@ -39,11 +40,14 @@ const linkSlack = 20 * time.Millisecond
 const linkLoadSlack = 30 * time.Millisecond
 
 // linkFlaps and their shape: each flap is down for linkFlapDown, then up
-// for linkFlapUp, all inside the interface's 150 ms down_delay.
+// for a random 25-55 ms, all inside the interface's 150 ms down_delay. The
+// up time is random so the flaps never beat in step with the 100 ms
+// adverts: a master whose own link is down cannot advertise, and flaps
+// that caught every advert (a 50 ms period would) starve the backup into
+// taking over, whatever the master's debounce.
 const (
 	linkFlaps    = 50
-	linkFlapDown = 10 * time.Millisecond
-	linkFlapUp   = 30 * time.Millisecond
+	linkFlapDown = 3 * time.Millisecond
 	linkDebounce = "150ms"
 )
 
@@ -91,6 +95,7 @@ func (f linkFault) bound() time.Duration {
 type linkCase struct {
 	fault      linkFault
 	flaps      bool
+	nopreempt  bool // lb1 has preempt = false: it stays BACKUP once the link is back
 	keepalived bool // run on a keepalived pair instead
 }
 
@@ -98,6 +103,9 @@ func (c linkCase) name() string {
 	n := c.fault.String()
 	if c.flaps {
 		n += "-flaps"
+	}
+	if c.nopreempt {
+		n += "-nopreempt"
 	}
 	if c.keepalived {
 		n = "keepalived-" + n
@@ -123,7 +131,10 @@ func (r linkRun) String() string {
 			linkFlaps, ms(r.flapped), r.changes[0], r.changes[1], r.lost[0], r.lost[1])
 	}
 	back := "never (within 10 s)"
-	if r.backOK {
+	switch {
+	case r.c.nopreempt && !r.backOK:
+		back = "not (nopreempt: lb1 stays BACKUP)"
+	case r.backOK:
 		back = ms(r.back)
 	}
 	within := "within"
@@ -140,7 +151,9 @@ func TestParityLink(t *testing.T) {
 	cases := []linkCase{
 		{fault: ownDown}, {fault: ownCarrier}, {fault: trackedDown}, {fault: trackedCarrier},
 		{fault: ownDown, flaps: true}, {fault: trackedDown, flaps: true},
+		{fault: trackedCarrier, nopreempt: true},
 		{fault: ownCarrier, keepalived: true}, {fault: trackedDown, keepalived: true},
+		{fault: ownDown, flaps: true, keepalived: true}, {fault: trackedDown, flaps: true, keepalived: true},
 	}
 	names := make([]string, len(cases))
 	for i, c := range cases {
@@ -153,6 +166,8 @@ func TestParityLink(t *testing.T) {
 		vrid := 110 + i
 		vip := netip.MustParsePrefix(fmt.Sprintf("198.51.100.%d/24", vrid))
 		switch {
+		case c.keepalived && c.flaps:
+			runs[i] = linkFlapsKeepalived(t, c, vrid, vip)
 		case c.keepalived:
 			runs[i] = linkKeepalived(t, c, vrid, vip)
 		case c.flaps:
@@ -163,21 +178,16 @@ func TestParityLink(t *testing.T) {
 	})
 	t.Logf("wall time %v", time.Since(start).Round(time.Second))
 	for i, c := range cases {
-		if c.keepalived || c.flaps {
+		if c.keepalived {
 			continue
 		}
 		ka := "not run"
 		for j, k := range cases {
-			if k.keepalived && k.fault == c.fault {
+			if k.keepalived && k.fault == c.fault && k.flaps == c.flaps && !c.nopreempt {
 				ka = runs[j].String()
 			}
 		}
 		faultLine(t, "link-"+c.name(), runs[i].String(), ka)
-	}
-	for i, c := range cases {
-		if c.flaps {
-			t.Logf("LINK %-22s | hawatch: %s | load %s", c.name(), runs[i], machineLoad())
-		}
 	}
 }
 
@@ -202,13 +212,11 @@ func linkPolicies(c linkCase, vrid int, vip netip.Prefix) (string, string) {
 	if c.fault.tracked() {
 		extra = "  track_interface \"eth1\" {}\n"
 	}
-	p1 := faultInstance(vrid, faultPrio[0], vip, extra).String()
+	i1 := faultInstance(vrid, faultPrio[0], vip, extra)
+	i1.nopreempt = c.nopreempt
+	p1 := i1.String()
 	if c.flaps {
-		ifname := "eth0"
-		if c.fault.tracked() {
-			ifname = "eth1"
-		}
-		p1 += fmt.Sprintf("interface %q {\n  down_delay = %q\n}\n", ifname, linkDebounce)
+		p1 += fmt.Sprintf("interface %q {\n  down_delay = %q\n}\n", flapIface(c), linkDebounce)
 	}
 	return p1, faultInstance(vrid, faultPrio[1], vip, "").String()
 }
@@ -243,10 +251,14 @@ func linkHawatch(t *testing.T, c linkCase, vrid int, vip netip.Prefix) linkRun {
 	if err := c.fault.set(lab, lb[0], true); err != nil {
 		t.Fatal(err)
 	}
-	if _, r.backOK = ifaceWaitVIP(lb[0], vip, 10*time.Second); r.backOK {
+	owner := lb[0]
+	if c.nopreempt {
+		waitState(t, d1, "BACKUP", 5*time.Second)
+		owner = lb[1]
+	} else if _, r.backOK = ifaceWaitVIP(lb[0], vip, 10*time.Second); r.backOK {
 		r.back = ifaceSince(t, s, 0, restored)
 	}
-	exactlyOne(t, vip, lb[0], time.Second, lb[0], lb[1])
+	exactlyOne(t, vip, owner, time.Second, lb[0], lb[1])
 	log := s.finish(t)
 	r.dual = ifaceDual(log)
 	r.changes = [2]int{stateChanges(d1) - before[0], stateChanges(d2) - before[1]}
@@ -257,12 +269,19 @@ func linkHawatch(t *testing.T, c linkCase, vrid int, vip netip.Prefix) linkRun {
 	if n := log.from(failed.Add(faultInterval)).until(restored).count(0); n != 0 {
 		t.Errorf("lb1 held the VIP in %d samples while its link was failed", n)
 	}
+	if r.dual > faultInterval {
+		t.Errorf("two holders for %v, want less than one advert interval", r.dual)
+	}
+	if c.nopreempt {
+		// lb1: MASTER→FAULT→BACKUP; lb2: BACKUP→MASTER, and it keeps the VIP.
+		if n := log.from(restored).count(0); n != 0 || r.changes != [2]int{2, 1} {
+			t.Errorf("nopreempt: lb1 held the VIP in %d samples after the link returned, state changes lb1 %d lb2 %d; want 0, 2 and 1", n, r.changes[0], r.changes[1])
+		}
+		return r
+	}
 	mdi1, _ := rfcTimes(faultInterval, faultPrio[0])
 	if !r.backOK || r.back > mdi1+loadSlack {
 		t.Errorf("lb1 master again %v after the link returned (ok %v), want within its Master_Down_Interval %v + %v", r.back, r.backOK, mdi1, loadSlack)
-	}
-	if r.dual > faultInterval {
-		t.Errorf("two holders for %v, want less than one advert interval", r.dual)
 	}
 	// lb1: MASTER→FAULT→BACKUP→MASTER; lb2: BACKUP→MASTER→BACKUP.
 	if r.changes != [2]int{3, 2} {
@@ -278,31 +297,9 @@ func linkFlapsHawatch(t *testing.T, c linkCase, vrid int, vip netip.Prefix) link
 	d1, d2 := startFaultPair(t, lb[0], lb[1], vip, p1, p2)
 	before := [2]int{stateChanges(d1), stateChanges(d2)}
 	r := linkRun{c: c}
-	ifname := "eth0"
-	if c.fault.tracked() {
-		ifname = "eth1"
-	}
-	lk, err := lb[0].Linker()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer lk.Close()
+	ifname := flapIface(c)
 	s := sampleHolders(t, vip, lb)
-	start := time.Now()
-	for i := range linkFlaps {
-		if err := lk.Set(ifname, false); err != nil {
-			t.Fatalf("flap %d: %v", i, err)
-		}
-		time.Sleep(linkFlapDown)
-		if err := lk.Set(ifname, true); err != nil {
-			t.Fatalf("flap %d: %v", i, err)
-		}
-		time.Sleep(linkFlapUp)
-	}
-	r.flapped = time.Since(start)
-	// Longer than the debounce and a Master_Down_Interval: whatever the
-	// flaps set off has shown by then.
-	time.Sleep(time.Second)
+	r.flapped = linkFlap(t, lb[0], ifname)
 	log := s.finish(t)
 	r.changes = [2]int{stateChanges(d1) - before[0], stateChanges(d2) - before[1]}
 	r.lost = [2]int{len(log) - log.count(0), log.count(1)}
@@ -365,4 +362,65 @@ func ledgerEntry(t *testing.T, d *daemon, check string) control.LedgerEntry {
 	}
 	t.Fatalf("%s: no %s line in the ledger", d.node.Name, check)
 	return control.LedgerEntry{}
+}
+
+// flapIface is the interface c's flaps are on.
+func flapIface(c linkCase) string {
+	if c.fault.tracked() {
+		return "eth1"
+	}
+	return "eth0"
+}
+
+// linkFlap sets ifname down and up linkFlaps times, then waits longer
+// than the debounce and a Master_Down_Interval, so whatever the flaps set
+// off has shown. It returns how long the flaps took.
+func linkFlap(t *testing.T, n *netlab.Node, ifname string) time.Duration {
+	t.Helper()
+	lk, err := n.Linker()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer lk.Close()
+	start := time.Now()
+	for i := range linkFlaps {
+		if err := lk.Set(ifname, false); err != nil {
+			t.Fatalf("flap %d: %v", i, err)
+		}
+		time.Sleep(linkFlapDown)
+		if err := lk.Set(ifname, true); err != nil {
+			t.Fatalf("flap %d: %v", i, err)
+		}
+		time.Sleep(time.Duration(25+rand.IntN(31)) * time.Millisecond)
+	}
+	took := time.Since(start)
+	time.Sleep(time.Second)
+	return took
+}
+
+// linkFlapsKeepalived flaps c's link on a keepalived 2.2.7 pair whose
+// master debounces it with interface_up_down_delays; only figures.
+func linkFlapsKeepalived(t *testing.T, c linkCase, vrid int, vip netip.Prefix) linkRun {
+	_, lb := linkLab(t, c)
+	ifname := flapIface(c)
+	kc1 := faultKeepalived(vrid, faultPrio[0], vip)
+	if c.fault.tracked() {
+		kc1.Extra = []string{"track_interface {\n        eth1\n    }"}
+	}
+	delay, _ := time.ParseDuration(linkDebounce)
+	kc1.TopLevel = []string{fmt.Sprintf("interface_up_down_delays {\n    %s %g\n}", ifname, delay.Seconds())}
+	k1 := netlab.StartKeepalived(t, lb[0], kc1)
+	waitVIP(t, lb[0], vip, true, 10*time.Second)
+	k2 := netlab.StartKeepalived(t, lb[1], faultKeepalived(vrid, faultPrio[1], vip))
+	time.Sleep(time.Second)
+	exactlyOne(t, vip, lb[0], 500*time.Millisecond, lb[0], lb[1])
+	entering := func(p *netlab.Proc) int { return strings.Count(p.Output(), "Entering ") }
+	before := [2]int{entering(k1), entering(k2)}
+	r := linkRun{c: c}
+	s := sampleHolders(t, vip, lb)
+	r.flapped = linkFlap(t, lb[0], ifname)
+	log := s.finish(t)
+	r.changes = [2]int{entering(k1) - before[0], entering(k2) - before[1]}
+	r.lost = [2]int{len(log) - log.count(0), log.count(1)}
+	return r
 }

@@ -306,7 +306,8 @@ func (e *Engine) tellLink(now time.Time, l *ifaceLink, st vrouter.Status, reason
 		if e.limiter.allow("link:" + l.name + ":" + reason) {
 			e.log.Warn().Str("interface", l.name).Str("reason", reason).Msg("interface not usable: the instances tracking it fault or lose its weight (after its down_delay)")
 		}
-	} else if l.told.Check != "" {
+	} else if l.told.Check != "" && e.limiter.allow("link-up:"+l.name) {
+		// Rate-limited like the warning: a flapping link logs once a period.
 		e.log.Info().Str("interface", l.name).Str("reason", reason).Msg("interface usable again")
 	}
 	l.told = vrouter.Observed{Check: linkCheck(l.name), Status: st, Reason: reason, At: now}
