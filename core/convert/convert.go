@@ -186,6 +186,10 @@ func (c *converter) collect(stmts []*stmt) {
 			c.instance(s)
 		case "vrrp_sync_group":
 			c.syncGroup(s)
+		case "interface_up_down_delays":
+			c.upDownDelays(s)
+		case "linkbeat_interfaces", "linkbeat_use_polling":
+			note(&c.global.notes, s.Line, "%s: hawatch follows carrier from netlink link updates, no polling needed.", s.Keyword())
 		case "include", "includer", "includem", "includew", "includeb", "includea":
 			c.warn(&c.dropped, s.Line, "%s %s not followed: merge the included file into this one (or convert it on its own) first",
 				s.Keyword(), strings.Join(s.Args(), " "))
@@ -195,10 +199,6 @@ func (c *converter) collect(stmts []*stmt) {
 			c.dropStmt(&c.dropped, s, "hawatch manages only the virtual IPs; configure static addresses with the system's network tools")
 		case "vrrp_track_file", "track_file":
 			c.dropStmt(&c.dropped, s, "no file tracking in hawatch; use `hawatch demote` for maintenance or write a check plugin")
-		case "interface_up_down_delays":
-			c.upDownDelays(s)
-		case "linkbeat_interfaces", "linkbeat_use_polling":
-			note(&c.global.notes, s.Line, "%s: hawatch follows carrier from netlink link updates, no polling needed.", s.Keyword())
 		case "bfd_instance":
 			c.dropStmt(&c.dropped, s, "no BFD in hawatch")
 		case "garp_group":
