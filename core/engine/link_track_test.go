@@ -195,6 +195,7 @@ func TestLinkReload(t *testing.T) {
 		if err := lb1.eng.Reconfigure(context.Background(), next, nil, nil); err != nil {
 			t.Fatal(err)
 		}
+		time.Sleep(time.Millisecond) // the VIP worker releases
 		in := lb1.instance(t, "VI_1")
 		if in.State != vrrp.StateFault || in.Transitions != before+1 || lb1.vips.holds() {
 			t.Fatalf("track_interface eth1 (down) added: %s after %d transitions (was %d); want FAULT, one transition, released", in.State, in.Transitions, before)
