@@ -87,6 +87,7 @@ type Config struct {
 	SyncGroups []*SyncGroup
 	// TrackFiles are the `track_file "name" {}` blocks (trackfile.go).
 	TrackFiles []*TrackFile
+	Interfaces []*Interface // interface blocks (link debounce)
 
 	// Files holds the parsed sources by file name, for WriteDiagnostics. It
 	// is set even when loading failed. It is not encoded to JSON: the source
@@ -215,8 +216,10 @@ type Instance struct {
 	Witness       string
 	OnWitnessLost string // OnWitnessLostRelease (default) or OnWitnessLostKeep
 	Tracks        []*Track
-	Notify        []string // action names
-	DefRange      hcl.Range
+	// TrackInterfaces are other interfaces the instance follows.
+	TrackInterfaces []*TrackInterface
+	Notify          []string // action names
+	DefRange        hcl.Range
 
 	// TrackFiles are the track files the instance follows (trackfile.go).
 	TrackFiles []*InstanceTrackFile

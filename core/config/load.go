@@ -23,6 +23,7 @@ type fileSchema struct {
 	Instances  []*instanceBlock  `hcl:"vrrp_instance,block"`
 	SyncGroups []*syncGroupBlock `hcl:"sync_group,block"`
 	TrackFiles []*trackFileBlock `hcl:"track_file,block"`
+	Interfaces []*interfaceBlock `hcl:"interface,block"`
 }
 
 type nodeBlock struct {
@@ -87,28 +88,29 @@ type witnessBlock struct {
 }
 
 type instanceBlock struct {
-	Name           string              `hcl:"name,label"`
-	Interface      *hcl.Attribute      `hcl:"interface,attr"`
-	VRID           *hcl.Attribute      `hcl:"virtual_router_id,attr"`
-	Priority       *hcl.Attribute      `hcl:"priority,attr"`
-	Version        *hcl.Attribute      `hcl:"version,attr"`
-	AdvertInterval *hcl.Attribute      `hcl:"advert_interval,attr"`
-	AuthPass       *hcl.Attribute      `hcl:"auth_pass,attr"`
-	AddressOwner   *hcl.Attribute      `hcl:"address_owner,attr"`
-	VirtualIPs     *hcl.Attribute      `hcl:"virtual_ips,attr"`
-	UnicastSource  *hcl.Attribute      `hcl:"unicast_source,attr"`
-	UnicastPeers   *hcl.Attribute      `hcl:"unicast_peers,attr"`
-	UnicastPeer    []*unicastPeerBlock `hcl:"unicast_peer,block"`
-	UnicastTTL     *hcl.Attribute      `hcl:"unicast_ttl,attr"`
-	AuthHMAC       *authHMACBlock      `hcl:"auth_hmac,block"`
-	Witness        *hcl.Attribute      `hcl:"witness,attr"`
-	OnWitnessLost  *hcl.Attribute      `hcl:"on_witness_lost,attr"`
-	Preempt        *hcl.Attribute      `hcl:"preempt,attr"`
-	PreemptDelay   *hcl.Attribute      `hcl:"preempt_delay,attr"`
-	Notify         *hcl.Attribute      `hcl:"notify,attr"`
-	GARP           *garpBlock          `hcl:"garp,block"`
-	Tracks         []*trackBlock       `hcl:"track,block"`
-	DefRange       hcl.Range           `hcl:",def_range"`
+	Name           string                 `hcl:"name,label"`
+	Interface      *hcl.Attribute         `hcl:"interface,attr"`
+	VRID           *hcl.Attribute         `hcl:"virtual_router_id,attr"`
+	Priority       *hcl.Attribute         `hcl:"priority,attr"`
+	Version        *hcl.Attribute         `hcl:"version,attr"`
+	AdvertInterval *hcl.Attribute         `hcl:"advert_interval,attr"`
+	AuthPass       *hcl.Attribute         `hcl:"auth_pass,attr"`
+	AddressOwner   *hcl.Attribute         `hcl:"address_owner,attr"`
+	VirtualIPs     *hcl.Attribute         `hcl:"virtual_ips,attr"`
+	UnicastSource  *hcl.Attribute         `hcl:"unicast_source,attr"`
+	UnicastPeers   *hcl.Attribute         `hcl:"unicast_peers,attr"`
+	UnicastPeer    []*unicastPeerBlock    `hcl:"unicast_peer,block"`
+	UnicastTTL     *hcl.Attribute         `hcl:"unicast_ttl,attr"`
+	AuthHMAC       *authHMACBlock         `hcl:"auth_hmac,block"`
+	Witness        *hcl.Attribute         `hcl:"witness,attr"`
+	OnWitnessLost  *hcl.Attribute         `hcl:"on_witness_lost,attr"`
+	Preempt        *hcl.Attribute         `hcl:"preempt,attr"`
+	PreemptDelay   *hcl.Attribute         `hcl:"preempt_delay,attr"`
+	Notify         *hcl.Attribute         `hcl:"notify,attr"`
+	GARP           *garpBlock             `hcl:"garp,block"`
+	Tracks         []*trackBlock          `hcl:"track,block"`
+	TrackIfaces    []*trackInterfaceBlock `hcl:"track_interface,block"`
+	DefRange       hcl.Range              `hcl:",def_range"`
 
 	// track files and timing knobs (trackfile.go, timing.go)
 	TrackFiles           []*instanceTrackFileBlock `hcl:"track_file,block"`

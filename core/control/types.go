@@ -98,6 +98,10 @@ type LedgerEntry struct {
 	// is then "file:NAME").
 	File  string `json:"file,omitempty"`
 	Value *int64 `json:"value,omitempty"`
+	// Settles is when a debounced change (an interface's down_delay or
+	// up_delay) takes effect; Status and Reason are then the state
+	// waiting. Absent when nothing waits.
+	Settles time.Time `json:"settles,omitzero"`
 }
 
 // CheckStatus is the last result of one check.

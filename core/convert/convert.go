@@ -112,6 +112,8 @@ type converter struct {
 	// mailFromGuessed: notification_email_from was not set.
 	mailFromGuessed bool
 
+	ifaceDelays []*ifaceDelays // interface_up_down_delays
+
 	// dropped lists top-level blocks that were not converted, for the
 	// comment at the end of the policy.
 	dropped []string
@@ -204,6 +206,10 @@ func (c *converter) collect(stmts []*stmt) {
 			c.instance(s)
 		case "vrrp_sync_group":
 			c.syncGroup(s)
+		case "interface_up_down_delays":
+			c.upDownDelays(s)
+		case "linkbeat_interfaces", "linkbeat_use_polling":
+			note(&c.global.notes, s.Line, "%s: hawatch follows carrier from netlink link updates, no polling needed.", s.Keyword())
 		case "include", "includer", "includem", "includew", "includeb", "includea":
 			c.warn(&c.dropped, s.Line, "%s %s not followed: merge the included file into this one (or convert it on its own) first",
 				s.Keyword(), strings.Join(s.Args(), " "))

@@ -112,10 +112,17 @@
 // higher_prio_send_advert, garp_lower_prio_repeat / _delay): see
 // trackfile.go.
 //
+// track_interface { eth1; eth2 weight -20 } → track_interface "eth1" {}
+// and track_interface "eth2" { weight = -20 } (same weight semantics; a
+// sync group's entries go to each member); interface_up_down_delays {
+// eth0 0.2 1 } → interface "eth0" { down_delay, up_delay }. Like
+// keepalived, hawatch puts an instance in FAULT when its interface is
+// gone, set down or without carrier; linkbeat_use_polling and
+// linkbeat_interfaces become notes (carrier comes from netlink), and
+// dont_track_primary is not converted (see link.go).
+//
 // Not converted, with a warning each: LVS (virtual_server and friends),
-// static_* blocks, track_interface, BFD, virtual MACs,
-// virtual_routes/rules, virtual_ipaddress_excluded, notify FIFOs,
-// multicast group and source settings, strict mode, TTL checks. Like
-// keepalived, hawatch puts an instance in FAULT when its interface is gone
-// or set down; unlike it, not on carrier loss.
+// static_* blocks, BFD, virtual MACs, virtual_routes/rules,
+// virtual_ipaddress_excluded, notify FIFOs, multicast group and source
+// settings, strict mode, TTL checks, track_interface's reverse.
 package convert

@@ -49,9 +49,10 @@ type instance struct {
 	garp     garpSettings
 	garpLine int
 
-	tracks    []*trackRef
-	notifies  []*notifyRef
-	smtpAlert *bool
+	tracks      []*trackRef
+	ifaceTracks []*ifaceTrack // track_interface
+	notifies    []*notifyRef
+	smtpAlert   *bool
 
 	group *group
 
@@ -90,7 +91,6 @@ var instanceDropped = map[string]string{
 	"use_vmac_addr":              "hawatch does not use virtual MACs",
 	"use_ipvlan":                 "hawatch does not create interfaces",
 	"native_ipv6":                "deprecated in keepalived; IPv6 VIPs make an instance IPv6",
-	"dont_track_primary":         "hawatch faults an instance only when its interface is gone or set down, not on carrier loss, which is close to what dont_track_primary asked for",
 	"mcast_src_ip":               "hawatch sends multicast adverts from the interface's primary address",
 	"mcast_dst_ip":               "hawatch always uses the standard VRRP groups 224.0.0.18 / ff02::12",
 	"track_src_ip":               "not supported",
@@ -108,14 +108,12 @@ var instanceDropped = map[string]string{
 	"virtual_routes":             "hawatch manages addresses only; add routes from a notify action",
 	"virtual_rules":              "hawatch manages addresses only; add rules from a notify action",
 	"promote_secondaries":        "set net.ipv4.conf.IFACE.promote_secondaries with sysctl",
-	"track_interface":            "hawatch follows only the instance's own interface (gone or set down: FAULT), not other links or carrier; write a check plugin if another link must move the VIP",
 	"track_bfd":                  "no BFD in hawatch",
 	"notify_deleted":             "hawatch does not report DELETED",
 	"notify_master_rx_lower_pri": "hawatch resolves a second master itself (see the splitbrain plugin)",
 	"notify_priority_changes":    "priority changes are in `hawatch events` and the metrics",
 	"notify_fifo":                "use `hawatch events` (JSON lines) or a notify action",
 	"kernel_rx_buf_size":         "not supported",
-	"linkbeat_use_polling":       "not supported",
 	"debug":                      "use node.log_level",
 	"vrf":                        "not supported",
 	"lvs_sync_daemon_interface":  "LVS/IPVS is not part of hawatch",
@@ -140,7 +138,7 @@ func (c *converter) instance(s *stmt) {
 	}
 	notes := &in.notes
 	for _, e := range s.Children {
-		if c.special(notes, e) {
+		if c.special(notes, e) || c.linkKeyword(notes, in, nil, e) {
 			continue
 		}
 		eargs := e.Args()
@@ -555,6 +553,7 @@ func (c *converter) finishInstance(in *instance) {
 
 	c.renderTracks(in)
 	c.finishExtras(in)
+	c.renderIfaceTracks(in)
 	c.instanceNotify(in)
 }
 

@@ -84,7 +84,7 @@ func instanceStatus(in engine.InstanceStatus) control.InstanceStatus {
 	for _, l := range in.Ledger {
 		e := control.LedgerEntry{
 			Check: l.Check, Effect: l.Effect.String(), Weight: l.Weight, Status: l.Status.String(), Up: l.Up,
-			Reported: l.Reported, Contribution: l.Contribution, Reason: l.Reason, ObservedAt: l.ObservedAt,
+			Reported: l.Reported, Contribution: l.Contribution, Reason: l.Reason, ObservedAt: l.ObservedAt, Settles: l.Settles,
 		}
 		if l.File != "" {
 			v := l.Value

@@ -82,7 +82,7 @@ func (e *Engine) attach(ctx context.Context, b *binding) error {
 		key.ttl = ic.UnicastTTL
 	}
 	now := time.Now()
-	if err := e.follow(now, ic.Interface); err != nil {
+	if err := e.followAll(now, ic); err != nil {
 		return fmt.Errorf("instance %s: %w", ic.Name, err)
 	}
 	s := e.sockets[key]
@@ -143,11 +143,9 @@ func (e *Engine) attach(ctx context.Context, b *binding) error {
 	s.byVRID[ic.VRID] = b
 	b.r, b.sock, b.worker = r, s, w
 	w.register(ic.Name, vipSpec{prefixes: ic.VirtualIPs, label: vipLabel(ic), policy: vipPolicy(ic), lowerPrio: lowerPrioPolicy(ic), addressOwner: ic.AddressOwner})
-	if l := e.links[ic.Interface]; l != nil {
-		// What the interface is now, before the router starts: one that
-		// is down starts the instance in FAULT, as keepalived does.
-		e.apply(now, r.Step(now, l.told))
-	}
+	// What the interfaces are now, before the router starts: one that is
+	// down starts the instance in FAULT, as keepalived does.
+	e.tellRouter(now, b)
 	return nil
 }
 

@@ -19,8 +19,8 @@ import (
 func vrrpFields(ic *config.Instance) config.Instance {
 	c := *ic
 	// Tracks, notifications and auth_hmac keys change in place: a key
-	// rotation must not flap the instance.
-	c.Tracks, c.Notify, c.HMAC = nil, nil, nil
+	// rotation must not flap the instance. So do interface tracks.
+	c.Tracks, c.Notify, c.HMAC, c.TrackInterfaces = nil, nil, nil, nil
 	c.TrackFiles = nil
 	c.DefRange = hcl.Range{}
 	return c
@@ -143,6 +143,7 @@ func (e *Engine) reconfigure(now time.Time, next *config.Config, feeds map[strin
 		latest[name], _ = observation(name, r) // malformed evidence was reported when it came
 	}
 	e.startFiles(now) // a new file is read (and watched) before its routers hear of it
+	e.linkLatest(now, next, latest)
 	fresh := map[string]*binding{}
 	var bindings []*binding
 	byName := map[string]*binding{}

@@ -82,6 +82,11 @@ type Track struct {
 	Rise, Fall int // consecutive results to come up / go down; < 1 means 1
 	OnUnknown  UnknownPolicy
 	HoldFor    time.Duration
+	// DownDelay and UpDelay debounce the track (keepalived's
+	// interface_up_down_delays): a result that would take it down (up)
+	// counts only once nothing contrary came for that long, so a flap
+	// shorter than the delay moves nothing. 0: at once. See debounce.go.
+	DownDelay, UpDelay time.Duration
 }
 
 // tracker turns a stream of results into an up/down verdict with
@@ -102,6 +107,7 @@ type tracker struct {
 	heard        *Heard    // the latest advert the check saw (a guard)
 	value        int64     // a track file's value, clamped (EffectFile)
 	fileNote     string    // what the application said of that value
+	bounce       debounce  // a verdict change waiting out its delay
 }
 
 func newTracker(t Track) *tracker {
@@ -131,9 +137,9 @@ func (t *tracker) label() string {
 	return "check " + t.Check
 }
 
-// observe feeds one result and reports whether the verdict (up, or
-// reported) changed.
-func (t *tracker) observe(now time.Time, o Observed) bool {
+// take feeds one result past the debounce and reports whether the
+// verdict (up, or reported) changed.
+func (t *tracker) take(now time.Time, o Observed) bool {
 	t.status, t.reason, t.observedAt = o.Status, o.Reason, o.At
 	if o.Heard != nil && (t.heard == nil || o.Heard.At.After(t.heard.At)) {
 		t.heard = o.Heard
@@ -231,12 +237,15 @@ type LedgerEntry struct {
 	Contribution int
 	Reason       string
 	ObservedAt   time.Time
+	// Settles is when a debounced change takes effect (zero: none
+	// waiting); Status and Reason are then the result waiting.
+	Settles time.Time
 }
 
 func (t *tracker) entry() LedgerEntry {
 	return LedgerEntry{
 		Check: t.key(), File: t.File, Value: t.value, Effect: t.Effect, Weight: t.Weight, Status: t.status, Up: t.up, Reported: t.reported,
-		Contribution: t.contribution(), Reason: t.why(), ObservedAt: t.observedAt,
+		Contribution: t.contribution(), Reason: t.why(), ObservedAt: t.observedAt, Settles: t.bounce.at,
 	}
 }
 

@@ -167,6 +167,7 @@ func (r *Router) NextDeadline() time.Time {
 	earlier(r.startAt)
 	for _, t := range r.ledger {
 		earlier(t.holdDeadline())
+		earlier(t.settleDeadline())
 	}
 	if r.witness != nil && r.grant.State == GrantHeld && r.grant.ValidUntil.After(r.lastNow) {
 		earlier(r.grant.ValidUntil) // an unconfirmed grant runs out: resign then
@@ -242,6 +243,9 @@ func (r *Router) tick(now time.Time, rd *Ready) {
 	}
 	for _, t := range r.ledger {
 		if d := t.holdDeadline(); !d.IsZero() && !now.Before(d) && t.expire(now) {
+			r.checkChanged(now, t, rd)
+		}
+		if t.settle(now) {
 			r.checkChanged(now, t, rd)
 		}
 	}

@@ -79,7 +79,7 @@ func (s *script) fatalf(format string, args ...any) {
 // command runs one script line:
 //
 //	router NAME key=value...   version vrid prio interval preempt preempt_delay owner local vips pass unicast notify witness=release|keep
-//	track NAME CHECK key=value...  effect=fault|weight|yield weight rise fall unknown=hold|fail hold_for
+//	track NAME CHECK key=value...  effect=fault|weight|yield weight rise fall unknown=hold|fail hold_for down_delay up_delay
 //	trackfile NAME FILE key=value...  weight reverse remove (a track_file)
 //	group NAME,NAME...         a sync group (declare before the first step)
 //	at OFFSET NAME EVENT...    offsets never go backwards
@@ -323,6 +323,10 @@ func (s *script) track(f []string) {
 			tr.OnUnknown = map[string]UnknownPolicy{"hold": UnknownHold, "fail": UnknownFail}[v]
 		case "hold_for":
 			tr.HoldFor = s.Dur(v)
+		case "down_delay":
+			tr.DownDelay = s.Dur(v)
+		case "up_delay":
+			tr.UpDelay = s.Dur(v)
 		case "remove":
 			c.Tracks = slices.DeleteFunc(c.Tracks, func(t Track) bool { return t.Check == f[1] })
 			return
