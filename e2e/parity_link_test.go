@@ -303,11 +303,20 @@ func linkFlapsHawatch(t *testing.T, c linkCase, vrid int, vip netip.Prefix) link
 	log := s.finish(t)
 	r.changes = [2]int{stateChanges(d1) - before[0], stateChanges(d2) - before[1]}
 	r.lost = [2]int{len(log) - log.count(0), log.count(1)}
-	if r.changes != [2]int{} {
-		t.Errorf("%d flaps of %s inside its %s debounce: %d state changes on lb1, %d on lb2; want none", linkFlaps, ifname, linkDebounce, r.changes[0], r.changes[1])
+	// The debounce is lb1's: it must never move. lb2 is held to it only
+	// when the flaps are on a tracked interface: while the master's own
+	// link is down its adverts are lost, and after each flap the bridge
+	// forwards from its port again only once the kernel's link watcher
+	// has seen the carrier (batched, up to a second later), so an unlucky
+	// run starves the backup whatever the master does (keepalived's pair
+	// has shown it too). lb2's count is then a figure in the line.
+	if r.changes[0] != 0 || r.lost[0] != 0 {
+		t.Errorf("%d flaps of %s inside its %s debounce: lb1 changed state %d times and lacked the VIP in %d samples; want 0 and 0",
+			linkFlaps, ifname, linkDebounce, r.changes[0], r.lost[0])
 	}
-	if r.lost != [2]int{} {
-		t.Errorf("during the flaps lb1 lacked the VIP in %d samples and lb2 had it in %d; want 0 and 0", r.lost[0], r.lost[1])
+	if c.fault != ownDown && (r.changes[1] != 0 || r.lost[1] != 0) {
+		t.Errorf("%d flaps of tracked %s: lb2 changed state %d times and held the VIP in %d samples; want 0 and 0",
+			linkFlaps, ifname, r.changes[1], r.lost[1])
 	}
 	if e := ledgerEntry(t, d1, "link:"+ifname); !e.Up || !e.Settles.IsZero() {
 		t.Errorf("lb1's link:%s track after the flaps: %+v, want up with nothing waiting", ifname, e)
