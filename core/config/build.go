@@ -65,6 +65,8 @@ func build(d *decoder, raw *fileSchema, cfg *Config) {
 		}
 	}
 	b.crossInstance(insts)
+	cfg.Static = b.static(raw.Static)
+	b.crossStatic(cfg.Static, insts)
 	var members []groupMembers
 	for _, g := range raw.SyncGroups {
 		if b.define("sync_group", g.Name, g.DefRange) {

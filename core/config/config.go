@@ -85,6 +85,8 @@ type Config struct {
 	Witnesses  []*Witness
 	Instances  []*Instance
 	SyncGroups []*SyncGroup
+	// Static is the static {} block, nil when absent.
+	Static *Static
 
 	// Files holds the parsed sources by file name, for WriteDiagnostics. It
 	// is set even when loading failed. It is not encoded to JSON: the source
@@ -190,9 +192,20 @@ type Instance struct {
 	// keys never print.
 	HMAC *HMAC
 
-	VirtualIPs    []netip.Prefix // all of one family
-	UnicastSource netip.Addr     // zero: chosen by the kernel
-	UnicastPeers  []netip.Addr   // empty: multicast
+	VirtualIPs []netip.Prefix // all of one family; the adverts list them
+	// Addresses are the virtual_ip blocks (options of addresses that are
+	// also in VirtualIPs, unless excluded) and excluded_ips; Owned merges
+	// them with VirtualIPs.
+	Addresses []*Address
+	// Routes and Rules are installed while master (virtual_route,
+	// virtual_rule).
+	Routes []*Route
+	Rules  []*Rule
+	// McastSource is the source address of multicast adverts; zero: the
+	// interface's primary address.
+	McastSource   netip.Addr
+	UnicastSource netip.Addr   // zero: chosen by the kernel
+	UnicastPeers  []netip.Addr // empty: multicast
 	// PeerTTL bounds the TTL accepted from the peers given as
 	// unicast_peer blocks; peers from unicast_peers have no bound.
 	PeerTTL map[netip.Addr]TTLRange

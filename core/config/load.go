@@ -22,6 +22,7 @@ type fileSchema struct {
 	Witnesses  []*witnessBlock   `hcl:"witness,block"`
 	Instances  []*instanceBlock  `hcl:"vrrp_instance,block"`
 	SyncGroups []*syncGroupBlock `hcl:"sync_group,block"`
+	Static     *staticBlock      `hcl:"static,block"`
 }
 
 type nodeBlock struct {
@@ -103,7 +104,13 @@ type instanceBlock struct {
 	Notify         *hcl.Attribute      `hcl:"notify,attr"`
 	GARP           *garpBlock          `hcl:"garp,block"`
 	Tracks         []*trackBlock       `hcl:"track,block"`
-	DefRange       hcl.Range           `hcl:",def_range"`
+	// Routes, rules and address options (routes.go).
+	VirtualIP     []*virtualIPBlock `hcl:"virtual_ip,block"`
+	ExcludedIPs   *hcl.Attribute    `hcl:"excluded_ips,attr"`
+	VirtualRoutes []*routeBlock     `hcl:"virtual_route,block"`
+	VirtualRules  []*ruleBlock      `hcl:"virtual_rule,block"`
+	McastSource   *hcl.Attribute    `hcl:"mcast_source,attr"`
+	DefRange      hcl.Range         `hcl:",def_range"`
 }
 
 type garpBlock struct {
