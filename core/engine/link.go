@@ -88,6 +88,9 @@ func (e *Engine) tracks(ic *config.Instance, checks []*config.Check) []vrouter.T
 	t := routerTracks(ic, checks)
 	if e.opts.Links != nil {
 		t = append(t, linkTrack(ic.Interface))
+		for _, dev := range trackedDevs(ic) {
+			t = append(t, linkTrack(dev))
+		}
 	}
 	return t
 }
@@ -235,7 +238,7 @@ func (e *Engine) tellLink(now time.Time, l *ifaceLink, st vrouter.Status, reason
 	}
 	l.told = vrouter.Observed{Check: linkCheck(l.name), Status: st, Reason: reason, At: now}
 	for _, b := range e.bindings {
-		if b.r != nil && b.cfg.Interface == l.name {
+		if b.r != nil && (b.cfg.Interface == l.name || contains(trackedDevs(b.cfg), l.name)) {
 			e.apply(now, b.r.Step(now, l.told))
 		}
 	}

@@ -22,6 +22,7 @@ func vrrpFields(ic *config.Instance) config.Instance {
 	// rotation must not flap the instance.
 	c.Tracks, c.Notify, c.HMAC = nil, nil, nil
 	c.DefRange = hcl.Range{}
+	c.Addresses, c.Routes, c.Rules = withoutRanges(c.Addresses), withoutRanges(c.Routes), withoutRanges(c.Rules)
 	return c
 }
 
@@ -55,6 +56,11 @@ func (e *Engine) plan(next *config.Config) (reloadPlan, error) {
 		if !seen[b.cfg.Name] {
 			p.remove = append(p.remove, b)
 		}
+	}
+	// The static block is installed once at start; changing it in place
+	// is not supported.
+	if !sameStatic(e.cfg.Static, next.Static) {
+		return p, fmt.Errorf("reload: the static block changed; that needs a restart")
 	}
 	// Sync groups tie members' machines together; changing them in place
 	// is not supported.
