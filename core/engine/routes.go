@@ -219,13 +219,13 @@ func routeSetOf(routes []*config.Route, rules []*config.Rule) (routeSet, error) 
 		}
 		s.routes = append(s.routes, route.Route{
 			Dst: r.To, Via: r.Via, Src: r.Src, Dev: r.Dev, Metric: r.Metric, Table: r.Table,
-			Scope: routeScope(r.Scope), Type: t, Protocol: uint8(r.Protocol), OnLink: r.OnLink,
+			Scope: routeScope(r.Scope), Type: t, Protocol: uint8(r.Protocol), OnLink: r.OnLink, NoTrack: r.NoTrack,
 		})
 	}
 	for _, r := range rules {
 		s.rules = append(s.rules, route.Rule{
 			Family: r.Family, From: r.From, To: r.To, Table: r.Table, Priority: r.Priority,
-			IIF: r.IIF, OIF: r.OIF, Mark: r.FWMark, Mask: r.FWMask, HasMark: r.HasMark,
+			IIF: r.IIF, OIF: r.OIF, Mark: r.FWMark, Mask: r.FWMask, HasMark: r.HasMark, NoTrack: r.NoTrack,
 		})
 	}
 	for _, r := range s.routes {
@@ -274,7 +274,7 @@ func vipAddresses(as []*config.Address, label string) []vip.Address {
 	out := make([]vip.Address, 0, len(as))
 	for _, a := range as {
 		sc, _ := vip.ParseScope(a.Scope) // validated at load; "" is global
-		o := vip.AddrOptions{Label: a.Label, Scope: sc, Broadcast: a.Broadcast}
+		o := vip.AddrOptions{Label: a.Label, Scope: sc, Broadcast: a.Broadcast, NoTrack: a.NoTrack}
 		if o.Label == "" && a.Prefix.Addr().Is4() {
 			o.Label = label
 		}

@@ -65,7 +65,8 @@ type owner struct {
 	routes  []Route
 	rules   []Rule
 	holding bool
-	failing bool // the last add of something held failed: retry
+	failing bool     // the last add of something held failed: retry
+	missing []string // what failed to go in on the last pass
 }
 
 // Manager installs the routes and rules its owners hold and keeps them
@@ -337,12 +338,35 @@ func (m *Manager) install(name string, o *owner, readd bool) []error {
 			m.log.Info().Str("owner", name).Str("what", what).Msg("installed on retry")
 		}
 	}
+	// keepalived's no_track: what was installed and then deleted stays
+	// gone until the next Acquire; what never went in is still retried.
+	skip := func(noTrack bool, what string) bool {
+		return readd && noTrack && !slices.Contains(o.missing, what)
+	}
+	var missing []string
 	for _, r := range o.routes {
-		put("route "+r.String(), m.be.addRoute(r))
+		what := "route " + r.String()
+		if skip(r.NoTrack, what) {
+			continue
+		}
+		err := m.be.addRoute(r)
+		if err != nil && !errors.Is(err, errExists) {
+			missing = append(missing, what)
+		}
+		put(what, err)
 	}
 	for _, r := range o.rules {
-		put("rule "+r.String(), m.be.addRule(r))
+		what := "rule " + r.String()
+		if skip(r.NoTrack, what) {
+			continue
+		}
+		err := m.be.addRule(r)
+		if err != nil && !errors.Is(err, errExists) {
+			missing = append(missing, what)
+		}
+		put(what, err)
 	}
+	o.missing = missing
 	if len(errs) > 0 && readd {
 		m.noisy.Error().Err(errors.Join(errs...)).Msg("cannot install held routes or rules; will retry")
 	}

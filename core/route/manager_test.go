@@ -288,3 +288,29 @@ func TestStrings(t *testing.T) {
 		}
 	}
 }
+
+// keepalived's no_track: a deleted route stays gone until the next
+// Acquire after a Release; a tracked one next to it comes back.
+func TestNoTrackNotPutBack(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		m, be := newTestManager(t)
+		stop := startRun(m)
+		defer stop()
+		nt := r2
+		nt.NoTrack = true
+		ctx := context.Background()
+		_ = m.Acquire(ctx, "vi_1", []Route{r1, nt}, nil)
+		be.externalDelRoute(nt)
+		synctest.Wait()
+		be.externalDelRoute(r1)
+		synctest.Wait()
+		if be.has(nt) || !be.has(r1) {
+			t.Fatalf("routes %v: want r1 put back, the no_track one not", be.routes)
+		}
+		_ = m.Release(ctx, "vi_1")
+		_ = m.Acquire(ctx, "vi_1", []Route{r1, nt}, nil)
+		if !be.has(nt) {
+			t.Fatal("no_track route not installed on the next acquire")
+		}
+	})
+}

@@ -56,6 +56,10 @@ type Route struct {
 	Type     Type       // 0 means TypeUnicast
 	Protocol uint8      // 0: boot (as ip(8))
 	OnLink   bool       // the gateway is on the link even if no prefix says so
+	// NoTrack: the reconciler does not put the route back when someone
+	// deletes it (keepalived's no_track); the next Acquire after a Release
+	// does. Not a kernel attribute.
+	NoTrack bool
 }
 
 // Validate reports a route the kernel would refuse for its shape.
@@ -144,6 +148,7 @@ type Rule struct {
 	Mark     uint32       // fwmark; with Mask 0 the mark must equal Mark
 	Mask     uint32
 	HasMark  bool // match the fwmark at all
+	NoTrack  bool // as Route.NoTrack
 }
 
 // Validate reports a rule the kernel would refuse or that would match

@@ -51,6 +51,10 @@ type AddrOptions struct {
 	Scope Scope
 	// Broadcast is the IPv4 broadcast address; invalid (zero): none.
 	Broadcast netip.Addr
+	// NoTrack: the reconciler does not put the address back when someone
+	// deletes it (keepalived's no_track); the next Acquire after a
+	// Release does.
+	NoTrack bool
 }
 
 // Address is one address with its options.

@@ -74,3 +74,25 @@ func TestParseScope(t *testing.T) {
 		t.Error("universe accepted")
 	}
 }
+
+// keepalived's no_track: a deleted address stays gone until the next
+// takeover; its neighbours are put back as usual.
+func TestNoTrackAddressNotPutBack(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		r := newRig(t, Options{})
+		r.run()
+		addrs := []Address{{Prefix: v4a, AddrOptions: AddrOptions{NoTrack: true}}, {Prefix: v4b}}
+		if err := r.m.AcquireAddresses(context.Background(), "vi_1", addrs); err != nil {
+			t.Fatal(err)
+		}
+		r.be.externalDel(v4a)
+		r.event(v4a, false)
+		r.be.externalDel(v4b)
+		r.event(v4b, false)
+		r.wantPresent(false, v4a)
+		r.wantPresent(true, v4b)
+		_ = r.m.Release(context.Background(), "vi_1")
+		_ = r.m.AcquireAddresses(context.Background(), "vi_1", addrs)
+		r.wantPresent(true, v4a, v4b)
+	})
+}

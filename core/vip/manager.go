@@ -641,6 +641,11 @@ func (m *Manager) handleEvent(ev addrEvent) {
 // readd adds a held prefix that went missing and reports whether it was
 // really missing.
 func (m *Manager) readd(name string, o *owner, pf netip.Prefix) bool {
+	if o.opts[pf].NoTrack {
+		// keepalived's no_track: gone until the next takeover.
+		m.log.Info().Str("owner", name).Stringer("prefix", pf).Msg("no_track VIP was deleted; not put back until the next takeover")
+		return false
+	}
 	err := m.be.add(pf, o.opts[pf])
 	switch {
 	case errors.Is(err, errAddrExists):
