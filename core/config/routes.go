@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -215,9 +216,25 @@ func (b *builder) addressOptions(v *virtualIPBlock, iface string, static bool) (
 // seen holds the addresses of virtual_ips already read.
 func (b *builder) virtualIPBlocks(r *instanceBlock, info *instanceInfo, versionOK bool, seen map[netip.Addr]bool) {
 	inst := info.inst
+	listed := slices.Clone(inst.VirtualIPs)
+	blocked := map[netip.Addr]bool{}
 	for _, v := range r.VirtualIP {
 		a, ok := b.addressOptions(v, inst.Interface, false)
 		if !ok {
+			continue
+		}
+		// A block for an address of virtual_ips gives that address its
+		// options; it keeps its place in the adverts.
+		if i := slices.IndexFunc(listed, func(p netip.Prefix) bool { return p.Addr() == a.Prefix.Addr() }); i >= 0 && !blocked[a.Prefix.Addr()] {
+			switch {
+			case listed[i] != a.Prefix:
+				b.errorf(v.DefRange, "virtual_ip differs from virtual_ips", "virtual_ips has %s; write the block's address the same way to give it options.", listed[i])
+			case a.Excluded:
+				b.errorf(v.Excluded.Range, "Excluded address in virtual_ips", "%s is advertised (it is in virtual_ips); remove it there to exclude it.", a.Prefix)
+			default:
+				blocked[a.Prefix.Addr()] = true
+				inst.Addresses = append(inst.Addresses, a)
+			}
 			continue
 		}
 		if seen[a.Prefix.Addr()] {
@@ -371,6 +388,27 @@ func (b *builder) route(r *routeBlock, fam int) (*Route, bool) {
 	return rt, ok
 }
 
+// parsePrefix reads a route destination or rule selector: a prefix, or a
+// bare address meaning one host. Unlike an address this node owns, any
+// network may be routed (0.0.0.0/0, multicast ranges).
+func parsePrefix(s string) (netip.Prefix, error) {
+	if !strings.Contains(s, "/") {
+		a, err := netip.ParseAddr(s)
+		if err != nil || a.Zone() != "" {
+			return netip.Prefix{}, errors.New("is not an IP address or prefix")
+		}
+		s = netip.PrefixFrom(a, a.BitLen()).String()
+	}
+	p, err := netip.ParsePrefix(s)
+	switch {
+	case err != nil:
+		return p, errors.New("is not a prefix such as \"198.51.100.0/24\"")
+	case p.Addr().Is4In6():
+		return p, errors.New("is an IPv4-mapped IPv6 prefix; write the IPv4 prefix")
+	}
+	return p, nil
+}
+
 // parseDest reads a route destination: a prefix, a bare address (a host
 // route) or "default" (of family fam).
 func parseDest(s string, fam int) (netip.Prefix, error) {
@@ -380,7 +418,7 @@ func parseDest(s string, fam int) (netip.Prefix, error) {
 		}
 		return netip.MustParsePrefix("0.0.0.0/0"), nil
 	}
-	p, err := parseVIP(s)
+	p, err := parsePrefix(s)
 	if err != nil {
 		return p, err
 	}
@@ -413,7 +451,7 @@ func (b *builder) rule(r *ruleBlock, fam int) (*Rule, bool) {
 		if !b.string(a, &s) || s == "all" {
 			return
 		}
-		p, err := parseVIP(s)
+		p, err := parsePrefix(s)
 		if err == nil && p.Masked() != p {
 			err = fmt.Errorf("has host bits set; the network is %s", p.Masked())
 		}

@@ -14,8 +14,12 @@ func init() {
 var routeBadCases = []badCase{
 	{"virtual_ip bad address", vi(iface, vrid, prio, vip4, `virtual_ip "198.51.100.300" {}`),
 		"Invalid address", "not an IP address", 6, 3},
-	{"virtual_ip duplicate of list", vi(iface, vrid, prio, vip4, `virtual_ip "198.51.100.50/24" {}`),
-		"Duplicate virtual IP", "listed twice", 6, 3},
+	{"virtual_ip twice", vi(iface, vrid, prio, vip4, `virtual_ip "198.51.100.50/24" {}`, `virtual_ip "198.51.100.50/24" {}`),
+		"Duplicate virtual IP", "listed twice", 7, 3},
+	{"virtual_ip other length than list", vi(iface, vrid, prio, vip4, `virtual_ip "198.51.100.50" {}`),
+		"virtual_ip differs from virtual_ips", "198.51.100.50/24", 6, 3},
+	{"virtual_ip in list excluded", vi(iface, vrid, prio, vip4, `virtual_ip "198.51.100.50/24" {`, `  excluded = true`, `}`),
+		"Excluded address in virtual_ips", "remove it there", 7, 5},
 	{"virtual_ip other family", vi(iface, vrid, prio, vip4, `virtual_ip "2001:db8::5" {}`),
 		"Mixed address families", "excluded = true", 6, 3},
 	{"label not starting with dev", vi(iface, vrid, prio, vip4, `virtual_ip "198.51.100.60" {`, `  dev = "eth1"`, `  label = "eth0:web"`, `}`),
@@ -73,6 +77,7 @@ var routeBadCases = []badCase{
 
 func TestRoutesAndAddressOptions(t *testing.T) {
 	src := vi(iface, vrid, prio, vip4,
+		`virtual_ip "198.51.100.50/24" {`, `  label = "eth0:web"`, `}`,
 		`excluded_ips = ["2001:db8::50/64"]`,
 		`mcast_source = "198.51.100.11"`,
 		`virtual_ip "198.51.100.60/24" {`, `  dev = "eth1"`, `  label = "eth1:web"`, `  scope = "link"`, `  broadcast = "198.51.100.255"`, `  no_track = true`, `}`,
@@ -102,7 +107,7 @@ func TestRoutesAndAddressOptions(t *testing.T) {
 		owned = append(owned, o.Prefix.String()+" "+o.Dev+" "+o.Label+" "+o.Scope+" "+o.Broadcast.String()+" "+boolStr(o.NoTrack, "no_track")+boolStr(o.Excluded, "excluded"))
 	}
 	want := []string{
-		"198.51.100.50/24    invalid IP ",
+		"198.51.100.50/24  eth0:web  invalid IP ",
 		"198.51.100.60/24 eth1 eth1:web link 198.51.100.255 no_track",
 		"198.51.100.61/32    invalid IP excluded",
 		"2001:db8::50/64    invalid IP excluded",
