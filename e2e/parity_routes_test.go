@@ -312,4 +312,3 @@ func prDevLinkTracked(t *testing.T, lb1, lb2 *netlab.Node, d1, d2 *daemon) {
 func prefixNet(p netip.Prefix) *net.IPNet {
 	return &net.IPNet{IP: p.Addr().AsSlice(), Mask: net.CIDRMask(p.Bits(), p.Addr().BitLen())}
 }
-

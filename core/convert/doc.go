@@ -106,10 +106,20 @@
 // its notify scripts as above; its track_script entries are added to each
 // member instance (hawatch tracks per instance).
 //
+// virtual_ipaddress options → virtual_ip "ADDR" blocks (dev, label,
+// scope, brd → broadcast, no_track; the address stays in virtual_ips);
+// virtual_ipaddress_excluded → excluded_ips (or virtual_ip blocks with
+// excluded = true when they carry options); virtual_routes and
+// virtual_rules → virtual_route and virtual_rule blocks; mcast_src_ip →
+// mcast_source (unicast_source on a unicast instance); static_ipaddress,
+// static_routes and static_rules → the static block. Route and rule
+// options hawatch has no attribute for (mtu, tos, realms, ...) are warned
+// about one by one; multipath routes, rt_tables names and rule actions
+// other than a table lookup skip their line with a warning.
+//
 // Not converted, with a warning each: LVS (virtual_server and friends),
-// static_* blocks, track_interface, track_file, BFD, virtual MACs,
-// virtual_routes/rules, virtual_ipaddress_excluded, notify FIFOs,
-// multicast group and source settings, strict mode, TTL checks. Like
+// track_interface, track_file, BFD, virtual MACs, notify FIFOs,
+// multicast group settings, strict mode, TTL checks. Like
 // keepalived, hawatch puts an instance in FAULT when its interface is gone
 // or set down; unlike it, not on carrier loss.
 package convert
