@@ -37,8 +37,11 @@ type Address struct {
 // Route is a virtual_route block (installed while master) or a static
 // route (installed for as long as the daemon runs).
 type Route struct {
-	To       netip.Prefix
-	Via      netip.Addr // gateway; zero: none
+	To  netip.Prefix
+	Via netip.Addr // gateway; zero: none
+	// Nexthops are the gateways of a multipath route (2 to
+	// MaxNexthops); Via is then zero.
+	Nexthops []netip.Addr
 	Src      netip.Addr // preferred source; zero: none
 	Dev      string
 	Metric   int
@@ -76,6 +79,9 @@ type Static struct {
 	Rules     []*Rule
 	DefRange  hcl.Range
 }
+
+// MaxNexthops bounds a multipath route's gateways.
+const MaxNexthops = 8
 
 // Accepted values.
 var (
@@ -122,6 +128,7 @@ type virtualIPBlock struct {
 type routeBlock struct {
 	To       *hcl.Attribute `hcl:"to,attr"`
 	Via      *hcl.Attribute `hcl:"via,attr"`
+	Nexthops *hcl.Attribute `hcl:"nexthops,attr"`
 	Src      *hcl.Attribute `hcl:"src,attr"`
 	Dev      *hcl.Attribute `hcl:"dev,attr"`
 	Metric   *hcl.Attribute `hcl:"metric,attr"`
@@ -314,9 +321,38 @@ func (b *builder) route(r *routeBlock, fam int) (*Route, bool) {
 	}
 	addr(r.Via, &rt.Via)
 	addr(r.Src, &rt.Src)
-	if rt.Via.IsValid() {
+	if items, listed := b.stringList(r.Nexthops); listed {
+		for _, it := range items {
+			x, err := parsePeer(it.Value)
+			switch {
+			case err != nil:
+				b.errorf(it.Range, "Invalid nexthop", "%q %v.", it.Value, err)
+				ok = false
+			case slices.Contains(rt.Nexthops, x):
+				b.errorf(it.Range, "Duplicate nexthop", "%s is listed twice.", x)
+				ok = false
+			case len(rt.Nexthops) > 0 && family(x) != family(rt.Nexthops[0]):
+				b.errorf(it.Range, "Mixed families in nexthops", "%s is IPv%d but %s is IPv%d.", x, family(x), rt.Nexthops[0], family(rt.Nexthops[0]))
+				ok = false
+			default:
+				rt.Nexthops = append(rt.Nexthops, x)
+			}
+		}
+		switch {
+		case r.Via != nil:
+			b.errorf(r.Nexthops.Range, "via and nexthops together", "A route goes through one gateway (via) or several (nexthops), not both.")
+			ok = false
+		case ok && (len(rt.Nexthops) < 2 || len(rt.Nexthops) > MaxNexthops):
+			b.errorf(r.Nexthops.Range, "Invalid value for nexthops", "A multipath route has 2 to %d gateways, not %d; use via for one.", MaxNexthops, len(rt.Nexthops))
+			ok = false
+		}
+	}
+	switch {
+	case rt.Via.IsValid():
 		fam = family(rt.Via)
-	} else if rt.Src.IsValid() {
+	case len(rt.Nexthops) > 0:
+		fam = family(rt.Nexthops[0])
+	case rt.Src.IsValid():
 		fam = family(rt.Src)
 	}
 	b.require(r.To, "to", r.DefRange)
@@ -328,6 +364,11 @@ func (b *builder) route(r *routeBlock, fam int) (*Route, bool) {
 			ok = false
 		}
 		rt.To = p
+	}
+	if rt.To.IsValid() && len(rt.Nexthops) > 0 && family(rt.Nexthops[0]) != family(rt.To.Addr()) {
+		b.errorf(r.Nexthops.Range, "nexthops of the wrong family", "%s is IPv%d but the destination %s is IPv%d.",
+			rt.Nexthops[0], family(rt.Nexthops[0]), rt.To, family(rt.To.Addr()))
+		ok = false
 	}
 	if rt.To.IsValid() {
 		for _, x := range []struct {
@@ -367,13 +408,13 @@ func (b *builder) route(r *routeBlock, fam int) (*Route, bool) {
 		rt.Protocol = n
 	}
 	switch {
-	case rt.Type == "unicast" && !rt.Via.IsValid() && rt.Dev == "":
+	case rt.Type == "unicast" && !rt.Via.IsValid() && len(rt.Nexthops) == 0 && rt.Dev == "":
 		b.errorf(r.DefRange, "Route needs via or dev", "A unicast route goes through a gateway (via) or out of an interface (dev).")
 		ok = false
-	case rt.Type != "unicast" && (r.Via != nil || r.Dev != nil):
-		b.errorf(r.DefRange, "via or dev on a "+rt.Type+" route", "A %s route drops the packets; it has no gateway or interface.", rt.Type)
+	case rt.Type != "unicast" && (r.Via != nil || r.Nexthops != nil || r.Dev != nil):
+		b.errorf(r.DefRange, "via or dev on a "+rt.Type+" route", "%s routes drop the packets; they have no gateway or interface.", rt.Type)
 		ok = false
-	case rt.OnLink && !rt.Via.IsValid():
+	case rt.OnLink && !rt.Via.IsValid() && len(rt.Nexthops) == 0:
 		b.errorf(r.OnLink.Range, "onlink without via", "onlink says the gateway is on the link; it needs via.")
 		ok = false
 	}
@@ -381,7 +422,7 @@ func (b *builder) route(r *routeBlock, fam int) (*Route, bool) {
 		// ip(8)'s default: a route without a gateway reaches its
 		// destination on the link.
 		rt.Scope = "global"
-		if rt.Type == "unicast" && !rt.Via.IsValid() {
+		if rt.Type == "unicast" && !rt.Via.IsValid() && len(rt.Nexthops) == 0 {
 			rt.Scope = "link"
 		}
 	}

@@ -46,7 +46,7 @@ var routeBadCases = []badCase{
 	{"route neither via nor dev", vi(iface, vrid, prio, vip4, `virtual_route {`, `  to = "198.51.100.128/25"`, `}`),
 		"Route needs via or dev", "gateway", 6, 3},
 	{"blackhole with via", vi(iface, vrid, prio, vip4, `virtual_route {`, `  to = "198.51.100.128/25"`, `  type = "blackhole"`, `  via = "198.51.100.1"`, `}`),
-		"via or dev on a blackhole route", "drops", 6, 3},
+		"via or dev on a blackhole route", "drop the packets", 6, 3},
 	{"via other family", vi(iface, vrid, prio, vip4, `virtual_route {`, `  to = "198.51.100.128/25"`, `  via = "2001:db8::1"`, `}`),
 		"via of the wrong family", "IPv4", 8, 5},
 	{"onlink without via", vi(iface, vrid, prio, vip4, `virtual_route {`, `  to = "198.51.100.128/25"`, `  dev = "eth0"`, `  onlink = true`, `}`),
@@ -55,6 +55,12 @@ var routeBadCases = []badCase{
 		"Invalid value for protocol", "0-255", 9, 5},
 	{"table zero", vi(iface, vrid, prio, vip4, `virtual_route {`, `  to = "198.51.100.128/25"`, `  dev = "eth0"`, `  table = 0`, `}`),
 		"Invalid value for table", "between 1 and", 9, 5},
+	{"via and nexthops", vi(iface, vrid, prio, vip4, `virtual_route {`, `  to = "198.51.100.128/25"`, `  via = "198.51.100.1"`, `  nexthops = ["198.51.100.2", "198.51.100.3"]`, `}`),
+		"via and nexthops together", "not both", 9, 5},
+	{"one nexthop", vi(iface, vrid, prio, vip4, `virtual_route {`, `  to = "198.51.100.128/25"`, `  nexthops = ["198.51.100.2"]`, `}`),
+		"Invalid value for nexthops", "2 to 8", 8, 5},
+	{"nexthop other family", vi(iface, vrid, prio, vip4, `virtual_route {`, `  to = "198.51.100.128/25"`, `  nexthops = ["2001:db8::2", "2001:db8::3"]`, `}`),
+		"nexthops of the wrong family", "IPv6", 8, 5},
 	{"rule without table", vi(iface, vrid, prio, vip4, `virtual_rule {`, `  from = "198.51.100.50"`, `}`),
 		"Missing required argument", `"table"`, 6, 3},
 	{"rule mixed family", vi(iface, vrid, prio, vip4, `virtual_rule {`, `  from = "198.51.100.50"`, `  to = "2001:db8::/32"`, `  table = 100`, `}`),
@@ -84,6 +90,7 @@ func TestRoutesAndAddressOptions(t *testing.T) {
 		`virtual_ip "198.51.100.61" {`, `  excluded = true`, `}`,
 		`virtual_route {`, `  to = "198.51.100.128/25"`, `  via = "198.51.100.1"`, `  table = 100`, `  metric = 5`, `  protocol = "static"`, `  onlink = true`, `}`,
 		`virtual_route {`, `  to = "198.51.100.64/26"`, `  type = "blackhole"`, `}`,
+		`virtual_route {`, `  to = "198.51.100.32/28"`, `  nexthops = ["198.51.100.2", "198.51.100.3"]`, `  dev = "eth0"`, `}`,
 		`virtual_route {`, `  to = "default"`, `  dev = "eth1"`, `  src = "198.51.100.60"`, `  no_track = true`, `}`,
 		`virtual_rule {`, `  from = "198.51.100.50"`, `  table = 100`, `  priority = 100`, `}`,
 		`virtual_rule {`, `  fwmark = "0x10/0xff"`, `  iif = "eth1"`, `  table = 7`, `}`,
@@ -118,6 +125,10 @@ func TestRoutesAndAddressOptions(t *testing.T) {
 	if in.McastSource != a("198.51.100.11") {
 		t.Errorf("mcast_source %v", in.McastSource)
 	}
+	if r := in.Routes[2]; len(r.Nexthops) != 2 || r.Nexthops[1] != a("198.51.100.3") || r.Scope != "global" {
+		t.Errorf("multipath route %+v", r)
+	}
+	in.Routes = append(in.Routes[:2], in.Routes[3:]...)
 	if len(in.Routes) != 3 || len(in.Rules) != 2 {
 		t.Fatalf("routes %d rules %d", len(in.Routes), len(in.Rules))
 	}

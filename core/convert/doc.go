@@ -111,10 +111,11 @@
 // virtual_ipaddress_excluded → excluded_ips (or virtual_ip blocks with
 // excluded = true when they carry options); virtual_routes and
 // virtual_rules → virtual_route and virtual_rule blocks; mcast_src_ip →
-// mcast_source (unicast_source on a unicast instance); static_ipaddress,
+// mcast_source (unicast_source on a unicast instance); "via A or B" →
+// nexthops; static_ipaddress,
 // static_routes and static_rules → the static block. Route and rule
 // options hawatch has no attribute for (mtu, tos, realms, ...) are warned
-// about one by one; multipath routes, rt_tables names and rule actions
+// about one by one; nexthop lists with weights, rt_tables names and rule actions
 // other than a table lookup skip their line with a warning.
 //
 // Not converted, with a warning each: LVS (virtual_server and friends),

@@ -256,6 +256,7 @@ func (c *converter) route(notes *[]string, e *stmt, static bool) []kv {
 	words := e.Args0()
 	var to, via, src, dev, scope, table, metric, proto, typ string
 	var onlink, noTrack bool
+	var ors []string // further gateways: "via A or B" is a multipath route
 	var dest netip.Prefix
 	destSet := false
 	for i := 0; i < len(words); i++ {
@@ -290,8 +291,14 @@ func (c *converter) route(notes *[]string, e *stmt, static bool) []kv {
 					return nil
 				}
 			}
-		case w == "or" || w == "nexthop":
-			c.warn(notes, e.Line, "route: multipath (%q) not supported by hawatch; the line is skipped", w)
+		case w == "or":
+			v, ok := next()
+			if !ok {
+				return nil
+			}
+			ors = append(ors, v)
+		case w == "nexthop":
+			c.warn(notes, e.Line, "route: nexthop lists (weights, a device per hop) are not supported; write it as \"via A or B\" with one dev; the line is skipped")
 			return nil
 		case w == "dev" || w == "oif":
 			if dev, ok = next(); !ok {
@@ -367,7 +374,19 @@ func (c *converter) route(notes *[]string, e *stmt, static bool) []kv {
 		return nil
 	}
 	destSet = dest.IsValid()
-	for _, x := range []struct{ what, v string }{{"gateway", via}, {"source", src}} {
+	gws := []struct{ what, v string }{{"gateway", via}, {"source", src}}
+	for _, o := range ors {
+		gws = append(gws, struct{ what, v string }{"gateway", o})
+	}
+	if len(ors) > 0 && via == "" {
+		c.warn(notes, e.Line, "route %s: \"or\" without a first gateway (via); the line is skipped", to)
+		return nil
+	}
+	if len(ors)+1 > 8 {
+		c.warn(notes, e.Line, "route %s: more than 8 gateways; the line is skipped", to)
+		return nil
+	}
+	for _, x := range gws {
 		if x.v == "" {
 			continue
 		}
@@ -385,8 +404,8 @@ func (c *converter) route(notes *[]string, e *stmt, static bool) []kv {
 		c.warn(notes, e.Line, "route %s has neither a gateway nor a device; skipped", to)
 		return nil
 	case typ != "unicast" && (via != "" || dev != ""):
-		c.warn(notes, e.Line, "route %s: a %s route has no gateway or device; those are dropped", to, typ)
-		via, dev = "", ""
+		c.warn(notes, e.Line, "route %s: %s routes have no gateway or device; those are dropped", to, typ)
+		via, dev, ors = "", "", nil
 	}
 	if onlink && via == "" {
 		c.warn(notes, e.Line, "route %s: onlink without a gateway dropped", to)
@@ -409,6 +428,10 @@ func (c *converter) route(notes *[]string, e *stmt, static bool) []kv {
 	}
 	if typ != "unicast" {
 		add("type", typ, true)
+	}
+	if len(ors) > 0 {
+		out = append(out, kv{k: "nexthops", v: list(append([]string{via}, ors...))})
+		via = ""
 	}
 	add("via", via, true)
 	add("src", src, true)

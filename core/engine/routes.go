@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/netip"
 	"reflect"
 	"sync"
 	"time"
@@ -217,8 +218,13 @@ func routeSetOf(routes []*config.Route, rules []*config.Rule) (routeSet, error) 
 		if err != nil && r.Type != "" {
 			return s, err
 		}
+		var nh [route.MaxNexthops]netip.Addr
+		if len(r.Nexthops) > len(nh) {
+			return s, fmt.Errorf("route to %s: %d nexthops, at most %d", r.To, len(r.Nexthops), len(nh))
+		}
+		copy(nh[:], r.Nexthops)
 		s.routes = append(s.routes, route.Route{
-			Dst: r.To, Via: r.Via, Src: r.Src, Dev: r.Dev, Metric: r.Metric, Table: r.Table,
+			Dst: r.To, Via: r.Via, Nexthops: nh, Src: r.Src, Dev: r.Dev, Metric: r.Metric, Table: r.Table,
 			Scope: routeScope(r.Scope), Type: t, Protocol: uint8(r.Protocol), OnLink: r.OnLink, NoTrack: r.NoTrack,
 		})
 	}

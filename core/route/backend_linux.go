@@ -81,6 +81,15 @@ func (b *netlinkBackend) kernelRoute(r Route) (*netlink.Route, error) {
 		}
 		k.LinkIndex = l.Attrs().Index
 	}
+	if r.multipath() {
+		// Each nexthop carries the device and flags; the route itself none.
+		for _, nh := range r.Nexthops {
+			if nh.IsValid() {
+				k.MultiPath = append(k.MultiPath, &netlink.NexthopInfo{Gw: nh.AsSlice(), LinkIndex: k.LinkIndex, Flags: k.Flags})
+			}
+		}
+		k.LinkIndex, k.Flags = 0, 0
+	}
 	return k, nil
 }
 

@@ -76,6 +76,7 @@ func TestKernelRoutesAndRules(t *testing.T) {
 		{Dst: netip.MustParsePrefix("198.51.100.128/25"), Via: gw, Table: 100, Metric: 7},
 		{Dst: netip.MustParsePrefix("198.51.100.64/26"), Type: TypeBlackhole},
 		{Dst: netip.MustParsePrefix("2001:db8:1::/48"), Dev: "eth0", Protocol: 4},
+		{Dst: netip.MustParsePrefix("198.51.100.224/27"), Dev: "eth0", Nexthops: [MaxNexthops]netip.Addr{gw, gw.Prev()}},
 		// Its source is not on the node yet: it goes in once it is.
 		{Dst: netip.MustParsePrefix("198.51.100.32/28"), Dev: "eth0", Scope: ScopeLink, Src: netip.MustParseAddr("198.51.100.70")},
 	}
@@ -97,6 +98,7 @@ func TestKernelRoutesAndRules(t *testing.T) {
 		{[]string{"-4", "route", "show", "table", "100"}, "198.51.100.128/25 via " + gw.String() + " dev eth0 metric 7"},
 		{[]string{"-4", "route", "show"}, "blackhole 198.51.100.64/26"},
 		{[]string{"-6", "route", "show"}, "2001:db8:1::/48 dev eth0 proto static"},
+		{[]string{"-4", "route", "show"}, "198.51.100.224/27 \n\tnexthop via " + gw.String() + " dev eth0 weight 1 \n\tnexthop via " + gw.Prev().String() + " dev eth0 weight 1"},
 		{[]string{"-4", "rule", "show"}, "100:\tfrom 198.51.100.50 lookup 100"},
 		{[]string{"-4", "rule", "show"}, "from all fwmark 0x10/0xff iif eth0 lookup 101"},
 		{[]string{"-6", "rule", "show"}, "200:\tfrom all to 2001:db8:2::/48 lookup 100"},

@@ -259,6 +259,11 @@ func TestAcquireRejectsInvalid(t *testing.T) {
 		{routes: []Route{{Dst: netip.MustParsePrefix("198.51.100.128/25"), Via: netip.MustParseAddr("2001:db8::1")}}},
 		{routes: []Route{{Dst: netip.MustParsePrefix("198.51.100.128/25"), Dev: "eth0", OnLink: true}}},
 		{rules: []Rule{{Family: 4, From: netip.MustParsePrefix("198.51.100.0/24")}}},
+		{routes: []Route{{Dst: netip.MustParsePrefix("198.51.100.128/25"), Nexthops: [MaxNexthops]netip.Addr{netip.MustParseAddr("198.51.100.1")}}}},
+		{routes: []Route{{Dst: netip.MustParsePrefix("198.51.100.128/25"), Via: netip.MustParseAddr("198.51.100.1"),
+			Nexthops: [MaxNexthops]netip.Addr{netip.MustParseAddr("198.51.100.2"), netip.MustParseAddr("198.51.100.3")}}}},
+		{routes: []Route{{Dst: netip.MustParsePrefix("198.51.100.128/25"),
+			Nexthops: [MaxNexthops]netip.Addr{netip.MustParseAddr("198.51.100.2"), {}, netip.MustParseAddr("198.51.100.3")}}}},
 		{rules: []Rule{{Family: 6, From: netip.MustParsePrefix("198.51.100.0/24"), Table: 1}}},
 	}
 	for _, tc := range bad {

@@ -43,11 +43,17 @@ const (
 	ScopeHost     uint8 = 254
 )
 
+// MaxNexthops is the most gateways a multipath route may have here.
+const MaxNexthops = 8
+
 // Route is one kernel route. The zero value of each optional field means
 // "not given"; two equal Routes are the same kernel route.
 type Route struct {
-	Dst      netip.Prefix
-	Via      netip.Addr // gateway; zero: directly on Dev
+	Dst netip.Prefix
+	Via netip.Addr // gateway; zero: directly on Dev
+	// Nexthops are the gateways of a multipath (ECMP) route, in order, the
+	// unused ones zero; Via is then zero. Dev and OnLink apply to each.
+	Nexthops [MaxNexthops]netip.Addr
 	Src      netip.Addr // preferred source address; zero: none
 	Dev      string     // outgoing interface; empty: the kernel finds it from Via
 	Metric   int        // priority; 0: the kernel's default
@@ -77,24 +83,43 @@ func (r Route) Validate() error {
 		return bad("source of the other family")
 	case r.Table < 0, r.Metric < 0:
 		return bad("negative table or metric")
+	case r.multipath() && r.Via.IsValid():
+		return bad("both a gateway and nexthops")
+	}
+	n := 0
+	for i, nh := range r.Nexthops {
+		switch {
+		case !nh.IsValid():
+			continue
+		case i != n:
+			return bad("a gap in the nexthops")
+		case nh.Is4() != fam:
+			return bad("nexthop %s of the other family", nh)
+		}
+		n++
+	}
+	if n == 1 {
+		return bad("a multipath route needs at least two nexthops")
 	}
 	switch r.typ() {
 	case TypeUnicast:
-		if !r.Via.IsValid() && r.Dev == "" {
+		if !r.Via.IsValid() && !r.multipath() && r.Dev == "" {
 			return bad("a unicast route needs a gateway or a device")
 		}
 	case TypeBlackhole, TypeUnreachable, TypeProhibit:
-		if r.Via.IsValid() || r.Dev != "" {
+		if r.Via.IsValid() || r.multipath() || r.Dev != "" {
 			return bad("a %s route has no gateway or device", r.typ())
 		}
 	default:
 		return bad("unknown type %d", r.Type)
 	}
-	if r.OnLink && !r.Via.IsValid() {
+	if r.OnLink && !r.Via.IsValid() && !r.multipath() {
 		return bad("onlink needs a gateway")
 	}
 	return nil
 }
+
+func (r Route) multipath() bool { return r.Nexthops[0].IsValid() }
 
 func (r Route) typ() Type {
 	if r.Type == 0 {
@@ -112,6 +137,11 @@ func (r Route) String() string {
 	b.WriteString(r.Dst.String())
 	if r.Via.IsValid() {
 		b.WriteString(" via " + r.Via.String())
+	}
+	for _, nh := range r.Nexthops {
+		if nh.IsValid() {
+			b.WriteString(" nexthop via " + nh.String())
+		}
 	}
 	if r.Dev != "" {
 		b.WriteString(" dev " + r.Dev)

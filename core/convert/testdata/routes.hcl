@@ -18,7 +18,7 @@ vrrp_instance "VI_1" {
   # line 43: excluded address 198.51.100.50 is already a virtual IP; kept once
   # line 47: route destination 198.51.100.130/25 has host bits set; 198.51.100.128/25 is used
   # line 48: route: option "mtu 1400" not converted (hawatch installs the route without it)
-  # line 50: route 198.51.100.17/32: a unreachable route has no gateway or device; those are dropped
+  # line 50: route 198.51.100.17/32: unreachable routes have no gateway or device; those are dropped
   # line 53: route: table "byname" is not a number (hawatch does not read rt_tables names); the line
   # is skipped
   # line 54: route: type local not supported by hawatch; the line is skipped
@@ -126,7 +126,6 @@ static {
   # line 10: static address 198.51.100.7/32 has no dev; hawatch needs the interface, so it is
   # skipped
   # line 11: 2001:db8:5::5/64: label eth1:v6 dropped: IPv6 addresses carry no label
-  # line 18: route: multipath ("or") not supported by hawatch; the line is skipped
   # line 23: rule to "198.51.100./24" is not an address; the line is skipped
   address "198.51.100.5/24" {
     dev   = "eth0"
@@ -156,6 +155,10 @@ static {
     via    = "2001:db8::1"
     table  = 200
     metric = 5
+  }
+  route {
+    to       = "198.51.100.32/27"
+    nexthops = ["198.51.100.254", "198.51.100.253"]
   }
   rule {
     from  = "198.51.100.0/24"
