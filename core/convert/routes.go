@@ -3,6 +3,7 @@ package convert
 import (
 	"fmt"
 	"net/netip"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -51,6 +52,9 @@ func (c *converter) parseAddrLine(notes *[]string, line int, words []string, sta
 			i++
 		}
 		switch {
+		case w == "dev" && !ifaceName(val):
+			c.warn(notes, line, "%s: dev %q is not an interface name; the line is skipped", words[0], val)
+			return nil
 		case w == "dev":
 			a.dev = val
 		case w == "label":
@@ -78,6 +82,19 @@ func (c *converter) parseAddrLine(notes *[]string, line int, words []string, sta
 		}
 	}
 	return a
+}
+
+// ifaceName reports whether s can name an interface (the kernel's and the
+// loader's rules: at most 15 bytes, no slash, colon or blank).
+func ifaceName(s string) bool {
+	return s != "" && len(s) <= 15 && s != "." && s != ".." && !strings.ContainsAny(s, "/: \t\n")
+}
+
+// usable reports whether a can be a gateway, a source or an owned address
+// (the loader refuses the unspecified address, multicast, IPv4-mapped IPv6
+// and zones).
+func usable(a netip.Addr) bool {
+	return a.IsValid() && !a.IsUnspecified() && !a.IsMulticast() && !a.Is4In6() && a.Zone() == ""
 }
 
 // hostPrefix reads "addr[/len]" as keepalived does (a bare address is a
@@ -150,8 +167,8 @@ func (c *converter) finishAddresses(in *instance) []kv {
 	for _, o := range in.excluded {
 		for _, s := range o.addrs {
 			p, ok := hostPrefix(s)
-			if !ok {
-				c.warn(notes, o.line, "excluded address %q is not an IP address; skipped", s)
+			if !ok || !usable(p.Addr()) {
+				c.warn(notes, o.line, "excluded address %q is not a unicast IP address; skipped", s)
 				continue
 			}
 			if seen[p.Addr()] {
@@ -239,7 +256,7 @@ func (c *converter) networkOf(notes *[]string, line int, what, s string) (netip.
 		return netip.Prefix{}, true
 	}
 	p, ok := hostPrefix(s)
-	if !ok {
+	if !ok || p.Addr().Is4In6() {
 		c.warn(notes, line, "%s %q is not an address; the line is skipped", what, s)
 		return p, false
 	}
@@ -296,12 +313,20 @@ func (c *converter) route(notes *[]string, e *stmt, static bool) []kv {
 			if !ok {
 				return nil
 			}
+			if v == via || slices.Contains(ors, v) {
+				c.warn(notes, e.Line, "route: gateway %s given twice; kept once", v)
+				continue
+			}
 			ors = append(ors, v)
 		case w == "nexthop":
 			c.warn(notes, e.Line, "route: nexthop lists (weights, a device per hop) are not supported; write it as \"via A or B\" with one dev; the line is skipped")
 			return nil
 		case w == "dev" || w == "oif":
 			if dev, ok = next(); !ok {
+				return nil
+			}
+			if !ifaceName(dev) {
+				c.warn(notes, e.Line, "route: dev %q is not an interface name; the line is skipped", dev)
 				return nil
 			}
 		case w == "scope":
@@ -391,7 +416,7 @@ func (c *converter) route(notes *[]string, e *stmt, static bool) []kv {
 			continue
 		}
 		a, err := netip.ParseAddr(x.v)
-		if err != nil || (destSet && a.Is4() != dest.Addr().Is4()) {
+		if err != nil || !usable(a) || (destSet && a.Is4() != dest.Addr().Is4()) {
 			c.warn(notes, e.Line, "route %s: %s %q is not an address of the destination's family; the line is skipped", to, x.what, x.v)
 			return nil
 		}
@@ -508,16 +533,33 @@ func (c *converter) rule(notes *[]string, e *stmt, static bool) []kv {
 			} else {
 				prio = v
 			}
-		case "iif", "dev":
-			if iif, ok = next(); !ok {
+		case "iif", "dev", "oif":
+			if v, ok = next(); !ok {
 				return nil
 			}
-		case "oif":
-			if oif, ok = next(); !ok {
+			if !ifaceName(v) {
+				c.warn(notes, e.Line, "rule: %s %q is not an interface name; the line is skipped", w, v)
 				return nil
+			}
+			if w == "oif" {
+				oif = v
+			} else {
+				iif = v
 			}
 		case "fwmark":
 			if mark, ok = next(); !ok {
+				return nil
+			}
+			m, k, masked := strings.Cut(mark, "/")
+			_, err := strconv.ParseUint(m, 0, 32)
+			if masked && err == nil {
+				var n uint64
+				if n, err = strconv.ParseUint(k, 0, 32); err == nil && n == 0 {
+					err = strconv.ErrRange
+				}
+			}
+			if err != nil {
+				c.warn(notes, e.Line, "rule: fwmark %q is not a mark such as 0x10 or 0x10/0xff; the line is skipped", mark)
 				return nil
 			}
 		case "no_track":
@@ -634,8 +676,8 @@ func (c *converter) staticBlock(s *stmt) {
 			for _, w := range a.addrs {
 				p, ok := hostPrefix(w)
 				switch {
-				case !ok:
-					c.warn(notes, e.Line, "static address %q is not an IP address; skipped", w)
+				case !ok || !usable(p.Addr()):
+					c.warn(notes, e.Line, "static address %q is not a unicast IP address; skipped", w)
 				case a.dev == "":
 					c.warn(notes, e.Line, "static address %s has no dev; hawatch needs the interface, so it is skipped", p)
 				default:
