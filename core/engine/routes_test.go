@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/netip"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"testing/synctest"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/hawatch/hawatch/core/config"
 	"github.com/hawatch/hawatch/core/route"
 )
 
@@ -144,4 +146,34 @@ func TestLoopRoutesFollowMaster(t *testing.T) {
 		}
 		lb2.stop(t)
 	})
+}
+
+// A reload may move the static block in the file but not change it.
+func TestReloadStatic(t *testing.T) {
+	parse := func(src string) *config.Config {
+		t.Helper()
+		cfg, diags := config.Parse([]byte(src), "x.hcl")
+		if diags.HasErrors() {
+			t.Fatal(diags)
+		}
+		return cfg
+	}
+	base := parse(policy(100, routesExtra))
+	e := &Engine{cfg: base, byName: map[string]*binding{}}
+	for _, b := range base.Instances {
+		e.byName[b.Name] = &binding{cfg: b}
+		e.bindings = append(e.bindings, e.byName[b.Name])
+	}
+	moved := parse("\n\n" + policy(100, routesExtra))
+	if p, err := e.plan(moved); err != nil || len(p.restart) != 0 {
+		t.Errorf("same policy two lines down: plan %+v, %v; want no restart", p, err)
+	}
+	changed := parse(policy(100, strings.Replace(routesExtra, `"blackhole"`, `"unreachable"`, 1)))
+	if _, err := e.plan(changed); err == nil || !strings.Contains(err.Error(), "static") {
+		t.Errorf("changed static block: %v, want a refusal naming it", err)
+	}
+	routeChanged := parse(policy(100, strings.Replace(routesExtra, "table = 100\n  }\n  virtual_rule", "table = 101\n  }\n  virtual_rule", 1)))
+	if p, err := e.plan(routeChanged); err != nil || len(p.restart) != 1 {
+		t.Errorf("changed virtual_route: plan %+v, %v; want the instance restarted", p, err)
+	}
 }
