@@ -47,7 +47,10 @@ type AddrOptions struct {
 	// Label is the IPv4 address label ("eth0:web"); it must start with the
 	// interface name. Empty: none.
 	Label string
-	// Scope of the address; ScopeGlobal by default.
+	// Scope of the address; ScopeGlobal by default. The kernel honours it
+	// for IPv4 only (an IPv6 address's scope follows from the address),
+	// and wants an address in the subnet of another one (a secondary) in
+	// that one's scope.
 	Scope Scope
 	// Broadcast is the IPv4 broadcast address; invalid (zero): none.
 	Broadcast netip.Addr
