@@ -224,12 +224,15 @@ func TestConvert(t *testing.T) {
 		t.Errorf("converted policy: %v, node %q", cfg.Instances, cfg.Node.Name)
 	}
 	for _, want := range []string{
-		path + ":24: warning: virtual IP 198.51.100.50/24: \"label eth0:1\" not converted",
-		path + ": 3 warnings; review the comments",
+		path + ":2: warning: smtp_alert is not set",
+		path + ": 2 warnings; review the comments",
 	} {
 		if !strings.Contains(errOut, want) {
 			t.Errorf("stderr lacks %q:\n%s", want, errOut)
 		}
+	}
+	if o := cfg.Instances[0].Owned(); len(o) != 1 || o[0].Label != "eth0:1" {
+		t.Errorf("the VIP's label is not carried over: %+v", o)
 	}
 	if strings.Contains(out, "warning:") {
 		t.Errorf("warnings written to stdout:\n%s", out)

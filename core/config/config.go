@@ -85,6 +85,8 @@ type Config struct {
 	Witnesses  []*Witness
 	Instances  []*Instance
 	SyncGroups []*SyncGroup
+	// Static is the static {} block, nil when absent.
+	Static *Static
 	// TrackFiles are the `track_file "name" {}` blocks (trackfile.go).
 	TrackFiles []*TrackFile
 	Interfaces []*Interface // interface blocks (link debounce)
@@ -200,9 +202,20 @@ type Instance struct {
 	// keys never print.
 	HMAC *HMAC
 
-	VirtualIPs    []netip.Prefix // all of one family
-	UnicastSource netip.Addr     // zero: chosen by the kernel
-	UnicastPeers  []netip.Addr   // empty: multicast
+	VirtualIPs []netip.Prefix // all of one family; the adverts list them
+	// Addresses are the virtual_ip blocks (options of addresses that are
+	// also in VirtualIPs, unless excluded) and excluded_ips; Owned merges
+	// them with VirtualIPs.
+	Addresses []*Address
+	// Routes and Rules are installed while master (virtual_route,
+	// virtual_rule).
+	Routes []*Route
+	Rules  []*Rule
+	// McastSource is the source address of multicast adverts; zero: the
+	// interface's primary address.
+	McastSource   netip.Addr
+	UnicastSource netip.Addr   // zero: chosen by the kernel
+	UnicastPeers  []netip.Addr // empty: multicast
 	// PeerTTL bounds the TTL accepted from the peers given as
 	// unicast_peer blocks; peers from unicast_peers have no bound.
 	PeerTTL map[netip.Addr]TTLRange

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"slices"
 	"strings"
 	"time"
 
@@ -34,6 +35,10 @@ type instanceInfo struct {
 	ifaceOK   bool
 	family    int // 4 or 6; 0 when no VIP decoded
 	vipRanges []hcl.Range
+	// excludedRanges are where the excluded addresses were written, in
+	// the order of the excluded entries of inst.Addresses.
+	excludedRanges []hcl.Range
+	vipItems       int // entries written in virtual_ips, valid or not
 }
 
 func (b *builder) instance(r *instanceBlock) *instanceInfo {
@@ -56,7 +61,9 @@ func (b *builder) instance(r *instanceBlock) *instanceInfo {
 	b.require(r.Interface, "interface", r.DefRange)
 	b.require(r.VRID, "virtual_router_id", r.DefRange)
 	b.require(r.Priority, "priority", r.DefRange)
-	b.require(r.VirtualIPs, "virtual_ips", r.DefRange)
+	if len(r.VirtualIP) == 0 {
+		b.require(r.VirtualIPs, "virtual_ips", r.DefRange)
+	}
 
 	if b.nonEmpty(r.Interface, &inst.Interface) {
 		if err := checkInterfaceName(inst.Interface); err != nil {
@@ -111,6 +118,7 @@ func (b *builder) instance(r *instanceBlock) *instanceInfo {
 
 	b.vips(r, info, versionOK)
 	b.unicast(r, info)
+	b.instanceRoutes(r, info)
 	b.authHMAC(r, inst)
 
 	b.bool(r.Preempt, &inst.Preempt)
@@ -231,16 +239,18 @@ func family(a netip.Addr) int {
 }
 
 func (b *builder) vips(r *instanceBlock, info *instanceInfo, versionOK bool) {
+	seen := map[netip.Addr]bool{}
+	defer b.virtualIPBlocks(r, info, versionOK, seen)
 	items, ok := b.stringList(r.VirtualIPs)
 	if !ok {
 		return
 	}
-	if len(items) == 0 {
+	info.vipItems = len(items)
+	if len(items) == 0 && len(r.VirtualIP) == 0 {
 		b.errorf(r.VirtualIPs.Range, "Invalid value for virtual_ips", "An instance needs at least one virtual IP.")
 		return
 	}
 	inst := info.inst
-	seen := map[netip.Addr]bool{}
 	for _, it := range items {
 		p, err := parseVIP(it.Value)
 		if err != nil {
@@ -374,9 +384,11 @@ func (b *builder) crossInstance(insts []*instanceInfo) {
 				byKey[k] = info
 			}
 		}
-		for i, p := range inst.VirtualIPs {
+		ranges := slices.Concat(info.vipRanges, info.excludedRanges)
+		for i, a := range inst.Owned() {
+			p := a.Prefix
 			if first, dup := vipOwner[p.Addr()]; dup {
-				b.errorf(info.vipRanges[i], "Virtual IP in two instances",
+				b.errorf(ranges[i], "Virtual IP in two instances",
 					"%s is already a virtual IP of vrrp_instance %q.", p.Addr(), first)
 				continue
 			}

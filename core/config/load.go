@@ -22,6 +22,7 @@ type fileSchema struct {
 	Witnesses  []*witnessBlock   `hcl:"witness,block"`
 	Instances  []*instanceBlock  `hcl:"vrrp_instance,block"`
 	SyncGroups []*syncGroupBlock `hcl:"sync_group,block"`
+	Static     *staticBlock      `hcl:"static,block"`
 	TrackFiles []*trackFileBlock `hcl:"track_file,block"`
 	Interfaces []*interfaceBlock `hcl:"interface,block"`
 }
@@ -117,6 +118,13 @@ type instanceBlock struct {
 	DownTimerAdverts     *hcl.Attribute            `hcl:"down_timer_adverts,attr"`
 	LowerPrioNoAdvert    *hcl.Attribute            `hcl:"lower_prio_no_advert,attr"`
 	HigherPrioSendAdvert *hcl.Attribute            `hcl:"higher_prio_send_advert,attr"`
+
+	// Routes, rules and address options (routes.go).
+	VirtualIP     []*virtualIPBlock `hcl:"virtual_ip,block"`
+	ExcludedIPs   *hcl.Attribute    `hcl:"excluded_ips,attr"`
+	VirtualRoutes []*routeBlock     `hcl:"virtual_route,block"`
+	VirtualRules  []*ruleBlock      `hcl:"virtual_rule,block"`
+	McastSource   *hcl.Attribute    `hcl:"mcast_source,attr"`
 }
 
 type garpBlock struct {

@@ -112,6 +112,11 @@ type converter struct {
 	// mailFromGuessed: notification_email_from was not set.
 	mailFromGuessed bool
 
+	// static is the body of the static {} block (routes.go), with its
+	// notes and the first keepalived line it comes from.
+	static      []kv
+	staticNotes []string
+	staticLine  int
 	ifaceDelays []*ifaceDelays // interface_up_down_delays
 
 	// dropped lists top-level blocks that were not converted, for the
@@ -216,7 +221,7 @@ func (c *converter) collect(stmts []*stmt) {
 		case "virtual_server", "virtual_server_group", "real_server":
 			c.dropStmt(&c.dropped, s, "LVS/IPVS load balancing is not part of hawatch")
 		case "static_ipaddress", "static_routes", "static_rules":
-			c.dropStmt(&c.dropped, s, "hawatch manages only the virtual IPs; configure static addresses with the system's network tools")
+			c.staticBlock(s)
 		case "vrrp_track_file", "track_file":
 			c.trackFile(s)
 		case "net_namespace":

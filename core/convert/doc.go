@@ -107,6 +107,18 @@
 // its notify scripts as above; its track_script entries are added to each
 // member instance (hawatch tracks per instance).
 //
+// virtual_ipaddress options → virtual_ip "ADDR" blocks (dev, label,
+// scope, brd → broadcast, no_track; the address stays in virtual_ips);
+// virtual_ipaddress_excluded → excluded_ips (or virtual_ip blocks with
+// excluded = true when they carry options); virtual_routes and
+// virtual_rules → virtual_route and virtual_rule blocks; mcast_src_ip →
+// mcast_source (unicast_source on a unicast instance); "via A or B" →
+// nexthops; static_ipaddress, static_routes and static_rules → the static
+// block. Route and rule options hawatch has no attribute for (mtu, tos,
+// realms, ...) are warned about one by one; nexthop lists with weights,
+// rt_tables names and rule actions other than a table lookup skip their
+// line with a warning.
+//
 // track_file / vrrp_track_file, vrrp_startup_delay, vrrp_delay_after_boot
 // and the timing knobs (down_timer_adverts, lower_prio_no_advert,
 // higher_prio_send_advert, garp_lower_prio_repeat / _delay): see
@@ -122,7 +134,6 @@
 // dont_track_primary is not converted (see link.go).
 //
 // Not converted, with a warning each: LVS (virtual_server and friends),
-// static_* blocks, BFD, virtual MACs, virtual_routes/rules,
-// virtual_ipaddress_excluded, notify FIFOs, multicast group and source
-// settings, strict mode, TTL checks, track_interface's reverse.
+// BFD, virtual MACs, notify FIFOs, multicast group settings, strict mode,
+// TTL checks, track_interface's reverse.
 package convert

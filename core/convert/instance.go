@@ -34,7 +34,11 @@ type instance struct {
 	vips      []string // "addr/len"
 	vipFamily int      // 4 or 6; 0: none yet
 	vipLine   int
-	vipOpts   []vipOpt // options given with virtual IPs
+	addrOpts  []*addrLine // virtual_ipaddress lines with options (routes.go)
+	excluded  []*addrLine // virtual_ipaddress_excluded
+	routeOut  []kv        // virtual_route and virtual_rule blocks
+	mcastSrc  string
+	mcastLine int
 
 	unicastSrc string
 	peers      []string
@@ -66,13 +70,6 @@ type instance struct {
 	notify   []string // action names
 }
 
-// vipOpt is what a virtual_ipaddress line said besides the address.
-type vipOpt struct {
-	line      int
-	addr, dev string
-	extras    []string // other options, such as "label eth0:1"
-}
-
 // trackRef is one entry of track_script or track_process.
 type trackRef struct {
 	name    string
@@ -91,7 +88,6 @@ var instanceDropped = map[string]string{
 	"use_vmac_addr":              "hawatch does not use virtual MACs",
 	"use_ipvlan":                 "hawatch does not create interfaces",
 	"native_ipv6":                "deprecated in keepalived; IPv6 VIPs make an instance IPv6",
-	"mcast_src_ip":               "hawatch sends multicast adverts from the interface's primary address",
 	"mcast_dst_ip":               "hawatch always uses the standard VRRP groups 224.0.0.18 / ff02::12",
 	"track_src_ip":               "not supported",
 	"check_unicast_src":          "hawatch accepts unicast adverts from the listed peers only",
@@ -104,9 +100,6 @@ var instanceDropped = map[string]string{
 	"garp_master_refresh_repeat": "not configurable in hawatch",
 	"garp_extra_if":              "not supported",
 	"garp_extra_if_vmac":         "not supported",
-	"virtual_ipaddress_excluded": "hawatch has no excluded VIPs; add the addresses to virtual_ips once every peer runs hawatch (keepalived would see a different advert address list)",
-	"virtual_routes":             "hawatch manages addresses only; add routes from a notify action",
-	"virtual_rules":              "hawatch manages addresses only; add rules from a notify action",
 	"promote_secondaries":        "set net.ipv4.conf.IFACE.promote_secondaries with sysctl",
 	"track_bfd":                  "no BFD in hawatch",
 	"notify_deleted":             "hawatch does not report DELETED",
@@ -179,6 +172,19 @@ func (c *converter) instance(s *stmt) {
 			}
 			if len(eargs) > 0 {
 				c.vip(in, &stmt{Words: e.Words[1:], Line: e.Line})
+			}
+		case "virtual_ipaddress_excluded":
+			for _, a := range e.Children {
+				if l := c.parseAddrLine(notes, a.Line, a.Args0(), false); l != nil {
+					l.excluded = true
+					in.excluded = append(in.excluded, l)
+				}
+			}
+		case "virtual_routes", "virtual_rules":
+			c.instanceRoutes(in, e)
+		case "mcast_src_ip":
+			if v, ok := c.oneArg(notes, e); ok {
+				in.mcastSrc, in.mcastLine = stripZone(c, notes, e.Line, v), e.Line
 			}
 		case "unicast_src_ip":
 			if v, ok := c.oneArg(notes, e); ok {
@@ -268,38 +274,18 @@ func (c *converter) authentication(in *instance, e *stmt) {
 	}
 }
 
-// vip reads one virtual_ipaddress line: an address and its options.
+// vip reads one virtual_ipaddress line: addresses and their options.
 func (c *converter) vip(in *instance, e *stmt) {
-	words := e.Args0()
-	if len(words) == 0 {
+	a := c.parseAddrLine(&in.notes, e.Line, e.Args0(), false)
+	if a == nil {
 		return
 	}
-	var extras []string
-	dev := ""
-	valued := map[string]bool{"brd": true, "broadcast": true, "dev": true, "scope": true, "label": true,
-		"peer": true, "preferred_lft": true, "metric": true, "track_group": true}
-	addrs := []string{words[0]}
-	for i := 1; i < len(words); i++ {
-		w := words[i]
-		switch {
-		case w == "dev" && i+1 < len(words):
-			dev = words[i+1]
-			i++
-		case valued[w] && i+1 < len(words):
-			extras = append(extras, w+" "+words[i+1])
-			i++
-		case looksLikeAddr(w):
-			addrs = append(addrs, w) // several addresses on one line
-		default:
-			extras = append(extras, w)
-		}
-	}
-	if dev != "" || len(extras) > 0 {
+	if a.dev != "" || len(a.attrs) > 0 {
 		// Judged once the instance's interface is known.
-		in.vipOpts = append(in.vipOpts, vipOpt{line: e.Line, addr: words[0], dev: dev, extras: extras})
+		in.addrOpts = append(in.addrOpts, a)
 	}
-	for _, a := range addrs {
-		c.addVIP(in, e.Line, a)
+	for _, s := range a.addrs {
+		c.addVIP(in, e.Line, s)
 	}
 }
 
@@ -443,16 +429,6 @@ func (c *converter) finishInstance(in *instance) {
 			c.warn(notes, in.stateLine, "state %q is neither MASTER nor BACKUP; ignored", in.state)
 		}
 	}
-	for _, o := range in.vipOpts {
-		if o.dev != "" && o.dev != in.iface {
-			c.warn(notes, o.line, "virtual IP %s: dev %s not converted; hawatch puts every VIP on the instance's interface (%s)",
-				o.addr, o.dev, in.iface)
-		}
-		if len(o.extras) > 0 {
-			c.warn(notes, o.line, "virtual IP %s: %q not converted (hawatch adds the address with the kernel's defaults)",
-				o.addr, strings.Join(o.extras, " "))
-		}
-	}
 	if in.iface == "" {
 		c.warn(notes, in.line, "vrrp_instance %s has no interface; hawatch needs one (fill in interface)", in.name)
 		in.out = append(in.out, kv{comment: `TODO interface = "eth0"`})
@@ -518,6 +494,7 @@ func (c *converter) finishInstance(in *instance) {
 	} else {
 		in.out = append(in.out, kv{k: "virtual_ips", v: list(in.vips)})
 	}
+	in.out = append(in.out, c.finishAddresses(in)...)
 	if in.unicastSrc != "" {
 		in.out = append(in.out, kv{k: "unicast_source", v: quote(in.unicastSrc)})
 	}
@@ -539,6 +516,7 @@ func (c *converter) finishInstance(in *instance) {
 	if in.unicastTTL != 0 {
 		in.out = append(in.out, kv{k: "unicast_ttl", v: fmt.Sprint(in.unicastTTL)})
 	}
+	in.out = append(in.out, c.mcastSource(in)...)
 
 	if in.nopreempt {
 		in.out = append(in.out, kv{k: "preempt", v: "false", note: "nopreempt"})
@@ -550,6 +528,7 @@ func (c *converter) finishInstance(in *instance) {
 	if garp := c.garp(in); garp != nil {
 		in.out = append(in.out, kv{k: "garp", sub: garp})
 	}
+	in.out = append(in.out, in.routeOut...)
 
 	c.renderTracks(in)
 	c.finishExtras(in)

@@ -122,6 +122,7 @@ func (c *converter) emit() []byte {
 		c.emitInstance(o, in)
 		o.blank()
 	}
+	c.emitStatic(o)
 	c.emitInterfaces(o)
 	for _, g := range c.groups {
 		o.comment(fmt.Sprintf("vrrp_sync_group %s (line %d).", g.name, g.line))

@@ -63,6 +63,10 @@ type Options struct {
 	Listen func(transport.Options) (Conn, error)
 	// NewVIPManager opens an interface's VIP manager; default vip.NewManager.
 	NewVIPManager func(log zerolog.Logger, ifname string) (VIPManager, error)
+	// NewRouteManager opens the node's route manager, on first use by an
+	// instance with routes or rules or by the static block; default
+	// route.NewManager.
+	NewRouteManager func(log zerolog.Logger) (RouteManager, error)
 	// Links follows the instances' interfaces (see LinkWatcher). Default:
 	// the kernel's links, in the engine's namespace, when Listen is the
 	// default too; with another Listen the sockets are not the kernel's,
@@ -89,6 +93,8 @@ type Engine struct {
 	sockets  map[socketKey]*socket
 	workers  map[string]*vipWorker // by interface
 	links    map[string]*ifaceLink // by interface, while links are followed
+	// routeWorker installs routes and rules; nil until one is needed.
+	routeWorker *routeWorker
 
 	rx      chan rxPacket
 	results chan checkResult
@@ -137,6 +143,9 @@ func New(log zerolog.Logger, cfg *config.Config, opts Options) (*Engine, error) 
 	}
 	if opts.NewVIPManager == nil {
 		opts.NewVIPManager = defaultNewVIPManager
+	}
+	if opts.NewRouteManager == nil {
+		opts.NewRouteManager = defaultNewRouteManager
 	}
 	e := &Engine{
 		log:        log,
@@ -259,7 +268,7 @@ func (e *Engine) apply(now time.Time, rd vrouter.Ready) {
 	}
 	for _, v := range rd.VIPs {
 		if b := e.byName[v.Instance]; b != nil {
-			b.worker.want(v.Instance, v)
+			b.want(e, v)
 		}
 	}
 	for _, c := range rd.Claims {
@@ -494,6 +503,7 @@ func (e *Engine) shutdown(now time.Time) {
 	for _, b := range e.bindings {
 		e.apply(now, b.r.Step(now, vrouter.Shutdown{}))
 	}
+	e.releaseStatic()
 	ctx, cancel := context.WithTimeout(context.Background(), e.opts.VIPTimeout+time.Second)
 	defer cancel()
 	drained := make(chan error, 1)
@@ -516,6 +526,11 @@ func (e *Engine) drainWorkers(ctx context.Context) error {
 	for _, w := range e.workers {
 		if err := w.drain(ctx); err != nil {
 			errs = append(errs, fmt.Errorf("%s: %w", w.ifname, err))
+		}
+	}
+	if e.routeWorker != nil {
+		if err := e.routeWorker.drain(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("routes: %w", err))
 		}
 	}
 	return errors.Join(errs...)
@@ -554,17 +569,4 @@ func (e *Engine) Demote(ctx context.Context, name string, demote bool) error {
 // vipPolicy is the instance's announcement schedule.
 func vipPolicy(ic *config.Instance) vip.Policy {
 	return vip.Policy{Repeat: ic.GARP.Repeat, Interval: ic.GARP.Interval, Delay: ic.GARP.Delay, Refresh: ic.GARP.Refresh}
-}
-
-// vipLabel is the IPv4 label of the instance's VIPs ("eth0:vip"), empty
-// when it would not fit or the addresses are the host's own.
-func vipLabel(ic *config.Instance) string {
-	if ic.Family() != 4 || ic.AddressOwner {
-		return ""
-	}
-	l := ic.Interface + ":vip"
-	if len(l) > vip.MaxLabelLen {
-		return ""
-	}
-	return l
 }

@@ -16,10 +16,15 @@ import (
 // I/O counters only the engine can know (sends and their errors); the
 // router holds everything else.
 type binding struct {
-	cfg     *config.Instance
-	r       *vrouter.Router
-	sock    *socket
-	worker  *vipWorker
+	cfg    *config.Instance
+	r      *vrouter.Router
+	sock   *socket
+	worker *vipWorker
+	// workers are every VIP worker the instance has addresses on: its
+	// interface's (worker) first, then those of addresses with a dev.
+	workers []*vipWorker
+	// routes: the instance has routes or rules in the route worker.
+	routes  bool
 	witness WitnessFeed // nil without a witness
 
 	sent, sendErrors, vipErrors uint64
@@ -34,6 +39,25 @@ func (b *binding) send(e *Engine, o vrouter.Outgoing) {
 		return
 	}
 	b.sent++
+}
+
+// want hands a VIP intent to every worker of the instance's addresses
+// and, as a hold, to the route worker: routes and rules go with the
+// addresses. An address owner's addresses are never added or deleted, so
+// its routes follow its announcements (it is master while it announces).
+func (b *binding) want(e *Engine, v vrouter.VIPIntent) {
+	for _, w := range b.workers {
+		w.want(v.Instance, v)
+	}
+	if !b.routes {
+		return
+	}
+	switch {
+	case v.Hold == vrouter.HoldAcquire, b.cfg.AddressOwner && v.Announce == vrouter.AnnounceStart:
+		e.routeWorker.want(v.Instance, true)
+	case v.Hold == vrouter.HoldRelease, b.cfg.AddressOwner && v.Announce == vrouter.AnnounceStop:
+		e.routeWorker.want(v.Instance, false)
+	}
 }
 
 // tracks reports whether the instance tracks check.

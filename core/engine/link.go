@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/hawatch/hawatch/core/config"
@@ -86,13 +87,26 @@ func linkTrack(ifname string, weight int, ifc *config.Interface) vrouter.Track {
 	return t
 }
 
-// linkNames are the interfaces an instance follows: its own first.
+// linkNames are the interfaces an instance follows: its own first, its
+// track_interface ones, then those of its addresses and routes (devsOnly).
 func linkNames(ic *config.Instance) []string {
 	names := []string{ic.Interface}
 	for _, ti := range ic.TrackInterfaces {
 		names = append(names, ti.Name)
 	}
-	return names
+	return append(names, devsOnly(ic)...)
+}
+
+// devsOnly are the tracked devs (trackedDevs) not also track_interface
+// entries: one track per interface.
+func devsOnly(ic *config.Instance) []string {
+	var out []string
+	for _, dev := range trackedDevs(ic) {
+		if !slices.ContainsFunc(ic.TrackInterfaces, func(ti *config.TrackInterface) bool { return ti.Name == dev }) {
+			out = append(out, dev)
+		}
+	}
+	return out
 }
 
 // ifaceLink is what the engine knows of one interface its instances use,
@@ -121,6 +135,11 @@ func (e *Engine) tracks(ic *config.Instance, checks []*config.Check) []vrouter.T
 		t = append(t, linkTrack(ic.Interface, 0, e.cfg.Interface(ic.Interface)))
 		for _, ti := range ic.TrackInterfaces {
 			t = append(t, linkTrack(ti.Name, ti.Weight, e.cfg.Interface(ti.Name)))
+		}
+		// The interfaces of addresses and routes with a dev fault the
+		// instance, as keepalived's do, unless no_track or tracked above.
+		for _, dev := range devsOnly(ic) {
+			t = append(t, linkTrack(dev, 0, e.cfg.Interface(dev)))
 		}
 	}
 	return t

@@ -205,6 +205,10 @@ func (m *fakeManager) Acquire(_ context.Context, owner string, _ []netip.Prefix,
 	return nil
 }
 
+func (m *fakeManager) AcquireAddresses(ctx context.Context, owner string, addrs []vip.Address) error {
+	return m.Acquire(ctx, owner, nil, "")
+}
+
 func (m *fakeManager) Release(_ context.Context, owner string) error {
 	m.f.mu.Lock()
 	defer m.f.mu.Unlock()

@@ -59,8 +59,10 @@ func (e *Engine) open(ctx context.Context) error {
 	for ifname, w := range e.workers {
 		var stale []netip.Prefix
 		for _, b := range e.bindings {
-			if b.cfg.Interface == ifname && !b.cfg.AddressOwner {
-				stale = append(stale, b.cfg.VirtualIPs...)
+			if !b.cfg.AddressOwner {
+				for _, a := range addressesByDev(b.cfg)[ifname] {
+					stale = append(stale, a.Prefix)
+				}
 			}
 		}
 		rctx, cancel := context.WithTimeout(ctx, e.opts.VIPTimeout)
@@ -70,7 +72,10 @@ func (e *Engine) open(ctx context.Context) error {
 			return fmt.Errorf("remove stale VIPs on %s: %w", ifname, err)
 		}
 	}
-	return nil
+	if err := e.removeStaleRoutes(ctx); err != nil {
+		return err
+	}
+	return e.acquireStatic(ctx)
 }
 
 // attach binds an instance to its socket and its interface's VIP worker
@@ -80,6 +85,8 @@ func (e *Engine) attach(ctx context.Context, b *binding) error {
 	key := socketKey{ifname: ic.Interface, family: ic.Family(), unicast: len(ic.UnicastPeers) > 0, source: ic.UnicastSource}
 	if key.unicast {
 		key.ttl = ic.UnicastTTL
+	} else {
+		key.source = ic.McastSource
 	}
 	now := time.Now()
 	if err := e.followAll(now, ic); err != nil {
@@ -88,7 +95,7 @@ func (e *Engine) attach(ctx context.Context, b *binding) error {
 	s := e.sockets[key]
 	if s == nil {
 		opts := transport.Options{Interface: ic.Interface, Family: transport.Family(ic.Family()), Unicast: key.unicast,
-			Source: ic.UnicastSource, UnicastTTL: key.ttl}
+			Source: key.source, UnicastTTL: key.ttl}
 		if key.unicast {
 			// The allow-list is the union of the peers of the instances
 			// that share this unicast socket, and only theirs: a multicast
@@ -130,23 +137,61 @@ func (e *Engine) attach(ctx context.Context, b *binding) error {
 	if err != nil {
 		return err
 	}
-	w := e.workers[ic.Interface]
-	if w == nil {
-		m, err := e.opts.NewVIPManager(e.log, ic.Interface) // the Manager adds the interface field itself
+	w, err := e.vipWorker(ctx, ic.Interface)
+	if err != nil {
+		return fmt.Errorf("instance %s: %w", ic.Name, err)
+	}
+	// Addresses with a dev live on their own interface's worker.
+	byDev := addressesByDev(ic)
+	specs := map[*vipWorker]vipSpec{}
+	workers := []*vipWorker{w}
+	for dev, as := range byDev {
+		dw, err := e.vipWorker(ctx, dev)
 		if err != nil {
 			return fmt.Errorf("instance %s: %w", ic.Name, err)
 		}
-		w = newVIPWorker(e.log, ic.Interface, m, e.opts.VIPTimeout, e.reportVIP)
-		e.workers[ic.Interface] = w
-		w.start(ctx)
+		specs[dw] = vipSpec{addrs: vipAddresses(as, labelFor(ic, dev)), policy: vipPolicy(ic), lowerPrio: lowerPrioPolicy(ic), addressOwner: ic.AddressOwner}
+		if dw != w {
+			workers = append(workers, dw)
+		}
+	}
+	set, err := routeSetOf(ic.Routes, ic.Rules)
+	if err != nil {
+		return fmt.Errorf("instance %s: %w", ic.Name, err)
+	}
+	if !set.empty() {
+		rw, err := e.routes(ctx)
+		if err != nil {
+			return fmt.Errorf("instance %s: %w", ic.Name, err)
+		}
+		rw.register(ic.Name, set)
+		b.routes = true
 	}
 	s.byVRID[ic.VRID] = b
-	b.r, b.sock, b.worker = r, s, w
-	w.register(ic.Name, vipSpec{prefixes: ic.VirtualIPs, label: vipLabel(ic), policy: vipPolicy(ic), lowerPrio: lowerPrioPolicy(ic), addressOwner: ic.AddressOwner})
+	b.r, b.sock, b.worker, b.workers = r, s, w, workers
+	for _, dw := range workers {
+		dw.register(ic.Name, specs[dw])
+	}
 	// What the interfaces are now, before the router starts: one that is
 	// down starts the instance in FAULT, as keepalived does.
 	e.tellRouter(now, b)
 	return nil
+}
+
+// vipWorker returns the VIP worker of ifname, opening its manager on first
+// use.
+func (e *Engine) vipWorker(ctx context.Context, ifname string) (*vipWorker, error) {
+	if w := e.workers[ifname]; w != nil {
+		return w, nil
+	}
+	m, err := e.opts.NewVIPManager(e.log, ifname) // the Manager adds the interface field itself
+	if err != nil {
+		return nil, err
+	}
+	w := newVIPWorker(e.log, ifname, m, e.opts.VIPTimeout, e.reportVIP)
+	e.workers[ifname] = w
+	w.start(ctx)
+	return w, nil
 }
 
 // reportVIP hands a worker's completion to the loop.
@@ -163,7 +208,12 @@ func (e *Engine) reportVIP(ctx context.Context, d vipDone) {
 func (e *Engine) detach(now time.Time, b *binding) {
 	e.apply(now, b.r.Step(now, vrouter.Shutdown{}))
 	delete(b.sock.byVRID, b.cfg.VRID)
-	b.worker.forget(b.cfg.Name)
+	for _, w := range b.workers {
+		w.forget(b.cfg.Name)
+	}
+	if b.routes {
+		e.routeWorker.forget(b.cfg.Name)
+	}
 }
 
 // read decodes packets off one of s's connections (the one it has now, or
@@ -205,6 +255,11 @@ func (e *Engine) closeAll(cancel context.CancelFunc) {
 	for _, w := range e.workers {
 		if err := w.stop(); err != nil {
 			e.log.Error().Str("interface", w.ifname).Err(err).Msg("close VIP manager")
+		}
+	}
+	if e.routeWorker != nil {
+		if err := e.routeWorker.stop(); err != nil {
+			e.log.Error().Err(err).Msg("close route manager")
 		}
 	}
 	e.wg.Wait()

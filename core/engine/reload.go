@@ -23,6 +23,7 @@ func vrrpFields(ic *config.Instance) config.Instance {
 	c.Tracks, c.Notify, c.HMAC, c.TrackInterfaces = nil, nil, nil, nil
 	c.TrackFiles = nil
 	c.DefRange = hcl.Range{}
+	c.Addresses, c.Routes, c.Rules = withoutRanges(c.Addresses), withoutRanges(c.Routes), withoutRanges(c.Rules)
 	return c
 }
 
@@ -56,6 +57,11 @@ func (e *Engine) plan(next *config.Config) (reloadPlan, error) {
 		if !seen[b.cfg.Name] {
 			p.remove = append(p.remove, b)
 		}
+	}
+	// The static block is installed once at start; changing it in place
+	// is not supported.
+	if !sameStatic(e.cfg.Static, next.Static) {
+		return p, fmt.Errorf("reload: the static block changed; that needs a restart")
 	}
 	// Sync groups tie members' machines together; changing them in place
 	// is not supported.

@@ -18,6 +18,9 @@ import (
 // them, never the loop.
 type VIPManager interface {
 	Acquire(ctx context.Context, owner string, prefixes []netip.Prefix, label string) error
+	// AcquireAddresses is Acquire with options (label, scope, broadcast)
+	// per address.
+	AcquireAddresses(ctx context.Context, owner string, addrs []vip.Address) error
 	Release(ctx context.Context, owner string) error
 	Announce(owner string, prefixes []netip.Prefix, p vip.Policy) error
 	Quiet(owner string)
@@ -34,15 +37,23 @@ type VIPManager interface {
 
 // vipSpec is what a worker needs to carry out one instance's intents.
 type vipSpec struct {
-	prefixes []netip.Prefix
-	label    string
-	policy   vip.Policy
+	addrs  []vip.Address // on this worker's interface, with their options
+	policy vip.Policy
 	// lowerPrio is the schedule when a master hears a lower priority
 	// (VIPIntent.LowerPrio).
 	lowerPrio vip.Policy
 	// addressOwner: the prefixes are the host's own addresses. They are
 	// announced, never added, deleted or watched.
 	addressOwner bool
+}
+
+// prefixes are the spec's addresses without their options.
+func (s vipSpec) prefixes() []netip.Prefix {
+	out := make([]netip.Prefix, len(s.addrs))
+	for i, a := range s.addrs {
+		out[i] = a.Prefix
+	}
+	return out
 }
 
 // vipOwner is one instance's wanted and applied state in a worker.
@@ -302,14 +313,14 @@ func (w *vipWorker) apply(ctx context.Context, name string, o vipOwner) (vipOwne
 	if !o.watched && !o.spec.addressOwner {
 		// Known VIPs: the reconciler removes them whenever this node does
 		// not hold them (added by hand, left by a crash).
-		if err := w.mgr.Watch(name, o.spec.prefixes); err != nil {
+		if err := w.mgr.Watch(name, o.spec.prefixes()); err != nil {
 			errs = append(errs, err)
 		}
 		o.watched = true
 	}
 	switch {
 	case o.hold && !o.held:
-		op(func(c context.Context) error { return w.mgr.Acquire(c, name, o.spec.prefixes, o.spec.label) })
+		op(func(c context.Context) error { return w.mgr.AcquireAddresses(c, name, o.spec.addrs) })
 		o.held = true // the manager counts a partly failed set as held and retries on re-list
 	case !o.hold && o.held:
 		op(func(c context.Context) error { return w.mgr.Release(c, name) })
@@ -321,7 +332,7 @@ func (w *vipWorker) apply(ctx context.Context, name string, o vipOwner) (vipOwne
 		if o.lowerPrio && o.spec.lowerPrio.Repeat > 0 {
 			policy = o.spec.lowerPrio
 		}
-		if err := w.mgr.Announce(name, o.spec.prefixes, policy); err != nil {
+		if err := w.mgr.Announce(name, o.spec.prefixes(), policy); err != nil {
 			errs = append(errs, err)
 		}
 		o.announced, o.announcedAt = true, o.generation

@@ -81,10 +81,13 @@ func (b *netlinkBackend) rebind() (int, net.HardwareAddr, error) {
 	return a.Index, a.HardwareAddr, nil
 }
 
-func (b *netlinkBackend) add(p netip.Prefix, label string) error {
-	a := &netlink.Addr{IPNet: toIPNet(p)}
+func (b *netlinkBackend) add(p netip.Prefix, o AddrOptions) error {
+	a := &netlink.Addr{IPNet: toIPNet(p), Scope: int(o.Scope)}
 	if p.Addr().Is4() {
-		a.Label = label
+		a.Label = o.Label
+		if o.Broadcast.IsValid() {
+			a.Broadcast = o.Broadcast.AsSlice()
+		}
 	} else {
 		// No duplicate address detection: VRRP already decided this node is
 		// the only holder, and a tentative address could neither be used

@@ -114,7 +114,14 @@ func newFakeBackend(present ...netip.Prefix) *fakeBackend {
 	return b
 }
 
-func (b *fakeBackend) add(p netip.Prefix, label string) error {
+func (b *fakeBackend) add(p netip.Prefix, o AddrOptions) error {
+	label := o.Label
+	if !p.Addr().Is4() {
+		label = ""
+	}
+	if o.Scope != ScopeGlobal || o.Broadcast.IsValid() {
+		label += fmt.Sprintf(" scope=%s brd=%v", o.Scope, o.Broadcast)
+	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if err := b.addErr[p]; err != nil {
@@ -126,9 +133,6 @@ func (b *fakeBackend) add(p netip.Prefix, label string) error {
 	}
 	if _, ok := b.addrs[p]; ok {
 		return errAddrExists
-	}
-	if !p.Addr().Is4() {
-		label = ""
 	}
 	b.addrs[p] = label
 	return nil

@@ -76,9 +76,9 @@ type Reconciliations struct {
 
 // backend is what the Manager needs from the kernel for its interface.
 type backend interface {
-	// add adds the prefix (label applies to IPv4 only); errAddrExists when
-	// it is already there.
-	add(p netip.Prefix, label string) error
+	// add adds the prefix with its options (label and broadcast apply to
+	// IPv4 only); errAddrExists when it is already there.
+	add(p netip.Prefix, o AddrOptions) error
 	// del deletes the prefix; errAddrMissing when it is not there.
 	del(p netip.Prefix) error
 	// list returns the interface's addresses.
@@ -122,8 +122,8 @@ type owner struct {
 	// host are held prefixes that were on the interface before Acquire and
 	// that no owner knew: the host's own addresses. They are never deleted
 	// and never put back.
-	host  []netip.Prefix
-	label string
+	host []netip.Prefix
+	opts map[netip.Prefix]AddrOptions // of held prefixes; absent: none
 
 	announce []netip.Prefix // last set given to Announce
 	policy   Policy         // and its policy
@@ -205,14 +205,34 @@ func (m *Manager) Interface() string { return m.ifname }
 // (Watch) by none, is the host's own: it counts as held, but Release never
 // deletes it and reconciliation never puts it back.
 func (m *Manager) Acquire(ctx context.Context, name string, prefixes []netip.Prefix, label string) error {
+	addrs := make([]Address, len(prefixes))
+	for i, p := range prefixes {
+		addrs[i] = Address{Prefix: p, AddrOptions: AddrOptions{Label: label}}
+	}
+	return m.AcquireAddresses(ctx, name, addrs)
+}
+
+// AcquireAddresses is Acquire with options per address (label, scope,
+// broadcast): keepalived's virtual_ipaddress lines carry them one by one.
+// The options of an address apply when it is added, also when the
+// reconciler puts it back.
+func (m *Manager) AcquireAddresses(ctx context.Context, name string, addrs []Address) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
+	prefixes := make([]netip.Prefix, len(addrs))
+	opts := make(map[netip.Prefix]AddrOptions, len(addrs))
+	for i, a := range addrs {
+		if err := m.validateOptions(a); err != nil {
+			return err
+		}
+		prefixes[i] = a.Prefix
+		if a.AddrOptions != (AddrOptions{}) {
+			opts[a.Prefix] = a.AddrOptions
+		}
+	}
 	set, err := m.normalize(prefixes)
 	if err != nil {
-		return err
-	}
-	if err := m.validateLabel(label); err != nil {
 		return err
 	}
 	m.mu.Lock()
@@ -232,7 +252,7 @@ func (m *Manager) Acquire(ctx context.Context, name string, prefixes []netip.Pre
 			continue
 		}
 		foreign := !m.heldAddr(pf.Addr()) && !m.knownAddr(pf.Addr())
-		err := m.be.add(pf, label)
+		err := m.be.add(pf, opts[pf])
 		switch {
 		case errors.Is(err, errAddrExists) && foreign:
 			host = append(host, pf)
@@ -243,7 +263,7 @@ func (m *Manager) Acquire(ctx context.Context, name string, prefixes []netip.Pre
 	// The host's own addresses are never "known" VIPs: the reconciler
 	// would delete them whenever nobody holds them.
 	known := slices.DeleteFunc(slices.Clone(set), func(p netip.Prefix) bool { return slices.Contains(host, p) })
-	o.known, o.held, o.holding, o.label, o.host = known, set, true, label, host
+	o.known, o.held, o.holding, o.opts, o.host = known, set, true, opts, host
 	for _, pf := range prev {
 		if !slices.Contains(set, pf) && !slices.Contains(prevHost, pf) {
 			errs = append(errs, m.deleteUnlessHeld(pf)...)
@@ -621,7 +641,12 @@ func (m *Manager) handleEvent(ev addrEvent) {
 // readd adds a held prefix that went missing and reports whether it was
 // really missing.
 func (m *Manager) readd(name string, o *owner, pf netip.Prefix) bool {
-	err := m.be.add(pf, o.label)
+	if o.opts[pf].NoTrack {
+		// keepalived's no_track: gone until the next takeover.
+		m.log.Info().Str("owner", name).Stringer("prefix", pf).Msg("no_track VIP was deleted; not put back until the next takeover")
+		return false
+	}
+	err := m.be.add(pf, o.opts[pf])
 	switch {
 	case errors.Is(err, errAddrExists):
 		return false
@@ -848,6 +873,17 @@ func (m *Manager) validateLabel(label string) error {
 	if len(label) > MaxLabelLen || len(label) < len(m.ifname) || label[:len(m.ifname)] != m.ifname {
 		return fmt.Errorf("vip %s: %w %q: must start with the interface name and be at most %d bytes",
 			m.ifname, ErrInvalidLabel, label, MaxLabelLen)
+	}
+	return nil
+}
+
+// validateOptions checks one address's options against its prefix.
+func (m *Manager) validateOptions(a Address) error {
+	if err := m.validateLabel(a.Label); err != nil {
+		return err
+	}
+	if b := a.Broadcast; b.IsValid() && (!b.Is4() || !a.Prefix.Addr().Is4()) {
+		return fmt.Errorf("vip %s %s: %w: broadcast %s: IPv4 only", m.ifname, a.Prefix, ErrInvalidPrefix, b)
 	}
 	return nil
 }

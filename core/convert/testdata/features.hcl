@@ -128,11 +128,6 @@ action "to_master" {
 vrrp_instance "VI_WEB" {
   # line 53: keepalived `state BACKUP` is not carried over: hawatch has no initial state and elects
   # by priority alone (the highest priority is MASTER while healthy).
-  # line 67: virtual IP 198.51.100.60/24: "label eth1:web" not converted (hawatch adds the address
-  # with the kernel's defaults)
-  # line 70: virtual_ipaddress_excluded {...} not converted: hawatch has no excluded VIPs; add the
-  # addresses to virtual_ips once every peer runs hawatch (keepalived would see a different advert
-  # address list)
   # line 74: track_script chk_haproxy: keepalived added 20 to the priority while the check passed;
   # hawatch subtracts 20 while it fails instead. The gap between a healthy and a failing node is the
   # same, but the advertised priorities differ from a keepalived peer's by 20 while healthy
@@ -153,8 +148,12 @@ vrrp_instance "VI_WEB" {
   version           = 3 # global_defs vrrp_version
   advert_interval   = "250ms"
   virtual_ips       = ["198.51.100.60/24", "198.51.100.61/32"]
-  unicast_source    = "198.51.100.11"
-  unicast_peers     = ["198.51.100.12"]
+  excluded_ips      = ["198.51.100.62/24"] # virtual_ipaddress_excluded: owned, not advertised
+  virtual_ip "198.51.100.60/24" {
+    label = "eth1:web"
+  }
+  unicast_source = "198.51.100.11"
+  unicast_peers  = ["198.51.100.12"]
   unicast_peer "198.51.100.13" {
     min_ttl = 250
     max_ttl = 255

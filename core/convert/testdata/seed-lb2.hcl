@@ -77,8 +77,6 @@ action "mail" {
 vrrp_instance "VI_1" {
   # line 28: keepalived `state BACKUP` is not carried over: hawatch has no initial state and elects
   # by priority alone (the highest priority is MASTER while healthy).
-  # line 38: virtual IP 198.51.100.50/24: "label eth0:1" not converted (hawatch adds the address
-  # with the kernel's defaults)
   interface         = "eth0"
   virtual_router_id = 51
   priority          = 50
@@ -86,6 +84,9 @@ vrrp_instance "VI_1" {
   advert_interval   = "1s"
   auth_pass         = "1111" # authentication { auth_type PASS }
   virtual_ips       = ["198.51.100.50/24"]
+  virtual_ip "198.51.100.50/24" {
+    label = "eth0:1"
+  }
 
   track "check_nginx" {}                       # track_script: failure means FAULT
   track "chk_split_brain" { effect = "yield" } # track_script

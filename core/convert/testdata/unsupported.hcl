@@ -44,12 +44,6 @@ action "stop" {
 # vrrp_instance VI_1 (lines 38-55).
 vrrp_instance "VI_1" {
   # line 38: smtp_alert is off, so the mail action is not listed in notify.
-  # line 42: mcast_src_ip not converted: hawatch sends multicast adverts from the interface's
-  # primary address
-  # line 44: virtual IP 198.51.100.95/24: "brd 198.51.100.255 scope global no_track" not converted
-  # (hawatch adds the address with the kernel's defaults)
-  # line 46: virtual_routes {...} not converted: hawatch manages addresses only; add routes from a
-  # notify action
   # line 50: track_script chk_weird: reverse cannot be expressed (a hawatch track acts when its
   # check fails); left as a TODO comment
   # line 53: notify_deleted not converted: hawatch does not report DELETED
@@ -60,10 +54,28 @@ vrrp_instance "VI_1" {
   version           = 2 # keepalived's default; hawatch's is 3
   advert_interval   = "1s"
   virtual_ips       = ["198.51.100.95/24"]
+  virtual_ip "198.51.100.95/24" {
+    broadcast = "198.51.100.255"
+    scope     = "global"
+    no_track  = true
+  }
+  mcast_source = "198.51.100.11" # mcast_src_ip
+  virtual_route {
+    to  = "198.51.100.0/24"
+    via = "198.51.100.1"
+  }
 
   # TODO track "chk_weird" (track_script weight 10 reverse, line 50)
 
   notify = ["stop"]
+}
+
+# static_ipaddress, static_routes, static_rules (from line 18): installed at start, kept whatever
+# the VRRP state.
+static {
+  address "198.51.100.200/24" {
+    dev = "eth0"
+  }
 }
 
 # Not converted:
@@ -72,6 +84,4 @@ vrrp_instance "VI_1" {
 # - line 3: parameter definition "$IFACE=eth0" not supported; substitute it by hand
 # - line 4: conditional configuration "@lb1": the line was skipped; convert each node's file with
 # --config-id ID (keepalived's -i ID)
-# - line 18: static_ipaddress {...} not converted: hawatch manages only the virtual IPs; configure
-# static addresses with the system's network tools
 # - line 22: virtual_server {...} not converted: LVS/IPVS load balancing is not part of hawatch
