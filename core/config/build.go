@@ -71,6 +71,7 @@ func build(d *decoder, raw *fileSchema, cfg *Config) {
 	}
 	b.crossInstance(insts)
 	cfg.Interfaces = b.interfaces(raw.Interfaces, insts)
+	b.strictMode(raw.Node, &cfg.Node, insts)
 	var members []groupMembers
 	for _, g := range raw.SyncGroups {
 		if b.define("sync_group", g.Name, g.DefRange) {

@@ -123,6 +123,10 @@ type Node struct {
 	// The longer of the two applies.
 	StartupDelay   time.Duration
 	DelayAfterBoot time.Duration
+
+	// Strict is keepalived's vrrp_strict: RFC 5798 / 3768 behaviour only,
+	// checked at load (strict.go), and instances default to accept = false.
+	Strict bool
 }
 
 // Plugin is a `plugin "name" {}` block: how to start one plugin binary.
@@ -211,7 +215,12 @@ type Instance struct {
 	UnicastTTL   uint8
 	Preempt      bool
 	PreemptDelay time.Duration
-	GARP         GARP
+	// Accept is RFC 5798 Accept_Mode: as a master that is not the address
+	// owner, accept packets addressed to the VIPs. false: they are dropped
+	// (core/fence) while this node is master. Default: !Node.Strict, as in
+	// keepalived.
+	Accept bool
+	GARP   GARP
 	// Witness names a witness block; empty: VRRP alone decides.
 	Witness       string
 	OnWitnessLost string // OnWitnessLostRelease (default) or OnWitnessLostKeep

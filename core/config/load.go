@@ -37,6 +37,7 @@ type nodeBlock struct {
 	LogFormat     *hcl.Attribute `hcl:"log_format,attr"`
 	Realtime      *hcl.Attribute `hcl:"realtime_priority,attr"`
 	LockMemory    *hcl.Attribute `hcl:"lock_memory,attr"`
+	Strict        *hcl.Attribute `hcl:"strict,attr"`
 	DefRange      hcl.Range      `hcl:",def_range"`
 
 	// startup delay (trackfile.go)
@@ -117,6 +118,9 @@ type instanceBlock struct {
 	DownTimerAdverts     *hcl.Attribute            `hcl:"down_timer_adverts,attr"`
 	LowerPrioNoAdvert    *hcl.Attribute            `hcl:"lower_prio_no_advert,attr"`
 	HigherPrioSendAdvert *hcl.Attribute            `hcl:"higher_prio_send_advert,attr"`
+
+	// accept mode (strict.go)
+	Accept *hcl.Attribute `hcl:"accept,attr"`
 }
 
 type garpBlock struct {
