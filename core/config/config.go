@@ -215,12 +215,11 @@ type Instance struct {
 	UnicastTTL   uint8
 	Preempt      bool
 	PreemptDelay time.Duration
-	// Accept is RFC 5798 Accept_Mode: as a master that is not the address
-	// owner, accept packets addressed to the VIPs. false: they are dropped
-	// (core/fence) while this node is master. Default: !Node.Strict, as in
-	// keepalived.
-	Accept bool
-	GARP   GARP
+	// NoAccept turns RFC 5798 Accept_Mode off (HCL: accept = false): as a
+	// master that is not the address owner, drop packets addressed to the
+	// VIPs (core/fence). Default: Node.Strict, as in keepalived.
+	NoAccept bool
+	GARP     GARP
 	// Witness names a witness block; empty: VRRP alone decides.
 	Witness       string
 	OnWitnessLost string // OnWitnessLostRelease (default) or OnWitnessLostKeep

@@ -28,14 +28,15 @@ func (b *builder) strictMode(n *nodeBlock, node *Node, insts []*instanceInfo) {
 		// the non-strict default a departure from the RFCs it keeps for
 		// compatibility; hawatch keeps it too, so a file without strict
 		// behaves as before).
-		inst.Accept = !node.Strict
+		accept := !node.Strict
 		if r.Accept != nil {
-			b.bool(r.Accept, &inst.Accept)
-			if !inst.Accept && inst.AddressOwner {
+			b.bool(r.Accept, &accept)
+			if !accept && inst.AddressOwner {
 				b.warnf(r.Accept.Range, "accept = false has no effect on an address owner",
 					"The VIPs are this node's own addresses: the owner always accepts traffic to them (RFC 5798 §6.4.3).")
 			}
 		}
+		inst.NoAccept = !accept
 		if node.Strict {
 			b.strictInstance(info, strictAttr)
 		}
@@ -69,7 +70,7 @@ func (b *builder) strictInstance(info *instanceInfo, strictAttr *hcl.Attribute) 
 		b.errorf(r.PreemptDelay.Range, "preempt_delay is not allowed in strict mode",
 			"%s; the RFCs have no preemption delay (keepalived resets it to 0 under vrrp_strict). Remove it or set \"0s\".", why)
 	}
-	if r.Accept != nil && inst.Accept && inst.Version == 2 {
+	if r.Accept != nil && !inst.NoAccept && inst.Version == 2 {
 		b.errorf(r.Accept.Range, "accept = true is not allowed with VRRP version 2 in strict mode",
 			"%s; RFC 3768 has no Accept_Mode: a VRRPv2 master that is not the address owner must not accept packets to the virtual addresses (keepalived resets accept under vrrp_strict). Use version = 3 or remove accept.", why)
 	}

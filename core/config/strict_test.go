@@ -82,8 +82,8 @@ func TestStrictDefaults(t *testing.T) {
 		t.Fatalf("diags: %s", dump(diags))
 	}
 	in := cfg.Instances[0]
-	if !cfg.Node.Strict || in.Accept {
-		t.Fatalf("strict=%v accept=%v, want strict and no accept", cfg.Node.Strict, in.Accept)
+	if !cfg.Node.Strict || !in.NoAccept {
+		t.Fatalf("strict=%v no_accept=%v, want strict and no accept", cfg.Node.Strict, in.NoAccept)
 	}
 	if in.GARP.Repeat != 1 || in.GARP.Delay != 0 || in.GARP.Refresh != 0 {
 		t.Fatalf("garp %+v, want one packet, no second burst, no refresh", in.GARP)
@@ -95,8 +95,8 @@ func TestStrictDefaults(t *testing.T) {
 	if diags.HasErrors() {
 		t.Fatalf("diags: %s", dump(diags))
 	}
-	if in := cfg.Instances[0]; !in.Accept || in.GARP.Interval != 20*time.Millisecond {
-		t.Fatalf("accept=%v garp=%+v", in.Accept, in.GARP)
+	if in := cfg.Instances[0]; in.NoAccept || in.GARP.Interval != 20*time.Millisecond {
+		t.Fatalf("no_accept=%v garp=%+v", in.NoAccept, in.GARP)
 	}
 }
 
@@ -106,8 +106,8 @@ func TestAcceptWithoutStrict(t *testing.T) {
 		t.Fatal(dump(diags))
 	}
 	in := cfg.Instances[0]
-	if cfg.Node.Strict || !in.Accept || in.GARP.Repeat != DefaultGARPRepeat {
-		t.Fatalf("strict=%v accept=%v garp=%+v, want keepalived's non-strict defaults", cfg.Node.Strict, in.Accept, in.GARP)
+	if cfg.Node.Strict || in.NoAccept || in.GARP.Repeat != DefaultGARPRepeat {
+		t.Fatalf("strict=%v no_accept=%v garp=%+v, want keepalived's non-strict defaults", cfg.Node.Strict, in.NoAccept, in.GARP)
 	}
 	// accept = false without strict: keepalived's no_accept, fenced too;
 	// no strict check applies (unicast and auth_pass stay allowed).
@@ -115,7 +115,7 @@ func TestAcceptWithoutStrict(t *testing.T) {
 	if diags.HasErrors() {
 		t.Fatal(dump(diags))
 	}
-	if cfg.Instances[0].Accept {
+	if !cfg.Instances[0].NoAccept {
 		t.Fatal("accept = false ignored")
 	}
 }

@@ -63,6 +63,10 @@ type Options struct {
 	Listen func(transport.Options) (Conn, error)
 	// NewVIPManager opens an interface's VIP manager; default vip.NewManager.
 	NewVIPManager func(log zerolog.Logger, ifname string) (VIPManager, error)
+	// NewFence opens the node's fence (accept = false). Default: the
+	// nftables fence when Listen is the default too; nil: no fence, and an
+	// instance with accept = false fails to start.
+	NewFence func(log zerolog.Logger) (Fence, error)
 	// Links follows the instances' interfaces (see LinkWatcher). Default:
 	// the kernel's links, in the engine's namespace, when Listen is the
 	// default too; with another Listen the sockets are not the kernel's,
@@ -88,6 +92,7 @@ type Engine struct {
 	byName   map[string]*binding
 	sockets  map[socketKey]*socket
 	workers  map[string]*vipWorker // by interface
+	fence    Fence                 // nil: no instance can fence
 	links    map[string]*ifaceLink // by interface, while links are followed
 
 	rx      chan rxPacket
@@ -130,6 +135,9 @@ func New(log zerolog.Logger, cfg *config.Config, opts Options) (*Engine, error) 
 		opts.VIPTimeout = 2 * time.Second
 	}
 	if opts.Listen == nil {
+		if opts.NewFence == nil {
+			opts.NewFence = defaultNewFence
+		}
 		if opts.Links == nil {
 			opts.Links = defaultLinks(log)
 		}

@@ -37,6 +37,9 @@ func defaultNewVIPManager(log zerolog.Logger, ifname string) (VIPManager, error)
 // open attaches every instance (opening sockets and VIP workers on first
 // use), builds the sync groups, and removes VIPs left over from a crash.
 func (e *Engine) open(ctx context.Context) error {
+	if err := e.openFence(ctx); err != nil {
+		return err
+	}
 	for _, b := range e.bindings {
 		if err := e.attach(ctx, b); err != nil {
 			return err
@@ -130,6 +133,10 @@ func (e *Engine) attach(ctx context.Context, b *binding) error {
 	if err != nil {
 		return err
 	}
+	fence, err := e.fenceFor(ic)
+	if err != nil {
+		return err
+	}
 	w := e.workers[ic.Interface]
 	if w == nil {
 		m, err := e.opts.NewVIPManager(e.log, ic.Interface) // the Manager adds the interface field itself
@@ -142,7 +149,7 @@ func (e *Engine) attach(ctx context.Context, b *binding) error {
 	}
 	s.byVRID[ic.VRID] = b
 	b.r, b.sock, b.worker = r, s, w
-	w.register(ic.Name, vipSpec{prefixes: ic.VirtualIPs, label: vipLabel(ic), policy: vipPolicy(ic), lowerPrio: lowerPrioPolicy(ic), addressOwner: ic.AddressOwner})
+	w.register(ic.Name, vipSpec{prefixes: ic.VirtualIPs, label: vipLabel(ic), policy: vipPolicy(ic), lowerPrio: lowerPrioPolicy(ic), addressOwner: ic.AddressOwner, fence: fence})
 	// What the interfaces are now, before the router starts: one that is
 	// down starts the instance in FAULT, as keepalived does.
 	e.tellRouter(now, b)
@@ -208,4 +215,5 @@ func (e *Engine) closeAll(cancel context.CancelFunc) {
 		}
 	}
 	e.wg.Wait()
+	e.closeFence()
 }

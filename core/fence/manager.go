@@ -248,3 +248,26 @@ func sorted(as []netip.Addr) []netip.Addr {
 type addrList []netip.Addr
 
 func (l addrList) String() string { return fmt.Sprint([]netip.Addr(l)) }
+
+// RemoveStale deletes a table left by an earlier run that crashed (its
+// addresses were fenced for a mastership that ended with it). Call it
+// before the first Drop.
+func (m *Manager) RemoveStale() error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.built || len(m.owners) > 0 {
+		return nil // ours now
+	}
+	st, err := m.be.Read()
+	if err != nil {
+		return fmt.Errorf("fence: read table %s: %w", TableName, err)
+	}
+	if !st.Present {
+		return nil
+	}
+	m.log.Info().Stringer("addresses", addrList(st.Addrs)).Msg("removing nftables table " + TableName + " left by an earlier run")
+	if err := m.be.Remove(); err != nil {
+		return fmt.Errorf("fence: remove stale table %s: %w", TableName, err)
+	}
+	return nil
+}

@@ -245,3 +245,26 @@ func TestRunPollsWithoutChanges(t *testing.T) {
 	be.mu.Unlock()
 	waitOps(t, be, []string{"build[2001:db8::50]"})
 }
+
+func TestRemoveStale(t *testing.T) {
+	be := newFake()
+	be.present, be.complete, be.addrs = true, true, addrs("198.51.100.50")
+	m := NewManager(zerolog.Nop(), be, Options{})
+	if err := m.RemoveStale(); err != nil {
+		t.Fatal(err)
+	}
+	if ops := be.takeOps(); !slices.Equal(ops, []string{"remove"}) {
+		t.Fatalf("ops = %v", ops)
+	}
+	// Once this run fences something the table is its own: untouched.
+	if err := m.Drop("a", addrs("198.51.100.51")); err != nil {
+		t.Fatal(err)
+	}
+	be.takeOps()
+	if err := m.RemoveStale(); err != nil {
+		t.Fatal(err)
+	}
+	if ops := be.takeOps(); len(ops) != 0 {
+		t.Fatalf("ops = %v", ops)
+	}
+}
