@@ -104,11 +104,14 @@ func strictInstance(vrid, prio int, vip string, extra string) instance {
 //     ping to the VIP is answered and no address is fenced.
 //   - owner: strict, the address owner (priority 255) of its own address:
 //     it always accepts; nothing fenced.
+//   - ipv6: a strict IPv6 master: the ping to its VIP is dropped, yet the
+//     client resolves the VIP to the master (neighbour discovery passes the
+//     fence).
 //   - keepalived: a keepalived 2.2.7 pair with vrrp_strict, the reference:
 //     its master drops the ping too (its own "keepalived" nftables table).
 func TestStrictAcceptMode(t *testing.T) {
 	needRoot(t)
-	cases := []string{"no-accept", "accept", "owner", "keepalived"}
+	cases := []string{"no-accept", "accept", "owner", "ipv6", "keepalived"}
 	runAll(t, cases, func(t *testing.T, i int) {
 		switch cases[i] {
 		case "no-accept":
@@ -133,6 +136,23 @@ func TestStrictAcceptMode(t *testing.T) {
 			waitAnswered(t, client, own.Addr(), 3*time.Second)
 			if st := fenceState(t, lb1); len(st.Addrs) != 0 {
 				t.Fatalf("address owner fenced: %+v", st)
+			}
+		case "ipv6":
+			lab := netlab.New(t, netlab.Options{Nodes: 1, IPv6: true})
+			lb1, client := lab.Nodes[0], lab.Client
+			vip := netip.MustParsePrefix("2001:db8::65/64")
+			d := startDaemonWith(t, lb1, "strict = true", strictInstance(65, 100, vip.String(), "").String())
+			d.waitState("MASTER", 5*time.Second)
+			waitVIP(t, lb1, vip, true, 2*time.Second)
+			waitFence(t, lb1, []netip.Addr{vip.Addr()}, 2*time.Second)
+			if got := pings(client, vip.Addr(), 3); got != 0 {
+				t.Fatalf("strict IPv6 master answered %d of 3 pings to the VIP", got)
+			}
+			if mac, _, err := client.Neigh(vip.Addr()); err != nil || mac.String() != lb1.MAC.String() {
+				t.Fatalf("client's neighbour entry for the VIP: %v %v, want lb1 %v (neighbour discovery must pass the fence)", mac, err, lb1.MAC)
+			}
+			if pings(client, lb1.Addr6, 1) != 1 {
+				t.Fatal("lb1's own IPv6 address does not answer")
 			}
 		case "keepalived":
 			strictKeepalived(t)
