@@ -71,7 +71,6 @@ func build(d *decoder, raw *fileSchema, cfg *Config) {
 	}
 	b.crossInstance(insts)
 	cfg.Interfaces = b.interfaces(raw.Interfaces, insts)
-	b.strictMode(raw.Node, &cfg.Node, insts)
 	var members []groupMembers
 	for _, g := range raw.SyncGroups {
 		if b.define("sync_group", g.Name, g.DefRange) {
@@ -83,6 +82,7 @@ func build(d *decoder, raw *fileSchema, cfg *Config) {
 	b.membership(members)
 	b.witnessMembers(insts, members)
 	b.instanceExtras(cfg, insts)
+	b.strictMode(raw.Node, &cfg.Node, insts) // after the timing knobs it checks
 	b.resolve()
 }
 

@@ -84,6 +84,44 @@ func (b *builder) strictInstance(info *instanceInfo, strictAttr *hcl.Attribute) 
 			inst.VirtualIPs[0].Addr())
 	}
 	b.strictGARP(r, inst, why)
+	b.strictTiming(r, inst, why)
+}
+
+// strictTiming holds the timing knobs to the RFC: Master_Down_Interval of
+// 3 intervals, and a master that hears a lower priority discards the
+// advert (RFC 5798 §6.4.3) — no advert in answer, no announcement again —
+// and yields to a higher one without a last advert. keepalived resets
+// down_timer_adverts, lower_prio_no_advert and higher_prio_send_advert
+// under vrrp_strict; hawatch's defaults become these and an explicit other
+// value is an error.
+func (b *builder) strictTiming(r *instanceBlock, inst *Instance, why string) {
+	if r.DownTimerAdverts != nil && inst.DownTimerAdverts != 3 {
+		b.errorf(r.DownTimerAdverts.Range, "down_timer_adverts is not allowed in strict mode",
+			"%s: Master_Down_Interval is 3 advert intervals plus Skew_Time, not %d (keepalived resets it under vrrp_strict).", why, inst.DownTimerAdverts)
+	}
+	if r.LowerPrioNoAdvert == nil {
+		inst.LowerPrioNoAdvert = true
+	} else if !inst.LowerPrioNoAdvert {
+		b.errorf(r.LowerPrioNoAdvert.Range, "lower_prio_no_advert = false is not allowed in strict mode",
+			"%s: a master discards an advert of lower priority instead of answering it (RFC 5798 §6.4.3; keepalived sets lower_prio_no_advert under vrrp_strict).", why)
+	}
+	if r.HigherPrioSendAdvert != nil && inst.HigherPrioSendAdvert {
+		b.errorf(r.HigherPrioSendAdvert.Range, "higher_prio_send_advert is not allowed in strict mode",
+			"%s: a master yields to a higher priority without a last advert (keepalived clears higher_prio_send_advert under vrrp_strict).", why)
+	}
+	g := r.GARP
+	if g == nil || g.LowerPrioRepeat == nil {
+		inst.GARP.LowerPrioRepeat = 0
+	} else if inst.GARP.LowerPrioRepeat != 0 {
+		b.errorf(g.LowerPrioRepeat.Range, "garp lower_prio_repeat must be 0 in strict mode",
+			"%s: a master that hears a lower priority discards the advert and announces nothing (RFC 5798 §6.4.3), not %d packets.", why, inst.GARP.LowerPrioRepeat)
+	}
+	if g == nil || g.LowerPrioDelay == nil {
+		inst.GARP.LowerPrioDelay = 0
+	} else if inst.GARP.LowerPrioDelay != 0 {
+		b.errorf(g.LowerPrioDelay.Range, "garp lower_prio_delay must be 0 in strict mode",
+			"%s: no announcement on hearing a lower priority, so no second burst of it (%s here).", why, inst.GARP.LowerPrioDelay)
+	}
 }
 
 // strictGARP makes one announcement per address on takeover, as RFC 5798

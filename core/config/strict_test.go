@@ -34,6 +34,16 @@ var strictBad = []badCase{
 		"garp delay must be 0 in strict mode", "2s here", 10, 3},
 	{"garp refresh", strictNode + vi(iface, vrid, prio, vip4, `garp {`, `refresh = "10s"`, `}`),
 		"garp refresh must be 0 in strict mode", "10s here", 10, 3},
+	{"down_timer_adverts", strictNode + vi(iface, vrid, prio, vip4, `down_timer_adverts = 5`),
+		"down_timer_adverts is not allowed in strict mode", "not 5", 9, 3},
+	{"lower_prio_no_advert off", strictNode + vi(iface, vrid, prio, vip4, `lower_prio_no_advert = false`),
+		"lower_prio_no_advert = false is not allowed in strict mode", "RFC 5798 §6.4.3", 9, 3},
+	{"higher_prio_send_advert", strictNode + vi(iface, vrid, prio, vip4, `higher_prio_send_advert = true`),
+		"higher_prio_send_advert is not allowed in strict mode", "without a last advert", 9, 3},
+	{"garp lower_prio_repeat", strictNode + vi(iface, vrid, prio, vip4, `garp {`, `lower_prio_repeat = 2`, `}`),
+		"garp lower_prio_repeat must be 0 in strict mode", "not 2 packets", 10, 3},
+	{"garp lower_prio_delay", strictNode + vi(iface, vrid, prio, vip4, `garp {`, `lower_prio_delay = "1s"`, `}`),
+		"garp lower_prio_delay must be 0 in strict mode", "1s here", 10, 3},
 	{"too many vips", strictNode + vi(iface, vrid, prio, `virtual_ips = [`+manyVIPs(256)+`]`),
 		"Too many virtual IPs for strict mode", "not 256", 8, 3},
 	{"strict not bool", block(`node`, `strict = "yes please"`) + vi(iface, vrid, prio, vip4),
@@ -85,13 +95,18 @@ func TestStrictDefaults(t *testing.T) {
 	if !cfg.Node.Strict || !in.NoAccept {
 		t.Fatalf("strict=%v no_accept=%v, want strict and no accept", cfg.Node.Strict, in.NoAccept)
 	}
-	if in.GARP.Repeat != 1 || in.GARP.Delay != 0 || in.GARP.Refresh != 0 {
-		t.Fatalf("garp %+v, want one packet, no second burst, no refresh", in.GARP)
+	if in.GARP.Repeat != 1 || in.GARP.Delay != 0 || in.GARP.Refresh != 0 || in.GARP.LowerPrioRepeat != 0 || in.GARP.LowerPrioDelay != 0 {
+		t.Fatalf("garp %+v, want one packet, no second burst, no refresh, no lower-priority announcement", in.GARP)
+	}
+	if !in.LowerPrioNoAdvert || in.HigherPrioSendAdvert || in.DownTimerAdverts != 3 {
+		t.Fatalf("timing: lower_prio_no_advert %v higher_prio_send_advert %v down_timer_adverts %d, want the RFC's",
+			in.LowerPrioNoAdvert, in.HigherPrioSendAdvert, in.DownTimerAdverts)
 	}
 	// Explicit values that agree with strict mode are fine, and accept on
 	// v3 is allowed (RFC 5798 Accept_Mode).
 	cfg, diags = Parse([]byte(strictNode+vi(iface, vrid, prio, vip4, `accept = true`, `preempt_delay = "0s"`,
-		`garp {`, `repeat = 1`, `delay = "0s"`, `refresh = "0s"`, `interval = "20ms"`, `}`)), "ok.hcl")
+		`down_timer_adverts = 3`, `lower_prio_no_advert = true`, `higher_prio_send_advert = false`,
+		`garp {`, `repeat = 1`, `delay = "0s"`, `refresh = "0s"`, `interval = "20ms"`, `lower_prio_repeat = 0`, `lower_prio_delay = "0s"`, `}`)), "ok.hcl")
 	if diags.HasErrors() {
 		t.Fatalf("diags: %s", dump(diags))
 	}

@@ -110,7 +110,9 @@
 // garp {} with one packet). Either way the settings keepalived resets or
 // ignores under strict mode are dropped with a warning each:
 // authentication, preempt_delay, accept on VRRPv2, garp repeats and
-// refresh (and hawatch's delayed second burst). accept → accept = true,
+// refresh (and hawatch's delayed second burst), down_timer_adverts,
+// higher_prio_send_advert, lower_prio_no_advert off and
+// garp_lower_prio_repeat. accept → accept = true,
 // no_accept → accept = false. nftables, nftables_priority -1,
 // nftables_ifindex and nftables_counters become notes (hawatch always uses
 // its own nftables table); another nftables_priority, vrrp_iptables and

@@ -147,6 +147,7 @@ func (c *converter) strictInstance(in *instance) {
 		c.warn(notes, s.acceptLine, "accept dropped: RFC 3768 (VRRPv2) has no accept mode and keepalived resets it under strict mode; traffic to the VIPs is dropped while master")
 		s.accept = nil // strict mode's default, accept = false
 	}
+	c.strictTiming(in)
 	// One announcement per address on takeover (RFC 5798 §6.4.1).
 	g := c.global.garp.over(in.garp)
 	gl := firstNonZero(in.garpLine, c.global.line)
@@ -180,5 +181,40 @@ func (c *converter) acceptOut(in *instance) {
 		in.out = append(in.out, kv{k: "accept", v: "false", note: "no_accept: traffic to the VIPs dropped while master"})
 	case s.on && !c.global.strict.node && in.prio != ownerPriority: // the owner always accepts
 		in.out = append(in.out, kv{k: "accept", v: "false", note: "strict mode's default"})
+	}
+}
+
+// strictTiming applies keepalived's strict resets to the timing knobs
+// (trackfile.go renders them): 3 advert intervals to Master_Down_Interval,
+// a master discards a lower priority's advert (lower_prio_no_advert on,
+// no announcement again) and yields without a last advert.
+func (c *converter) strictTiming(in *instance) {
+	notes := &in.notes
+	t := c.extras.timing.over(in.timing)
+	line := firstNonZero(in.timing.line, c.extras.timing.line)
+	node := c.global.strict.node
+	yes, no, three, zero, zeroD := true, false, 3, 0, time.Duration(0)
+	if t.downAdverts != nil && *t.downAdverts != 3 {
+		c.warn(notes, line, "down_timer_adverts %d dropped: keepalived resets it under strict mode (the RFC's 3 applies)", *t.downAdverts)
+		in.timing.downAdverts = &three
+	}
+	if t.lowerNoAdvert != nil && !*t.lowerNoAdvert {
+		c.warn(notes, line, "lower_prio_no_advert off: keepalived turns it on under strict mode (a master discards a lower priority's advert)")
+	}
+	if (t.lowerNoAdvert != nil && !*t.lowerNoAdvert) || (t.lowerNoAdvert == nil && !node) {
+		in.timing.lowerNoAdvert = &yes
+	}
+	if t.higherSendAdvert != nil && *t.higherSendAdvert {
+		c.warn(notes, line, "higher_prio_send_advert dropped: keepalived clears it under strict mode")
+		in.timing.higherSendAdvert = &no
+	}
+	if t.lowerRepeat != nil && *t.lowerRepeat != 0 {
+		c.warn(notes, line, "garp_lower_prio_repeat %d: under strict mode a master that hears a lower priority announces nothing; 0 is used", *t.lowerRepeat)
+	}
+	if (t.lowerRepeat != nil && *t.lowerRepeat != 0) || (t.lowerRepeat == nil && !node) {
+		in.timing.lowerRepeat = &zero
+	}
+	if t.lowerDelay != nil && *t.lowerDelay != 0 {
+		in.timing.lowerDelay = &zeroD // no announcement, so no second burst of it
 	}
 }

@@ -22,13 +22,17 @@ func TestStrictSemantics(t *testing.T) {
 	if !cfg.Node.Strict {
 		t.Fatal("node.strict not set")
 	}
-	want := map[string]bool{"VI_V2": true, "VI_V3": false, "VI_V6": true} // no accept
+	want := map[string]bool{"VI_V2": true, "VI_V3": false, "VI_V6": true, "VI_TIMING": true} // no accept
 	for _, in := range cfg.Instances {
 		if in.NoAccept != want[in.Name] {
 			t.Errorf("%s: no_accept %v, want %v", in.Name, in.NoAccept, want[in.Name])
 		}
 		if in.AuthPass != "" || in.PreemptDelay != 0 || in.GARP.Repeat != 1 || in.GARP.Delay != 0 || in.GARP.Refresh != 0 {
 			t.Errorf("%s: strict resets not applied: %v preempt_delay %v garp %+v", in.Name, in, in.PreemptDelay, in.GARP)
+		}
+		if in.DownTimerAdverts != 3 || !in.LowerPrioNoAdvert || in.HigherPrioSendAdvert || in.GARP.LowerPrioRepeat != 0 {
+			t.Errorf("%s: timing resets not applied: down_timer_adverts %d lower_prio_no_advert %v higher_prio_send_advert %v lower_prio_repeat %d",
+				in.Name, in.DownTimerAdverts, in.LowerPrioNoAdvert, in.HigherPrioSendAdvert, in.GARP.LowerPrioRepeat)
 		}
 	}
 }
@@ -66,7 +70,7 @@ vrrp_instance B {
 		t.Fatal("node strict with a non-strict instance")
 	}
 	a, b := cfg.Instances[0], cfg.Instances[1]
-	if !a.NoAccept || a.GARP.Repeat != 1 || a.GARP.Delay != 0 || a.GARP.Refresh != 0 {
+	if !a.NoAccept || a.GARP.Repeat != 1 || a.GARP.Delay != 0 || a.GARP.Refresh != 0 || !a.LowerPrioNoAdvert || a.GARP.LowerPrioRepeat != 0 {
 		t.Errorf("A: no_accept %v garp %+v, want strict effects", a.NoAccept, a.GARP)
 	}
 	if b.NoAccept || b.GARP.Delay != 5*time.Second {

@@ -167,11 +167,13 @@ vrrp_instance "VI_WEB" {
   }
   preempt = false # nopreempt
   garp {
-    repeat  = 1
-    delay   = "0s" # no second burst
-    refresh = "0s" # off
+    repeat            = 1
+    delay             = "0s" # no second burst
+    refresh           = "0s" # off
+    lower_prio_repeat = 0    # no announcement on a lower priority
   }
-  accept = false # strict mode's default
+  accept               = false # strict mode's default
+  lower_prio_no_advert = true
 
   track "chk_haproxy" { weight = -20 } # track_script weight +20 while passing
   track "chk_web" { weight = -30 }     # track_script
@@ -199,10 +201,12 @@ vrrp_instance "VI_OWNER" {
   advert_interval   = "1s"
   virtual_ips       = ["198.51.100.70/32"]
   garp {
-    repeat  = 1
-    delay   = "0s" # no second burst
-    refresh = "0s" # off
+    repeat            = 1
+    delay             = "0s" # no second burst
+    refresh           = "0s" # off
+    lower_prio_repeat = 0    # no announcement on a lower priority
   }
+  lower_prio_no_advert = true
 
   notify = ["notify"]
 }

@@ -75,3 +75,28 @@ vrrp_instance "VI_V6" {
   accept = false # no_accept: traffic to the VIPs dropped while master
 }
 
+# vrrp_instance VI_TIMING (lines 60-72).
+vrrp_instance "VI_TIMING" {
+  # line 3: garp repeat 5: keepalived sends no repeated gratuitous ARPs under strict mode; 1 is used
+  # line 65: down_timer_adverts 5 dropped: keepalived resets it under strict mode (the RFC's 3
+  # applies)
+  # line 65: lower_prio_no_advert off: keepalived turns it on under strict mode (a master discards a
+  # lower priority's advert)
+  # line 65: higher_prio_send_advert dropped: keepalived clears it under strict mode
+  # line 65: garp_lower_prio_repeat 2: under strict mode a master that hears a lower priority
+  # announces nothing; 0 is used
+  interface         = "eth0"
+  virtual_router_id = 54
+  priority          = 100
+  version           = 3
+  advert_interval   = "1s"
+  virtual_ips       = ["198.51.100.54/24"]
+  garp {
+    repeat            = 1
+    delay             = "0s" # no second burst
+    refresh           = "0s" # off
+    lower_prio_repeat = 0    # no announcement on a lower priority
+  }
+  lower_prio_no_advert = true
+}
+
