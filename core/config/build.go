@@ -84,6 +84,7 @@ func build(d *decoder, raw *fileSchema, cfg *Config) {
 	b.membership(members)
 	b.witnessMembers(insts, members)
 	b.instanceExtras(cfg, insts)
+	b.strictMode(raw.Node, &cfg.Node, insts) // after the timing knobs it checks
 	b.resolve()
 }
 

@@ -125,6 +125,10 @@ type Node struct {
 	// The longer of the two applies.
 	StartupDelay   time.Duration
 	DelayAfterBoot time.Duration
+
+	// Strict is keepalived's vrrp_strict: RFC 5798 / 3768 behaviour only,
+	// checked at load (strict.go), and instances default to accept = false.
+	Strict bool
 }
 
 // Plugin is a `plugin "name" {}` block: how to start one plugin binary.
@@ -224,7 +228,11 @@ type Instance struct {
 	UnicastTTL   uint8
 	Preempt      bool
 	PreemptDelay time.Duration
-	GARP         GARP
+	// NoAccept turns RFC 5798 Accept_Mode off (HCL: accept = false): as a
+	// master that is not the address owner, drop packets addressed to the
+	// VIPs (core/fence). Default: Node.Strict, as in keepalived.
+	NoAccept bool
+	GARP     GARP
 	// Witness names a witness block; empty: VRRP alone decides.
 	Witness       string
 	OnWitnessLost string // OnWitnessLostRelease (default) or OnWitnessLostKeep

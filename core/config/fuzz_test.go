@@ -22,6 +22,9 @@ func FuzzLoad(f *testing.F) {
 	for _, tc := range badCases {
 		f.Add([]byte(tc.src))
 	}
+	for _, tc := range strictBad {
+		f.Add([]byte(tc.src))
+	}
 	// Inputs that stress the evaluator rather than the schema.
 	for _, s := range []string{
 		"vrrp_instance \"a\" {\n priority = 1e1000000000\n}",

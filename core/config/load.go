@@ -38,6 +38,7 @@ type nodeBlock struct {
 	LogFormat     *hcl.Attribute `hcl:"log_format,attr"`
 	Realtime      *hcl.Attribute `hcl:"realtime_priority,attr"`
 	LockMemory    *hcl.Attribute `hcl:"lock_memory,attr"`
+	Strict        *hcl.Attribute `hcl:"strict,attr"`
 	DefRange      hcl.Range      `hcl:",def_range"`
 
 	// startup delay (trackfile.go)
@@ -125,6 +126,8 @@ type instanceBlock struct {
 	VirtualRoutes []*routeBlock     `hcl:"virtual_route,block"`
 	VirtualRules  []*ruleBlock      `hcl:"virtual_rule,block"`
 	McastSource   *hcl.Attribute    `hcl:"mcast_source,attr"`
+	// accept mode (strict.go)
+	Accept *hcl.Attribute `hcl:"accept,attr"`
 }
 
 type garpBlock struct {

@@ -103,6 +103,21 @@
 // quorum_max → max, the longer of fork_delay/terminate_delay/delay →
 // debounce. Its default weight is keepalived's 1.
 //
+// Strict mode (strict.go): vrrp_strict, or strict_mode on every
+// instance, → node { strict = true }, unless an instance is not strict or
+// keeps what strict mode refuses (unicast peers, auth_hmac); then each
+// strict instance gets strict mode's effects written out (accept = false,
+// garp {} with one packet). Either way the settings keepalived resets or
+// ignores under strict mode are dropped with a warning each:
+// authentication, preempt_delay, accept on VRRPv2, garp repeats and
+// refresh (and hawatch's delayed second burst), down_timer_adverts,
+// higher_prio_send_advert, lower_prio_no_advert off and
+// garp_lower_prio_repeat. accept → accept = true,
+// no_accept → accept = false. nftables, nftables_priority -1,
+// nftables_ifindex and nftables_counters become notes (hawatch always uses
+// its own nftables table); another nftables_priority, vrrp_iptables and
+// vrrp_ipsets are warned about.
+//
 // vrrp_sync_group NAME { group { A B } } → sync_group "NAME" { instances };
 // its notify scripts as above; its track_script entries are added to each
 // member instance (hawatch tracks per instance).
@@ -134,6 +149,6 @@
 // dont_track_primary is not converted (see link.go).
 //
 // Not converted, with a warning each: LVS (virtual_server and friends),
-// BFD, virtual MACs, notify FIFOs, multicast group settings, strict mode,
-// TTL checks, track_interface's reverse.
+// BFD, virtual MACs, notify FIFOs, multicast group settings, TTL checks,
+// track_interface's reverse.
 package convert

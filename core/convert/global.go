@@ -27,6 +27,8 @@ type globalDefs struct {
 	smtpAlert   *bool // smtp_alert_vrrp, else smtp_alert; nil: not set
 
 	garp garpSettings
+
+	strict strictGlobal
 }
 
 // garpSettings are keepalived's gratuitous ARP knobs; nil means not set.
@@ -63,10 +65,6 @@ func (g garpSettings) empty() bool {
 var globalDropped = map[string]string{
 	"vrrp_mcast_group4":               "hawatch always uses the standard VRRP group 224.0.0.18",
 	"vrrp_mcast_group6":               "hawatch always uses the standard VRRP group ff02::12",
-	"vrrp_strict":                     "hawatch follows the RFCs where it matters for interoperation and has no strict mode",
-	"vrrp_iptables":                   "hawatch installs no firewall rules",
-	"vrrp_ipsets":                     "hawatch installs no firewall rules",
-	"nftables":                        "hawatch installs no firewall rules",
 	"vrrp_skip_check_adv_addr":        "hawatch has no such switch",
 	"notify_fifo":                     "use `hawatch events` (JSON lines) or a notify action",
 	"vrrp_notify_fifo":                "use `hawatch events` (JSON lines) or a notify action",
@@ -89,11 +87,13 @@ func (c *converter) globalDefs(s *stmt) {
 	}
 	notes := &g.notes
 	for _, e := range s.Children {
-		if c.special(notes, e) {
+		if c.special(notes, e) || c.firewallKeyword(notes, e) {
 			continue
 		}
 		args := e.Args()
 		switch kw := e.Keyword(); kw {
+		case "vrrp_strict":
+			g.strict.on, g.strict.line = true, e.Line
 		case "router_id":
 			if v, ok := c.oneArg(notes, e); ok {
 				g.routerID = v

@@ -47,6 +47,8 @@ type instance struct {
 
 	hmac *hmacConf
 
+	strict strictConf // accept, no_accept, strict_mode (strict.go)
+
 	nopreempt    bool
 	preemptDelay *time.Duration
 
@@ -93,9 +95,6 @@ var instanceDropped = map[string]string{
 	"check_unicast_src":          "hawatch accepts unicast adverts from the listed peers only",
 	"unicast_fault_no_peer":      "hawatch never falls back to multicast: unicast_peers decides",
 	"old_unicast_checksum":       "hawatch sends the RFC 5798 checksum and accepts both forms",
-	"accept":                     "not supported",
-	"no_accept":                  "not supported",
-	"strict_mode":                "hawatch has no strict mode",
 	"skip_check_adv_addr":        "not supported",
 	"garp_master_refresh_repeat": "not configurable in hawatch",
 	"garp_extra_if":              "not supported",
@@ -204,6 +203,8 @@ func (c *converter) instance(s *stmt) {
 			}
 		case "auth_hmac":
 			in.hmac = c.authHMAC(notes, e)
+		case "accept", "no_accept", "strict_mode":
+			c.strictKeyword(in, e)
 		case "nopreempt", "no_preempt":
 			in.nopreempt = true
 		case "preempt":
@@ -486,6 +487,7 @@ func (c *converter) finishInstance(in *instance) {
 
 	in.out = append(in.out, kv{k: "advert_interval", v: dur(c.advert(in))})
 
+	c.strictInstance(in)
 	c.auth(in)
 
 	if len(in.vips) == 0 {
@@ -529,6 +531,7 @@ func (c *converter) finishInstance(in *instance) {
 		in.out = append(in.out, kv{k: "garp", sub: garp})
 	}
 	in.out = append(in.out, in.routeOut...)
+	c.acceptOut(in)
 
 	c.renderTracks(in)
 	c.finishExtras(in)

@@ -147,7 +147,8 @@ func (c *converter) emit() []byte {
 func (c *converter) emitNode(o *hclOut) {
 	g := &c.global
 	extra := c.nodeExtras()
-	if g.routerID == "" && g.rtPrio == 0 && !g.noSwap && len(extra) == 0 {
+	c.strictPlan() // a file without instances still gets its plan
+	if g.routerID == "" && g.rtPrio == 0 && !g.noSwap && len(extra) == 0 && !g.strict.node {
 		if len(g.notes) > 0 {
 			o.comment(fmt.Sprintf("global_defs (line %d):", g.line))
 			notesComment(o, g.notes)
@@ -168,6 +169,9 @@ func (c *converter) emitNode(o *hclOut) {
 		o.attrNote("lock_memory", "true", "vrrp_no_swap")
 	}
 	writeKVs(o, extra)
+	if g.strict.node {
+		o.attrNote("strict", "true", "vrrp_strict / strict_mode: every instance is strict; accept defaults to false")
+	}
 	o.close()
 	o.blank()
 }

@@ -67,6 +67,10 @@ type Options struct {
 	// instance with routes or rules or by the static block; default
 	// route.NewManager.
 	NewRouteManager func(log zerolog.Logger) (RouteManager, error)
+	// NewFence opens the node's fence (accept = false). Default: the
+	// nftables fence when Listen is the default too; nil: no fence, and an
+	// instance with accept = false fails to start.
+	NewFence func(log zerolog.Logger) (Fence, error)
 	// Links follows the instances' interfaces (see LinkWatcher). Default:
 	// the kernel's links, in the engine's namespace, when Listen is the
 	// default too; with another Listen the sockets are not the kernel's,
@@ -92,6 +96,7 @@ type Engine struct {
 	byName   map[string]*binding
 	sockets  map[socketKey]*socket
 	workers  map[string]*vipWorker // by interface
+	fence    Fence                 // nil: no instance can fence
 	links    map[string]*ifaceLink // by interface, while links are followed
 	// routeWorker installs routes and rules; nil until one is needed.
 	routeWorker *routeWorker
@@ -136,6 +141,9 @@ func New(log zerolog.Logger, cfg *config.Config, opts Options) (*Engine, error) 
 		opts.VIPTimeout = 2 * time.Second
 	}
 	if opts.Listen == nil {
+		if opts.NewFence == nil {
+			opts.NewFence = defaultNewFence
+		}
 		if opts.Links == nil {
 			opts.Links = defaultLinks(log)
 		}

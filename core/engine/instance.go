@@ -130,6 +130,8 @@ func routerConfig(ic *config.Instance, checks []*config.Check, local netip.Addr)
 		Witness: routerWitness(ic),
 		Tracks:  routerTracks(ic, checks),
 		Notify:  ic.Notify,
+		// The address owner always accepts; the router knows that too.
+		NoAccept: ic.NoAccept,
 	}
 	c.NoLowerPrioAnnounce = ic.GARP.LowerPrioRepeat == 0
 	for _, p := range ic.VirtualIPs {

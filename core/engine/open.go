@@ -37,6 +37,9 @@ func defaultNewVIPManager(log zerolog.Logger, ifname string) (VIPManager, error)
 // open attaches every instance (opening sockets and VIP workers on first
 // use), builds the sync groups, and removes VIPs left over from a crash.
 func (e *Engine) open(ctx context.Context) error {
+	if err := e.openFence(ctx); err != nil {
+		return err
+	}
 	for _, b := range e.bindings {
 		if err := e.attach(ctx, b); err != nil {
 			return err
@@ -137,6 +140,10 @@ func (e *Engine) attach(ctx context.Context, b *binding) error {
 	if err != nil {
 		return err
 	}
+	fence, err := e.fenceFor(ic)
+	if err != nil {
+		return err
+	}
 	w, err := e.vipWorker(ctx, ic.Interface)
 	if err != nil {
 		return fmt.Errorf("instance %s: %w", ic.Name, err)
@@ -150,7 +157,7 @@ func (e *Engine) attach(ctx context.Context, b *binding) error {
 		if err != nil {
 			return fmt.Errorf("instance %s: %w", ic.Name, err)
 		}
-		specs[dw] = vipSpec{addrs: vipAddresses(as, labelFor(ic, dev)), policy: vipPolicy(ic), lowerPrio: lowerPrioPolicy(ic), addressOwner: ic.AddressOwner}
+		specs[dw] = vipSpec{addrs: vipAddresses(as, labelFor(ic, dev)), policy: vipPolicy(ic), lowerPrio: lowerPrioPolicy(ic), addressOwner: ic.AddressOwner, fence: fence}
 		if dw != w {
 			workers = append(workers, dw)
 		}
@@ -263,4 +270,5 @@ func (e *Engine) closeAll(cancel context.CancelFunc) {
 		}
 	}
 	e.wg.Wait()
+	e.closeFence()
 }

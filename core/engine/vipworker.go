@@ -45,6 +45,9 @@ type vipSpec struct {
 	// addressOwner: the prefixes are the host's own addresses. They are
 	// announced, never added, deleted or watched.
 	addressOwner bool
+	// fence drops traffic to the prefixes while held (accept = false);
+	// nil: never fenced.
+	fence Fence
 }
 
 // prefixes are the spec's addresses without their options.
@@ -65,16 +68,18 @@ type vipOwner struct {
 	generation uint64 // bumped by every AnnounceStart: each one is a fresh schedule
 	forget     bool   // the instance is gone: release and drop it
 	lowerPrio  bool   // the latest AnnounceStart answers a lower priority
+	fence      bool   // wanted: traffic to the addresses dropped
 
 	watched     bool
 	held        bool
 	announced   bool
 	announcedAt uint64 // generation of the running schedule
+	fenced      bool
 }
 
 func (o *vipOwner) settled() bool {
 	return !o.forget && o.watched == !o.spec.addressOwner && o.held == o.hold &&
-		o.announced == o.announcing && (!o.announcing || o.announcedAt == o.generation)
+		o.announced == o.announcing && (!o.announcing || o.announcedAt == o.generation) && o.fenced == o.fence
 }
 
 // vipDone is a worker's report on one instance, fed back to its router,
@@ -153,7 +158,11 @@ func (w *vipWorker) register(instance string, spec vipSpec) {
 	w.mu.Lock()
 	n := &vipOwner{spec: spec}
 	if old := w.owners[instance]; old != nil {
-		n.held, n.announced, n.announcedAt = old.held, old.announced, old.announcedAt
+		n.held, n.announced, n.announcedAt, n.fenced = old.held, old.announced, old.announcedAt, old.fenced
+		if old.fenced && old.spec.fence != nil && spec.fence == nil {
+			// Restarted with accept: lift through the fence it had.
+			n.spec.fence = old.spec.fence
+		}
 	}
 	w.owners[instance] = n
 	w.mu.Unlock()
@@ -183,6 +192,12 @@ func (w *vipWorker) want(instance string, v vrouter.VIPIntent) {
 	case vrouter.AnnounceStop:
 		o.announcing = false
 	}
+	switch v.Fence {
+	case vrouter.FenceDrop:
+		o.fence = o.spec.fence != nil
+	case vrouter.FenceLift:
+		o.fence = false
+	}
 	w.mu.Unlock()
 	w.poke()
 }
@@ -201,7 +216,7 @@ func (w *vipWorker) rebind(gen uint64) {
 func (w *vipWorker) forget(instance string) {
 	w.mu.Lock()
 	if o := w.owners[instance]; o != nil {
-		o.forget, o.hold, o.announcing = true, false, false
+		o.forget, o.hold, o.announcing, o.fence = true, false, false, false
 	}
 	w.mu.Unlock()
 	w.poke()
@@ -284,7 +299,7 @@ func (w *vipWorker) pass(ctx context.Context) bool {
 	got, err := w.apply(ctx, name, want)
 	w.mu.Lock()
 	if o := w.owners[name]; o != nil {
-		o.watched, o.held, o.announced, o.announcedAt = got.watched, got.held, got.announced, got.announcedAt
+		o.watched, o.held, o.announced, o.announcedAt, o.fenced = got.watched, got.held, got.announced, got.announcedAt, got.fenced
 		if want.forget && o.forget {
 			delete(w.owners, name)
 		}
@@ -308,6 +323,12 @@ func (w *vipWorker) apply(ctx context.Context, name string, o vipOwner) (vipOwne
 	if o.forget {
 		op(func(c context.Context) error { return w.mgr.Forget(c, name) })
 		o.held, o.announced, o.watched = false, false, false
+		if o.fenced {
+			if err := o.spec.fence.Lift(name); err != nil {
+				errs = append(errs, err)
+			}
+			o.fenced = false
+		}
 		return o, errors.Join(errs...)
 	}
 	if !o.watched && !o.spec.addressOwner {
@@ -318,6 +339,15 @@ func (w *vipWorker) apply(ctx context.Context, name string, o vipOwner) (vipOwne
 		}
 		o.watched = true
 	}
+	if o.fence && !o.fenced {
+		// Before the addresses: no packet reaches them unfenced. A failed
+		// write counts as fenced: the fence keeps the wish and its
+		// reconciler retries.
+		if err := o.spec.fence.Drop(name, fenceAddrs(o.spec.prefixes())); err != nil {
+			errs = append(errs, err)
+		}
+		o.fenced = true
+	}
 	switch {
 	case o.hold && !o.held:
 		op(func(c context.Context) error { return w.mgr.AcquireAddresses(c, name, o.spec.addrs) })
@@ -325,6 +355,13 @@ func (w *vipWorker) apply(ctx context.Context, name string, o vipOwner) (vipOwne
 	case !o.hold && o.held:
 		op(func(c context.Context) error { return w.mgr.Release(c, name) })
 		o.held, o.announced = false, false
+	}
+	if !o.fence && o.fenced {
+		// After the addresses are gone (a backup has nothing to fence).
+		if err := o.spec.fence.Lift(name); err != nil {
+			errs = append(errs, err)
+		}
+		o.fenced = false
 	}
 	switch {
 	case o.announcing && (!o.announced || o.announcedAt != o.generation):

@@ -70,6 +70,9 @@ type VIPIntent struct {
 	// master; use the schedule kept for that (keepalived
 	// garp_lower_prio_repeat / garp_lower_prio_delay).
 	LowerPrio bool
+	// Fence is set for an instance without accept mode (Config.NoAccept):
+	// see accept.go.
+	Fence Fencing
 }
 
 // Transition is a state change, with what the notification needs.
@@ -143,6 +146,12 @@ func (v VIPIntent) String() string {
 		}
 	case AnnounceStop:
 		parts = append(parts, "quiet")
+	}
+	switch v.Fence {
+	case FenceDrop:
+		parts = append(parts, "fence")
+	case FenceLift:
+		parts = append(parts, "unfence")
 	}
 	return v.Instance + " vip " + strings.Join(parts, "+")
 }

@@ -41,6 +41,9 @@ type Config struct {
 	// By default it does, with the schedule the application keeps for
 	// that case (VIPIntent.LowerPrio).
 	NoLowerPrioAnnounce bool
+	// NoAccept turns RFC 5798 Accept_Mode off: as a master that is not the
+	// address owner, drop traffic addressed to the VIPs (accept.go).
+	NoAccept bool
 }
 
 // Peer is a unicast peer with the TTL / hop limit accepted from it
@@ -75,6 +78,8 @@ type Router struct {
 	auth    *HMAC
 	lastSeq vrrp.Seq // of the last advert signed
 	replay  replayGuard
+
+	noAccept bool
 
 	witness  *Witness
 	grant    Witnessed // the witness's latest word
@@ -119,7 +124,8 @@ func NewRouter(c Config) (*Router, error) {
 	}
 	c.VRRP.NeedsPermit = c.Witness != nil
 	m := vrrp.NewMachine(c.VRRP)
-	r := &Router{name: c.Name, m: m, cfg: m.Config(), notify: c.Notify, stats: Counters{Dropped: map[string]uint64{}}, witness: c.Witness}
+	r := &Router{name: c.Name, m: m, cfg: m.Config(), notify: c.Notify, stats: Counters{Dropped: map[string]uint64{}}, witness: c.Witness,
+		noAccept: c.NoAccept}
 	group := vrrp.MulticastGroup4
 	if c.VRRP.LocalAddr.Unmap().Is6() {
 		group = vrrp.MulticastGroup6
@@ -469,13 +475,13 @@ func (r *Router) apply(now time.Time, a vrrp.Action, rd *Ready) {
 		r.send(now, a.Priority, rd)
 	case vrrp.AcquireVIPs:
 		if !r.m.Owner() {
-			rd.VIPs = append(rd.VIPs, VIPIntent{Instance: r.name, Hold: HoldAcquire})
+			rd.VIPs = append(rd.VIPs, VIPIntent{Instance: r.name, Hold: HoldAcquire, Fence: r.fencing(true)})
 		}
 	case vrrp.Announce:
 		rd.VIPs = append(rd.VIPs, VIPIntent{Instance: r.name, Announce: AnnounceStart})
 	case vrrp.ReleaseVIPs:
 		// An address owner's addresses are the node's own: never deleted.
-		v := VIPIntent{Instance: r.name, Hold: HoldRelease, Announce: AnnounceStop}
+		v := VIPIntent{Instance: r.name, Hold: HoldRelease, Announce: AnnounceStop, Fence: r.fencing(false)}
 		if r.m.Owner() {
 			v.Hold = HoldKeep
 		}

@@ -78,7 +78,7 @@ func (s *script) fatalf(format string, args ...any) {
 
 // command runs one script line:
 //
-//	router NAME key=value...   version vrid prio interval preempt preempt_delay owner local vips pass unicast notify witness=release|keep
+//	router NAME key=value...   version vrid prio interval preempt preempt_delay owner local vips pass unicast notify witness=release|keep accept
 //	track NAME CHECK key=value...  effect=fault|weight|yield weight rise fall unknown=hold|fail hold_for down_delay up_delay
 //	trackfile NAME FILE key=value...  weight reverse remove (a track_file)
 //	group NAME,NAME...         a sync group (declare before the first step)
@@ -290,6 +290,8 @@ func (s *script) declare(name string, kv map[string]string) {
 			c.VRRP.LowerPrioNoAdvert = s.OnOff(v)
 		case "higher_prio_send_advert":
 			c.VRRP.HigherPrioSendAdvert = s.OnOff(v)
+		case "accept":
+			c.NoAccept = !s.OnOff(v)
 		default:
 			s.fatalf("unknown router key %q", k)
 		}

@@ -9,8 +9,6 @@ node {
   # absolute path or from node.plugin_dir, optionally pinned with plugin.sha256.
   # line 10: script_user keepalived_script: give each plugin its own `user` instead; the converted
   # process and tcpprobe plugins run as "nobody".
-  # line 11: vrrp_strict not converted: hawatch follows the RFCs where it matters for interoperation
-  # and has no strict mode
   name              = "lb-features" # router_id
   realtime_priority = 10            # vrrp_rt_priority
   lock_memory       = true          # vrrp_no_swap
@@ -126,8 +124,16 @@ action "to_master" {
 
 # vrrp_instance VI_WEB (lines 52-87).
 vrrp_instance "VI_WEB" {
+  # line 11: strict mode with unicast peers: keepalived refuses the pair ("Unicast peers are not
+  # supported in strict mode"); the peers are kept, so node.strict is not set, and the rest of
+  # strict mode is applied to this instance
+  # line 52: preempt_delay 30s dropped: keepalived resets it under strict mode
   # line 53: keepalived `state BACKUP` is not carried over: hawatch has no initial state and elects
   # by priority alone (the highest priority is MASTER while healthy).
+  # line 60: garp repeat 3: keepalived sends no repeated gratuitous ARPs under strict mode; 1 is
+  # used
+  # line 60: garp refresh 1m0s: keepalived sends no periodic gratuitous ARPs under strict mode; off
+  # line 60: garp delay 10s: hawatch's strict mode sends no second burst; off
   # line 74: track_script chk_haproxy: keepalived added 20 to the priority while the check passed;
   # hawatch subtracts 20 while it fails instead. The gap between a healthy and a failing node is the
   # same, but the advertised priorities differ from a keepalived peer's by 20 while healthy
@@ -158,13 +164,15 @@ vrrp_instance "VI_WEB" {
     min_ttl = 250
     max_ttl = 255
   }
-  preempt       = false # nopreempt
-  preempt_delay = "30s"
+  preempt = false # nopreempt
   garp {
-    repeat  = 3
-    delay   = "10s"
-    refresh = "60s"
+    repeat            = 1
+    delay             = "0s" # no second burst
+    refresh           = "0s" # off
+    lower_prio_repeat = 0    # no announcement on a lower priority
   }
+  accept               = false # strict mode's default
+  lower_prio_no_advert = true
 
   track "chk_haproxy" { weight = -20 } # track_script weight +20 while passing
   track "chk_web" { weight = -30 }     # track_script
@@ -176,6 +184,11 @@ vrrp_instance "VI_WEB" {
 
 # vrrp_instance VI_OWNER (lines 89-99).
 vrrp_instance "VI_OWNER" {
+  # line 2: garp refresh 1m0s: keepalived sends no periodic gratuitous ARPs under strict mode; off
+  # line 2: garp delay 10s: hawatch's strict mode sends no second burst; off
+  # line 11: strict mode is node-wide in hawatch (node.strict), which is not set because
+  # vrrp_instance VI_WEB keeps its unicast peers; this instance gets strict mode's effects (accept =
+  # false, one GARP, no preempt_delay) without its load checks
   # line 89: smtp_alert is off, so the mail action is not listed in notify.
   # line 90: keepalived `state MASTER` is not carried over: hawatch has no initial state and elects
   # by priority alone (the highest priority is MASTER while healthy).
@@ -187,9 +200,12 @@ vrrp_instance "VI_OWNER" {
   advert_interval   = "1s"
   virtual_ips       = ["198.51.100.70/32"]
   garp {
-    delay   = "10s"
-    refresh = "60s"
+    repeat            = 1
+    delay             = "0s" # no second burst
+    refresh           = "0s" # off
+    lower_prio_repeat = 0    # no announcement on a lower priority
   }
+  lower_prio_no_advert = true
 
   notify = ["notify"]
 }

@@ -3,12 +3,15 @@
 # keepalived file; every TODO needs a decision, and whatever was not carried over is noted where it
 # was.
 
-# global_defs (line 6):
-# line 7: lvs_id not converted: LVS/IPVS is not part of hawatch
-# line 8: vrrp_mcast_group4 not converted: hawatch always uses the standard VRRP group 224.0.0.18
-# line 9: notify_fifo not converted: use `hawatch events` (JSON lines) or a notify action
-# line 10: smtp_alert_checker not converted: LVS checkers are not part of hawatch
-# line 11: notification_email not converted: no vrrp_instance or sync group sends VRRP mail
+# global_defs (line 6).
+node {
+  # line 7: lvs_id not converted: LVS/IPVS is not part of hawatch
+  # line 8: vrrp_mcast_group4 not converted: hawatch always uses the standard VRRP group 224.0.0.18
+  # line 9: notify_fifo not converted: use `hawatch events` (JSON lines) or a notify action
+  # line 10: smtp_alert_checker not converted: LVS checkers are not part of hawatch
+  # line 11: notification_email not converted: no vrrp_instance or sync group sends VRRP mail
+  strict = true # vrrp_strict / strict_mode: every instance is strict; accept defaults to false
+}
 
 # Plugin binaries are looked up in node.plugin_dir (default /usr/local/libexec/hawatch).
 plugin "notify" {
@@ -47,7 +50,6 @@ vrrp_instance "VI_1" {
   # line 50: track_script chk_weird: reverse cannot be expressed (a hawatch track acts when its
   # check fails); left as a TODO comment
   # line 53: notify_deleted not converted: hawatch does not report DELETED
-  # line 54: strict_mode not converted: hawatch has no strict mode
   interface         = "eth0"
   virtual_router_id = 90
   priority          = 90
