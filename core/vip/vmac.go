@@ -1,0 +1,320 @@
+package vip
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"strings"
+	"sync"
+
+	"github.com/rs/zerolog"
+)
+
+// A virtual MAC interface (keepalived's use_vmac) is a macvlan in private
+// mode on the instance's interface that carries the virtual router MAC of
+// RFC 5798 §7.3, 00-00-5E-00-01-{VRID} (IPv4) or 00-00-5E-00-02-{VRID}
+// (IPv6). The VIPs live on it, and its announcements go out with that MAC
+// as source, so on a failover the switch relearns the MAC on the new
+// master's port and the clients' neighbour entries stay right: no GARP
+// race.
+//
+// Why private mode: a multicast frame whose source MAC is that of a local
+// private macvlan is handed to that macvlan only (the kernel takes it for
+// one of its own, looped back by the switch). The other node's adverts,
+// sent from the same virtual MAC, therefore arrive on this node's macvlan,
+// not on the interface below it: whoever reads adverts must read them on
+// the macvlan.
+//
+// What the kernel needs, for IPv4 (the same settings keepalived makes):
+//   - on the macvlan: arp_ignore=1 (answer ARP only for its own addresses,
+//     the VIPs, never for the parent's), accept_local=1 and rp_filter=0
+//     (it has no address of its own while backup, and must still take the
+//     peer's adverts), and disable_ipv6=1 so that a backup's macvlan sends
+//     nothing (no link-local address, no DAD, no MLD) from the shared MAC:
+//     a frame from it would move the MAC to the backup's switch port.
+//   - on the parent: arp_ignore=1 and arp_filter=1, so the parent never
+//     answers an ARP for a VIP (it would with the parent's own MAC: the
+//     client's entry would flip away from the virtual MAC). The old values
+//     are put back when the last macvlan of that parent is removed.
+
+// VirtualMAC is the virtual router MAC of vrid for family 4 or 6 (RFC 5798
+// §7.3).
+func VirtualMAC(family int, vrid uint8) net.HardwareAddr {
+	kind := byte(0x01)
+	if family == 6 {
+		kind = 0x02
+	}
+	return net.HardwareAddr{0x00, 0x00, 0x5e, 0x00, kind, vrid}
+}
+
+// DefaultVMACName is the macvlan's name when none is configured,
+// keepalived's default: "vrrp.51" for VRID 51.
+func DefaultVMACName(vrid uint8) string { return fmt.Sprintf("vrrp.%d", vrid) }
+
+// VMACSpec is one virtual MAC interface.
+type VMACSpec struct {
+	Name   string // the macvlan
+	Parent string // the interface below it (the instance's interface)
+	MAC    net.HardwareAddr
+	Family int // 4 or 6: which sysctls are set
+}
+
+// ErrVMACConflict: an interface with the macvlan's name exists and is not
+// a macvlan; it is never touched.
+var ErrVMACConflict = errors.New("vip: interface exists and is not a macvlan")
+
+// vmacLink is an interface as the vmac backend reports it.
+type vmacLink struct {
+	Index       int
+	Macvlan     bool
+	Private     bool // macvlan mode private
+	MAC         net.HardwareAddr
+	ParentIndex int
+	Up          bool
+}
+
+// vmacBackend is what VMACs needs from the kernel.
+type vmacBackend interface {
+	// link returns the named interface; ok false when there is none.
+	link(name string) (l vmacLink, ok bool, err error)
+	// create adds a private macvlan on parentIndex, down.
+	create(name string, parentIndex int, mac net.HardwareAddr) error
+	// remove deletes the named interface.
+	remove(name string) error
+	setUp(name string) error
+	// readSysctl and writeSysctl work on /proc/sys/net/<path>.
+	readSysctl(path string) (string, error)
+	writeSysctl(path, value string) error
+	close() error
+}
+
+// parentSaved is what was on a parent before the first macvlan on it set
+// its ARP sysctls, and how many macvlans of ours use it.
+type parentSaved struct {
+	users               int
+	arpIgnore, arpFilter string
+}
+
+// VMACs owns the virtual MAC interfaces of one node: Ensure creates (or
+// adopts) one, Remove deletes one, Close deletes every one it ensured and
+// puts the parents' sysctls back. Its methods are safe for concurrent use;
+// they block on the kernel (a few netlink calls and sysctl writes each).
+type VMACs struct {
+	log zerolog.Logger
+	be  vmacBackend
+
+	mu      sync.Mutex
+	owned   map[string]VMACSpec     // by macvlan name
+	parents map[string]*parentSaved // by parent name
+	closed  bool
+}
+
+func newVMACs(log zerolog.Logger, be vmacBackend) *VMACs {
+	return &VMACs{log: log, be: be, owned: map[string]VMACSpec{}, parents: map[string]*parentSaved{}}
+}
+
+// Ensure makes spec's macvlan exist, up, with the right MAC, parent and
+// sysctls. One already there with that MAC on that parent (left by a
+// crash, or by keepalived) is adopted as it is: its addresses stay, which
+// is what keeps a running master's VIPs in place across a restart or a
+// reload. A macvlan with another MAC or parent is replaced; any other kind
+// of interface under the name is an error (ErrVMACConflict), never
+// deleted. Calling Ensure again for a spec it already holds re-checks and
+// repairs (after the parent came back, the macvlan went with it).
+func (v *VMACs) Ensure(ctx context.Context, spec VMACSpec) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if v.closed {
+		return ErrClosed
+	}
+	if old, ok := v.owned[spec.Name]; ok && (old.Parent != spec.Parent || !bytes.Equal(old.MAC, spec.MAC)) {
+		return &Error{Op: "vmac", Interface: spec.Name, Err: fmt.Errorf("already in use on %s with MAC %s", old.Parent, old.MAC)}
+	}
+	parent, ok, err := v.be.link(spec.Parent)
+	switch {
+	case err != nil:
+		return &Error{Op: "vmac: find parent " + spec.Parent, Interface: spec.Name, Err: err}
+	case !ok:
+		return &Error{Op: "vmac: find parent " + spec.Parent, Interface: spec.Name, Err: ErrNoInterface}
+	}
+	cur, exists, err := v.be.link(spec.Name)
+	if err != nil {
+		return &Error{Op: "vmac: find", Interface: spec.Name, Err: err}
+	}
+	create := !exists
+	if exists {
+		switch {
+		case !cur.Macvlan:
+			return &Error{Op: "vmac", Interface: spec.Name, Err: ErrVMACConflict}
+		case !bytes.Equal(cur.MAC, spec.MAC) || cur.ParentIndex != parent.Index || !cur.Private:
+			v.log.Warn().Str("interface", spec.Name).Str("mac", cur.MAC.String()).Str("want", spec.MAC.String()).
+				Msg("virtual MAC interface has another MAC, parent or mode: replacing it")
+			if err := v.be.remove(spec.Name); err != nil {
+				return &Error{Op: "vmac: remove mismatched", Interface: spec.Name, Err: err}
+			}
+			create = true
+		}
+	}
+	if create {
+		if err := v.be.create(spec.Name, parent.Index, spec.MAC); err != nil {
+			return &Error{Op: "vmac: create on " + spec.Parent, Interface: spec.Name, Err: err}
+		}
+		v.log.Info().Str("interface", spec.Name).Str("parent", spec.Parent).Str("mac", spec.MAC.String()).Msg("virtual MAC interface created")
+	} else if _, held := v.owned[spec.Name]; !held {
+		v.log.Info().Str("interface", spec.Name).Str("mac", spec.MAC.String()).Msg("virtual MAC interface adopted")
+	}
+	// Sysctls before up: with IPv6 off before the link comes up, a
+	// backup's macvlan never sends a DAD probe from the shared MAC.
+	if err := v.configure(spec); err != nil {
+		return &Error{Op: "vmac: sysctl", Interface: spec.Name, Err: err}
+	}
+	if _, held := v.owned[spec.Name]; !held {
+		if err := v.holdParent(spec.Parent); err != nil {
+			return &Error{Op: "vmac: parent sysctl " + spec.Parent, Interface: spec.Name, Err: err}
+		}
+	}
+	v.owned[spec.Name] = spec
+	if cur, _, err := v.be.link(spec.Name); err != nil || !cur.Up {
+		if err := v.be.setUp(spec.Name); err != nil {
+			return &Error{Op: "vmac: set up", Interface: spec.Name, Err: err}
+		}
+	}
+	return nil
+}
+
+// configure sets the macvlan's own sysctls (see the package comment).
+func (v *VMACs) configure(spec VMACSpec) error {
+	var sets [][2]string
+	if spec.Family == 6 {
+		return errors.New("IPv6 virtual MAC is not supported yet")
+	}
+	ip4 := "ipv4/conf/" + spec.Name + "/"
+	sets = append(sets,
+		[2]string{ip4 + "arp_ignore", "1"},
+		[2]string{ip4 + "accept_local", "1"},
+		[2]string{ip4 + "rp_filter", "0"},
+		[2]string{"ipv6/conf/" + spec.Name + "/disable_ipv6", "1"},
+	)
+	for _, s := range sets {
+		err := v.be.writeSysctl(s[0], s[1])
+		if errors.Is(err, errNoSysctl) && strings.HasPrefix(s[0], "ipv6/") {
+			continue // IPv6 is off on this host: nothing to silence
+		}
+		if err != nil {
+			return fmt.Errorf("%s: %w", s[0], err)
+		}
+	}
+	return nil
+}
+
+// holdParent sets the parent's ARP sysctls for one more macvlan, saving
+// the old values for the first.
+func (v *VMACs) holdParent(parent string) error {
+	if p := v.parents[parent]; p != nil {
+		p.users++
+		return nil
+	}
+	base := "ipv4/conf/" + parent + "/"
+	ign, err := v.be.readSysctl(base + "arp_ignore")
+	if err != nil {
+		return err
+	}
+	filt, err := v.be.readSysctl(base + "arp_filter")
+	if err != nil {
+		return err
+	}
+	if err := errors.Join(v.be.writeSysctl(base+"arp_ignore", "1"), v.be.writeSysctl(base+"arp_filter", "1")); err != nil {
+		return err
+	}
+	v.parents[parent] = &parentSaved{users: 1, arpIgnore: ign, arpFilter: filt}
+	return nil
+}
+
+// releaseParent undoes holdParent; the last user puts the old values back.
+func (v *VMACs) releaseParent(parent string) error {
+	p := v.parents[parent]
+	if p == nil {
+		return nil
+	}
+	if p.users--; p.users > 0 {
+		return nil
+	}
+	delete(v.parents, parent)
+	base := "ipv4/conf/" + parent + "/"
+	err := errors.Join(v.be.writeSysctl(base+"arp_ignore", p.arpIgnore), v.be.writeSysctl(base+"arp_filter", p.arpFilter))
+	if errors.Is(err, errNoSysctl) { // the parent is gone, and its settings with it
+		return nil
+	}
+	return err
+}
+
+// errNoSysctl is what a backend says for a sysctl whose interface is gone.
+var errNoSysctl = errors.New("no such sysctl")
+
+// Remove deletes a macvlan Ensure made or adopted, and puts its parent's
+// sysctls back if it was the last on it. Removing one already gone, or
+// never ensured, is not an error.
+func (v *VMACs) Remove(name string) error {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	return v.remove(name)
+}
+
+func (v *VMACs) remove(name string) error {
+	spec, ok := v.owned[name]
+	if !ok {
+		return nil
+	}
+	delete(v.owned, name)
+	var errs []error
+	// Only a macvlan with our MAC is ours to delete: a name re-used since
+	// (by hand, by another tool) is left alone.
+	if cur, exists, err := v.be.link(name); err != nil {
+		errs = append(errs, err)
+	} else if exists && cur.Macvlan && bytes.Equal(cur.MAC, spec.MAC) {
+		if err := v.be.remove(name); err != nil {
+			errs = append(errs, err)
+		} else {
+			v.log.Info().Str("interface", name).Msg("virtual MAC interface removed")
+		}
+	}
+	if err := v.releaseParent(spec.Parent); err != nil {
+		errs = append(errs, fmt.Errorf("parent %s sysctl: %w", spec.Parent, err))
+	}
+	if err := errors.Join(errs...); err != nil {
+		return &Error{Op: "vmac: remove", Interface: name, Err: err}
+	}
+	return nil
+}
+
+// Names are the macvlans held now.
+func (v *VMACs) Names() []string {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	out := make([]string, 0, len(v.owned))
+	for n := range v.owned {
+		out = append(out, n)
+	}
+	return out
+}
+
+// Close removes every macvlan held and releases the backend.
+func (v *VMACs) Close() error {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if v.closed {
+		return nil
+	}
+	v.closed = true
+	var errs []error
+	for name := range v.owned {
+		errs = append(errs, v.remove(name))
+	}
+	errs = append(errs, v.be.close())
+	return errors.Join(errs...)
+}
