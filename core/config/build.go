@@ -65,6 +65,7 @@ func build(d *decoder, raw *fileSchema, cfg *Config) {
 		}
 	}
 	b.crossInstance(insts)
+	b.crossVMAC(insts)
 	var members []groupMembers
 	for _, g := range raw.SyncGroups {
 		if b.define("sync_group", g.Name, g.DefRange) {

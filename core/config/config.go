@@ -202,6 +202,9 @@ type Instance struct {
 	Preempt      bool
 	PreemptDelay time.Duration
 	GARP         GARP
+	// VMAC is the vmac block (a macvlan with the virtual router MAC),
+	// nil without one.
+	VMAC *VMAC
 	// Witness names a witness block; empty: VRRP alone decides.
 	Witness       string
 	OnWitnessLost string // OnWitnessLostRelease (default) or OnWitnessLostKeep

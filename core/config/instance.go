@@ -112,6 +112,7 @@ func (b *builder) instance(r *instanceBlock) *instanceInfo {
 	b.vips(r, info, versionOK)
 	b.unicast(r, info)
 	b.authHMAC(r, inst)
+	b.vmac(r, info)
 
 	b.bool(r.Preempt, &inst.Preempt)
 	b.duration(r.PreemptDelay, &inst.PreemptDelay, true)
