@@ -87,7 +87,9 @@ type ifaceLink struct {
 func (e *Engine) tracks(ic *config.Instance, checks []*config.Check) []vrouter.Track {
 	t := routerTracks(ic, checks)
 	if e.opts.Links != nil {
-		t = append(t, linkTrack(ic.Interface))
+		for _, name := range instanceLinks(ic) {
+			t = append(t, linkTrack(name))
+		}
 	}
 	return t
 }
@@ -130,6 +132,7 @@ func (e *Engine) linkChanged(now time.Time, st LinkState) {
 	if l := e.links[st.Name]; l != nil {
 		l.seen = st
 		e.syncLink(now, l)
+		e.reviveVMACs(now, st.Name)
 	}
 }
 
@@ -235,7 +238,7 @@ func (e *Engine) tellLink(now time.Time, l *ifaceLink, st vrouter.Status, reason
 	}
 	l.told = vrouter.Observed{Check: linkCheck(l.name), Status: st, Reason: reason, At: now}
 	for _, b := range e.bindings {
-		if b.r != nil && b.cfg.Interface == l.name {
+		if b.r != nil && usesLink(b.cfg, l.name) {
 			e.apply(now, b.r.Step(now, l.told))
 		}
 	}

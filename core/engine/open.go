@@ -59,7 +59,7 @@ func (e *Engine) open(ctx context.Context) error {
 	for ifname, w := range e.workers {
 		var stale []netip.Prefix
 		for _, b := range e.bindings {
-			if b.cfg.Interface == ifname && !b.cfg.AddressOwner {
+			if b.cfg.VIPInterface() == ifname && !b.cfg.AddressOwner {
 				stale = append(stale, b.cfg.VirtualIPs...)
 			}
 		}
@@ -77,25 +77,32 @@ func (e *Engine) open(ctx context.Context) error {
 // (opening either on first use) and builds its router.
 func (e *Engine) attach(ctx context.Context, b *binding) error {
 	ic := b.cfg
-	key := socketKey{ifname: ic.Interface, family: ic.Family(), unicast: len(ic.UnicastPeers) > 0, source: ic.UnicastSource}
+	key := socketKey{ifname: ic.AdvertInterface(), family: ic.Family(), unicast: len(ic.UnicastPeers) > 0, source: ic.UnicastSource}
 	if key.unicast {
 		key.ttl = ic.UnicastTTL
 	}
 	now := time.Now()
-	if err := e.follow(now, ic.Interface); err != nil {
-		return fmt.Errorf("instance %s: %w", ic.Name, err)
+	// The macvlan first: the link code follows it, and the socket and the
+	// VIP manager bind to it.
+	if err := e.ensureVMAC(ctx, ic); err != nil {
+		return err
+	}
+	for _, name := range instanceLinks(ic) {
+		if err := e.follow(now, name); err != nil {
+			return fmt.Errorf("instance %s: %w", ic.Name, err)
+		}
 	}
 	s := e.sockets[key]
 	if s == nil {
-		opts := transport.Options{Interface: ic.Interface, Family: transport.Family(ic.Family()), Unicast: key.unicast,
-			Source: ic.UnicastSource, UnicastTTL: key.ttl}
+		opts := transport.Options{Interface: key.ifname, Family: transport.Family(ic.Family()), Unicast: key.unicast,
+			Source: ic.UnicastSource, SourceInterface: ic.Interface, UnicastTTL: key.ttl}
 		if key.unicast {
 			// The allow-list is the union of the peers of the instances
 			// that share this unicast socket, and only theirs: a multicast
 			// socket on the same interface takes every sender, and each
 			// router filters by its own mode and peers.
 			for _, other := range e.cfg.Instances {
-				if other.Interface == ic.Interface && other.Family() == ic.Family() &&
+				if other.AdvertInterface() == key.ifname && other.Family() == ic.Family() &&
 					len(other.UnicastPeers) > 0 && other.UnicastSource == ic.UnicastSource && other.UnicastTTL == ic.UnicastTTL {
 					opts.Peers = append(opts.Peers, other.UnicastPeers...)
 				}
@@ -106,7 +113,7 @@ func (e *Engine) attach(ctx context.Context, b *binding) error {
 			return fmt.Errorf("instance %s: %w", ic.Name, err)
 		}
 		s = &socket{key: key, opts: opts, conn: conn, local: conn.LocalAddr(), byVRID: map[uint8]*binding{}, drops: map[string]uint64{}, peers: map[netip.Addr]bool{}}
-		if l := e.links[ic.Interface]; l != nil {
+		if l := e.links[key.ifname]; l != nil {
 			s.index = l.bound
 		}
 		for _, p := range opts.Peers {
@@ -129,23 +136,27 @@ func (e *Engine) attach(ctx context.Context, b *binding) error {
 	if err != nil {
 		return err
 	}
-	w := e.workers[ic.Interface]
+	vipIface := ic.VIPInterface()
+	w := e.workers[vipIface]
 	if w == nil {
-		m, err := e.opts.NewVIPManager(e.log, ic.Interface) // the Manager adds the interface field itself
+		m, err := e.opts.NewVIPManager(e.log, vipIface) // the Manager adds the interface field itself
 		if err != nil {
 			return fmt.Errorf("instance %s: %w", ic.Name, err)
 		}
-		w = newVIPWorker(e.log, ic.Interface, m, e.opts.VIPTimeout, e.reportVIP)
-		e.workers[ic.Interface] = w
+		w = newVIPWorker(e.log, vipIface, m, e.opts.VIPTimeout, e.reportVIP)
+		e.workers[vipIface] = w
 		w.start(ctx)
 	}
 	s.byVRID[ic.VRID] = b
 	b.r, b.sock, b.worker = r, s, w
 	w.register(ic.Name, vipSpec{prefixes: ic.VirtualIPs, label: vipLabel(ic), policy: vipPolicy(ic), addressOwner: ic.AddressOwner})
-	if l := e.links[ic.Interface]; l != nil {
-		// What the interface is now, before the router starts: one that
-		// is down starts the instance in FAULT, as keepalived does.
-		e.apply(now, r.Step(now, l.told))
+	for _, name := range instanceLinks(ic) {
+		if l := e.links[name]; l != nil {
+			// What the interface is now, before the router starts: one
+			// that is down starts the instance in FAULT, as keepalived
+			// does.
+			e.apply(now, r.Step(now, l.told))
+		}
 	}
 	return nil
 }
@@ -209,4 +220,5 @@ func (e *Engine) closeAll(cancel context.CancelFunc) {
 		}
 	}
 	e.wg.Wait()
+	e.closeVMACs()
 }
