@@ -36,8 +36,14 @@ import (
 //     a frame from it would move the MAC to the backup's switch port.
 //   - on the parent: arp_ignore=1 and arp_filter=1, so the parent never
 //     answers an ARP for a VIP (it would with the parent's own MAC: the
-//     client's entry would flip away from the virtual MAC). The old values
-//     are put back when the last macvlan of that parent is removed.
+//     client's entry would flip away from the virtual MAC); and, beyond
+//     what keepalived sets (its VMAC note asks the operator for
+//     arp_announce), arp_announce=2: a reply to a client, sent from the
+//     VIP through the parent, needs the client's MAC, and the parent's
+//     ARP request would otherwise name the VIP as its sender, which moves
+//     the client's entry for the VIP to the parent's MAC (seen in the e2e
+//     test). The old values are put back when the last macvlan of that
+//     parent is removed.
 
 // VirtualMAC is the virtual router MAC of vrid for family 4 or 6 (RFC 5798
 // §7.3).
@@ -93,8 +99,8 @@ type vmacBackend interface {
 // parentSaved is what was on a parent before the first macvlan on it set
 // its ARP sysctls, and how many macvlans of ours use it.
 type parentSaved struct {
-	users               int
-	arpIgnore, arpFilter string
+	users int
+	old   map[string]string // sysctl path -> value before
 }
 
 // VMACs owns the virtual MAC interfaces of one node: Ensure creates (or
@@ -212,6 +218,9 @@ func (v *VMACs) configure(spec VMACSpec) error {
 	return nil
 }
 
+// parentSysctls are what a parent gets while it carries macvlans.
+var parentSysctls = [][2]string{{"arp_ignore", "1"}, {"arp_filter", "1"}, {"arp_announce", "2"}}
+
 // holdParent sets the parent's ARP sysctls for one more macvlan, saving
 // the old values for the first.
 func (v *VMACs) holdParent(parent string) error {
@@ -219,20 +228,21 @@ func (v *VMACs) holdParent(parent string) error {
 		p.users++
 		return nil
 	}
-	base := "ipv4/conf/" + parent + "/"
-	ign, err := v.be.readSysctl(base + "arp_ignore")
-	if err != nil {
-		return err
+	saved := &parentSaved{users: 1, old: map[string]string{}}
+	for _, kv := range parentSysctls {
+		path := "ipv4/conf/" + parent + "/" + kv[0]
+		old, err := v.be.readSysctl(path)
+		if err != nil {
+			return err
+		}
+		saved.old[path] = old
 	}
-	filt, err := v.be.readSysctl(base + "arp_filter")
-	if err != nil {
-		return err
+	var errs []error
+	for _, kv := range parentSysctls {
+		errs = append(errs, v.be.writeSysctl("ipv4/conf/"+parent+"/"+kv[0], kv[1]))
 	}
-	if err := errors.Join(v.be.writeSysctl(base+"arp_ignore", "1"), v.be.writeSysctl(base+"arp_filter", "1")); err != nil {
-		return err
-	}
-	v.parents[parent] = &parentSaved{users: 1, arpIgnore: ign, arpFilter: filt}
-	return nil
+	v.parents[parent] = saved
+	return errors.Join(errs...)
 }
 
 // releaseParent undoes holdParent; the last user puts the old values back.
@@ -245,12 +255,14 @@ func (v *VMACs) releaseParent(parent string) error {
 		return nil
 	}
 	delete(v.parents, parent)
-	base := "ipv4/conf/" + parent + "/"
-	err := errors.Join(v.be.writeSysctl(base+"arp_ignore", p.arpIgnore), v.be.writeSysctl(base+"arp_filter", p.arpFilter))
-	if errors.Is(err, errNoSysctl) { // the parent is gone, and its settings with it
-		return nil
+	var errs []error
+	for path, old := range p.old {
+		// A parent that is gone took its settings with it.
+		if err := v.be.writeSysctl(path, old); err != nil && !errors.Is(err, errNoSysctl) {
+			errs = append(errs, err)
+		}
 	}
-	return err
+	return errors.Join(errs...)
 }
 
 // errNoSysctl is what a backend says for a sysctl whose interface is gone.

@@ -26,6 +26,7 @@ func newFakeVMACBackend() *fakeVMACBackend {
 	f.links["eth0"] = &vmacLink{Index: 2, MAC: net.HardwareAddr{2, 0, 0, 0, 0, 1}, Up: true}
 	f.sysctl["ipv4/conf/eth0/arp_ignore"] = "0"
 	f.sysctl["ipv4/conf/eth0/arp_filter"] = "0"
+	f.sysctl["ipv4/conf/eth0/arp_announce"] = "0"
 	return f
 }
 
@@ -113,7 +114,7 @@ func TestVMACEnsureCreatesConfiguresAndCloseRemoves(t *testing.T) {
 	}
 	for path, want := range map[string]string{
 		"ipv4/conf/vrrp.51/arp_ignore": "1", "ipv4/conf/vrrp.51/accept_local": "1", "ipv4/conf/vrrp.51/rp_filter": "0",
-		"ipv6/conf/vrrp.51/disable_ipv6": "1", "ipv4/conf/eth0/arp_ignore": "1", "ipv4/conf/eth0/arp_filter": "1",
+		"ipv6/conf/vrrp.51/disable_ipv6": "1", "ipv4/conf/eth0/arp_ignore": "1", "ipv4/conf/eth0/arp_filter": "1", "ipv4/conf/eth0/arp_announce": "2",
 	} {
 		if be.sysctl[path] != want {
 			t.Errorf("%s = %q, want %q", path, be.sysctl[path], want)
@@ -137,7 +138,7 @@ func TestVMACEnsureCreatesConfiguresAndCloseRemoves(t *testing.T) {
 	if be.links["vrrp.51"] != nil {
 		t.Error("Close left the macvlan")
 	}
-	if be.sysctl["ipv4/conf/eth0/arp_ignore"] != "0" || be.sysctl["ipv4/conf/eth0/arp_filter"] != "0" {
+	if be.sysctl["ipv4/conf/eth0/arp_ignore"] != "0" || be.sysctl["ipv4/conf/eth0/arp_filter"] != "0" || be.sysctl["ipv4/conf/eth0/arp_announce"] != "0" {
 		t.Errorf("parent sysctls not restored: %v", be.sysctl)
 	}
 	if err := v.Ensure(context.Background(), spec51()); !errors.Is(err, ErrClosed) {
