@@ -34,6 +34,17 @@ import (
 //     peer's adverts), and disable_ipv6=1 so that a backup's macvlan sends
 //     nothing (no link-local address, no DAD, no MLD) from the shared MAC:
 //     a frame from it would move the MAC to the backup's switch port.
+//   - for the namespace: igmp_link_local_mcast_reports=0. The socket that
+//     reads adverts on the macvlan joins 224.0.0.18 there, and the kernel
+//     reports the join and, when the socket closes (a stop, a crash), the
+//     leave, from the shared MAC: each report moves the MAC to this
+//     node's switch port, a backup's for good until the master's next
+//     advert, a dead master's after the new one took over (seen in the
+//     e2e test: pings answered by the dead node's kernel). Reports for
+//     224.0.0.x are useless anyway: switches flood that range whatever
+//     they snoop (RFC 4541 §2.1.2). keepalived, for the same reason, has
+//     an nftables rule re-send IGMP from the parent instead. The old value
+//     is put back at Close.
 //   - on the parent: arp_ignore=1 and arp_filter=1, so the parent never
 //     answers an ARP for a VIP (it would with the parent's own MAC: the
 //     client's entry would flip away from the virtual MAC); and, beyond
@@ -53,6 +64,12 @@ func VirtualMAC(family int, vrid uint8) net.HardwareAddr {
 		kind = 0x02
 	}
 	return net.HardwareAddr{0x00, 0x00, 0x5e, 0x00, kind, vrid}
+}
+
+// IsVirtualRouterMAC reports whether mac is a virtual router MAC of either
+// family (00:00:5e:00:01:xx or 00:00:5e:00:02:xx).
+func IsVirtualRouterMAC(mac net.HardwareAddr) bool {
+	return len(mac) == 6 && mac[0] == 0 && mac[1] == 0 && mac[2] == 0x5e && mac[3] == 0 && (mac[4] == 1 || mac[4] == 2)
 }
 
 // DefaultVMACName is the macvlan's name when none is configured,
@@ -114,6 +131,9 @@ type VMACs struct {
 	mu      sync.Mutex
 	owned   map[string]VMACSpec     // by macvlan name
 	parents map[string]*parentSaved // by parent name
+	// igmpOld is igmp_link_local_mcast_reports before the first Ensure
+	// ("" while unchanged).
+	igmpOld string
 	closed  bool
 }
 
@@ -176,6 +196,9 @@ func (v *VMACs) Ensure(ctx context.Context, spec VMACSpec) error {
 	}
 	// Sysctls before up: with IPv6 off before the link comes up, a
 	// backup's macvlan never sends a DAD probe from the shared MAC.
+	if err := v.quietIGMP(); err != nil {
+		return &Error{Op: "vmac: sysctl", Interface: spec.Name, Err: err}
+	}
 	if err := v.configure(spec); err != nil {
 		return &Error{Op: "vmac: sysctl", Interface: spec.Name, Err: err}
 	}
@@ -190,6 +213,27 @@ func (v *VMACs) Ensure(ctx context.Context, spec VMACSpec) error {
 			return &Error{Op: "vmac: set up", Interface: spec.Name, Err: err}
 		}
 	}
+	return nil
+}
+
+// igmpSysctl silences IGMP reports for 224.0.0.x (see the package
+// comment).
+const igmpSysctl = "ipv4/igmp_link_local_mcast_reports"
+
+func (v *VMACs) quietIGMP() error {
+	if v.igmpOld != "" {
+		return nil
+	}
+	old, err := v.be.readSysctl(igmpSysctl)
+	if err != nil {
+		return fmt.Errorf("%s: %w", igmpSysctl, err)
+	}
+	if old != "0" {
+		if err := v.be.writeSysctl(igmpSysctl, "0"); err != nil {
+			return fmt.Errorf("%s: %w", igmpSysctl, err)
+		}
+	}
+	v.igmpOld = old
 	return nil
 }
 
@@ -326,6 +370,11 @@ func (v *VMACs) Close() error {
 	var errs []error
 	for name := range v.owned {
 		errs = append(errs, v.remove(name))
+	}
+	// After the macvlans are gone (their sockets closed before): no leave
+	// report can go out from a shared MAC any more.
+	if v.igmpOld != "" && v.igmpOld != "0" {
+		errs = append(errs, v.be.writeSysctl(igmpSysctl, v.igmpOld))
 	}
 	errs = append(errs, v.be.close())
 	return errors.Join(errs...)

@@ -27,6 +27,7 @@ func newFakeVMACBackend() *fakeVMACBackend {
 	f.sysctl["ipv4/conf/eth0/arp_ignore"] = "0"
 	f.sysctl["ipv4/conf/eth0/arp_filter"] = "0"
 	f.sysctl["ipv4/conf/eth0/arp_announce"] = "0"
+	f.sysctl["ipv4/igmp_link_local_mcast_reports"] = "1"
 	return f
 }
 
@@ -97,6 +98,13 @@ func TestVirtualMAC(t *testing.T) {
 			t.Errorf("VirtualMAC(%d, %d) = %s, want %s", c.family, c.vrid, got, c.want)
 		}
 	}
+	for mac, want := range map[string]bool{"00:00:5e:00:01:33": true, "00:00:5e:00:02:01": true,
+		"00:00:5e:00:03:33": false, "02:00:00:00:00:11": false, "00:00:5e:01:01:33": false} {
+		hw, _ := net.ParseMAC(mac)
+		if got := IsVirtualRouterMAC(hw); got != want {
+			t.Errorf("IsVirtualRouterMAC(%s) = %v", mac, got)
+		}
+	}
 	if got := DefaultVMACName(51); got != "vrrp.51" {
 		t.Errorf("DefaultVMACName(51) = %q", got)
 	}
@@ -115,6 +123,7 @@ func TestVMACEnsureCreatesConfiguresAndCloseRemoves(t *testing.T) {
 	for path, want := range map[string]string{
 		"ipv4/conf/vrrp.51/arp_ignore": "1", "ipv4/conf/vrrp.51/accept_local": "1", "ipv4/conf/vrrp.51/rp_filter": "0",
 		"ipv6/conf/vrrp.51/disable_ipv6": "1", "ipv4/conf/eth0/arp_ignore": "1", "ipv4/conf/eth0/arp_filter": "1", "ipv4/conf/eth0/arp_announce": "2",
+		"ipv4/igmp_link_local_mcast_reports": "0",
 	} {
 		if be.sysctl[path] != want {
 			t.Errorf("%s = %q, want %q", path, be.sysctl[path], want)
@@ -140,6 +149,9 @@ func TestVMACEnsureCreatesConfiguresAndCloseRemoves(t *testing.T) {
 	}
 	if be.sysctl["ipv4/conf/eth0/arp_ignore"] != "0" || be.sysctl["ipv4/conf/eth0/arp_filter"] != "0" || be.sysctl["ipv4/conf/eth0/arp_announce"] != "0" {
 		t.Errorf("parent sysctls not restored: %v", be.sysctl)
+	}
+	if be.sysctl["ipv4/igmp_link_local_mcast_reports"] != "1" {
+		t.Errorf("igmp_link_local_mcast_reports not restored: %v", be.sysctl)
 	}
 	if err := v.Ensure(context.Background(), spec51()); !errors.Is(err, ErrClosed) {
 		t.Errorf("Ensure after Close = %v", err)
