@@ -155,8 +155,8 @@ type Manager struct {
 	// replyOnly: Options.GARPReplyOnly.
 	replyOnly bool
 	be        backend
-	tx     sender
-	clock  Clock
+	tx        sender
+	clock     Clock
 
 	limMu sync.Mutex
 	lim   *tokenBucket
@@ -183,17 +183,17 @@ func newManager(log zerolog.Logger, ifname string, be backend, tx sender, opts O
 	life, cancel := context.WithCancel(context.Background())
 	log = log.With().Str("interface", ifname).Logger()
 	return &Manager{
-		log:    log,
-		noisy:  log.Sample(&zerolog.BurstSampler{Burst: noisyBurst, Period: noisyPeriod}),
+		log:       log,
+		noisy:     log.Sample(&zerolog.BurstSampler{Burst: noisyBurst, Period: noisyPeriod}),
 		ifname:    ifname,
 		replyOnly: opts.GARPReplyOnly,
 		be:        be,
-		tx:     tx,
-		clock:  opts.Clock,
-		lim:    newTokenBucket(opts.RateLimit, opts.Clock.Now()),
-		owners: make(map[string]*owner),
-		life:   life,
-		cancel: cancel,
+		tx:        tx,
+		clock:     opts.Clock,
+		lim:       newTokenBucket(opts.RateLimit, opts.Clock.Now()),
+		owners:    make(map[string]*owner),
+		life:      life,
+		cancel:    cancel,
 	}, nil
 }
 
