@@ -65,6 +65,10 @@ func (b *builder) vmac(r *instanceBlock, info *instanceInfo) {
 		b.errorf(v.DefRange, "vmac needs IPv4 virtual IPs",
 			"A virtual MAC for an IPv6 instance (00:00:5e:00:02:VRID) is not supported yet; remove the vmac block.")
 	}
+	if len(inst.UnicastPeers) > 0 && !out.XmitBase {
+		b.errorf(v.DefRange, "vmac with unicast peers needs xmit_base",
+			"Unicast adverts go to the peers from the instance's interface; set xmit_base = true in the vmac block (keepalived requires vmac_xmit_base with unicast peers too).")
+	}
 	if r.AddressOwner != nil && inst.AddressOwner {
 		b.errorf(v.DefRange, "vmac and address_owner together",
 			"The address owner's VIPs are its interface's own addresses and cannot move to a macvlan; remove the vmac block or address_owner.")

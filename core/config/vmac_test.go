@@ -48,6 +48,8 @@ func TestVMACValidation(t *testing.T) {
 			"Duplicate vmac name", `"VI_1"`, 14, 5},
 		{"name of an instance's interface", vi(iface, vrid, prio, vip4, `vmac {`, `  name = "eth1"`, `}`) + second(),
 			"vmac name is an instance's interface", "eth1", 7, 5},
+		{"unicast without xmit_base", vi(iface, vrid, prio, vip4, `unicast_peers = ["198.51.100.12"]`, `vmac {}`),
+			"vmac with unicast peers needs xmit_base", "xmit_base = true", 7, 3},
 		{"unknown attribute", vi(iface, vrid, prio, vip4, `vmac {`, `  mac = "00:00:5e:00:01:33"`, `}`),
 			"Unsupported argument", "", 7, 5},
 	}

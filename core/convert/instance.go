@@ -42,6 +42,7 @@ type instance struct {
 	unicastTTL int               // 0: not set
 
 	hmac *hmacConf
+	vmac *vmacConf // use_vmac, vmac_xmit_base
 
 	nopreempt    bool
 	preemptDelay *time.Duration
@@ -82,10 +83,7 @@ type trackRef struct {
 // Why vrrp_instance keywords are not converted, where there is more to say
 // than "no equivalent".
 var instanceDropped = map[string]string{
-	"use_vmac":                   "hawatch does not use virtual MACs; peers learn the new owner from gratuitous ARP",
-	"vmac_xmit_base":             "hawatch does not use virtual MACs",
-	"use_vmac_addr":              "hawatch does not use virtual MACs",
-	"use_ipvlan":                 "hawatch does not create interfaces",
+	"use_vmac_addr":              "hawatch puts every VIP on the instance's own macvlan (vmac block); per-VIP interfaces are not supported",
 	"native_ipv6":                "deprecated in keepalived; IPv6 VIPs make an instance IPv6",
 	"dont_track_primary":         "hawatch faults an instance only when its interface is gone or set down, not on carrier loss, which is close to what dont_track_primary asked for",
 	"mcast_src_ip":               "hawatch sends multicast adverts from the interface's primary address",
@@ -203,6 +201,8 @@ func (c *converter) instance(s *stmt) {
 			}
 		case "auth_hmac":
 			in.hmac = c.authHMAC(notes, e)
+		case "use_vmac", "vmac_xmit_base", "use_ipvlan":
+			c.vmacStmt(in, e)
 		case "nopreempt", "no_preempt":
 			in.nopreempt = true
 		case "preempt":
@@ -552,6 +552,7 @@ func (c *converter) finishInstance(in *instance) {
 	if garp := c.garp(in); garp != nil {
 		in.out = append(in.out, kv{k: "garp", sub: garp})
 	}
+	c.renderVMAC(in)
 
 	c.renderTracks(in)
 	c.instanceNotify(in)

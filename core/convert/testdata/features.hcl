@@ -141,8 +141,8 @@ vrrp_instance "VI_WEB" {
   # line 80: track_interface {...} not converted: hawatch follows only the instance's own interface
   # (gone or set down: FAULT), not other links or carrier; write a check plugin if another link must
   # move the VIP
-  # line 83: use_vmac not converted: hawatch does not use virtual MACs; peers learn the new owner
-  # from gratuitous ARP
+  # line 83: use_vmac with unicast peers: xmit_base = true added (keepalived requires vmac_xmit_base
+  # there, and so does hawatch)
   # line 84: dont_track_primary not converted: hawatch faults an instance only when its interface is
   # gone or set down, not on carrier loss, which is close to what dont_track_primary asked for
   # line 86: notify_master: user/group "root" not converted; the script runs as the notify plugin's
@@ -165,6 +165,9 @@ vrrp_instance "VI_WEB" {
     repeat  = 3
     delay   = "10s"
     refresh = "60s"
+  }
+  vmac {
+    xmit_base = true
   }
 
   track "chk_haproxy" { weight = -20 } # track_script weight +20 while passing
