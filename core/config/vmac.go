@@ -23,7 +23,6 @@ type VMAC struct {
 	// XmitBase sends and receives adverts on the instance's interface
 	// (with its MAC) instead of the macvlan; the VIPs stay on the macvlan.
 	XmitBase bool
-	DefRange hcl.Range
 }
 
 // VIPInterface is where the instance's VIPs live: its vmac when it has
@@ -50,7 +49,7 @@ func (b *builder) vmac(r *instanceBlock, info *instanceInfo) {
 		return
 	}
 	inst := info.inst
-	out := &VMAC{DefRange: v.DefRange}
+	out := &VMAC{}
 	if info.vridOK {
 		out.Name = fmt.Sprintf("vrrp.%d", inst.VRID)
 	}
@@ -89,7 +88,7 @@ func (b *builder) crossVMAC(insts []*instanceInfo) {
 		if v == nil || v.Name == "" {
 			continue
 		}
-		rng := v.DefRange
+		rng := info.block.VMAC.DefRange
 		if info.block.VMAC.Name != nil {
 			rng = info.block.VMAC.Name.Range
 		}
