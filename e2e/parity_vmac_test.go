@@ -65,6 +65,9 @@ type vmacCase struct {
 	// xmitBase: both sides advertise from eth0 (vmac_xmit_base); the
 	// VIPs and their ARP stay on the macvlan.
 	xmitBase bool
+	// strictRP: both nodes have net.ipv4.conf.all.rp_filter = 1, which
+	// overrules the macvlan's own 0 unless the daemon moves it.
+	strictRP bool
 }
 
 func (c vmacCase) name() string {
@@ -76,12 +79,15 @@ func (c vmacCase) name() string {
 	if c.xmitBase {
 		name += "/xmit_base"
 	}
+	if c.strictRP {
+		name += "/rp_filter"
+	}
 	return name
 }
 
 var vmacCases = []vmacCase{
-	{master: "hawatch", backup: "hawatch", crash: true},
-	{master: "hawatch", backup: "hawatch"},
+	{master: "hawatch", backup: "hawatch", crash: true, strictRP: true},
+	{master: "hawatch", backup: "hawatch", strictRP: true},
 	{master: "hawatch", backup: "keepalived", crash: true},
 	{master: "hawatch", backup: "keepalived"},
 	{master: "keepalived", backup: "hawatch", crash: true},
@@ -164,6 +170,13 @@ func runVMACCase(t *testing.T, c vmacCase, vrid int) string {
 	vmac := vip.VirtualMAC(4, uint8(vrid))
 	mdi, skew := rfcTimes(faultInterval, faultPrio[1])
 
+	if c.strictRP {
+		for _, n := range []*netlab.Node{lb1, lb2} {
+			if out, err := n.Exec(context.Background(), "sysctl", "-qw", "net.ipv4.conf.all.rp_filter=1"); err != nil {
+				t.Fatalf("rp_filter: %v %s", err, out)
+			}
+		}
+	}
 	adverts := startMACSniffer(t, client, vipP.Addr())
 	master := startVMACNode(t, c.master, lb1, vrid, faultPrio[0], vipP, c.xmitBase)
 	waitVMACVIP(t, lb1, ifname, vipP, true, 10*time.Second)

@@ -45,6 +45,13 @@ import (
 //     they snoop (RFC 4541 §2.1.2). keepalived, for the same reason, has
 //     an nftables rule re-send IGMP from the parent instead. The old value
 //     is put back at Close.
+//   - rp_filter: the kernel uses the larger of all.rp_filter and the
+//     interface's own, so the macvlan's 0 means nothing while
+//     all.rp_filter is 1 (strict), and a backup's macvlan, which has no
+//     route back to the peer, drops the master's adverts: two masters.
+//     As keepalived does, every interface (and default) is raised to at
+//     least all's value, and all is set to 0; the old values are put back
+//     at Close.
 //   - on the parent: arp_ignore=1 and arp_filter=1, so the parent never
 //     answers an ARP for a VIP (it would with the parent's own MAC: the
 //     client's entry would flip away from the virtual MAC); and, beyond
@@ -110,6 +117,9 @@ type vmacBackend interface {
 	// readSysctl and writeSysctl work on /proc/sys/net/<path>.
 	readSysctl(path string) (string, error)
 	writeSysctl(path, value string) error
+	// interfaces lists the names under /proc/sys/net/ipv4/conf (the
+	// interfaces, "all" and "default").
+	interfaces() ([]string, error)
 	close() error
 }
 
@@ -134,7 +144,10 @@ type VMACs struct {
 	// igmpOld is igmp_link_local_mcast_reports before the first Ensure
 	// ("" while unchanged).
 	igmpOld string
-	closed  bool
+	// rpOld are the rp_filter values changed by relaxRPFilter, by sysctl
+	// path (nil while nothing changed).
+	rpOld  map[string]string
+	closed bool
 }
 
 func newVMACs(log zerolog.Logger, be vmacBackend) *VMACs {
@@ -196,6 +209,9 @@ func (v *VMACs) Ensure(ctx context.Context, spec VMACSpec) error {
 	}
 	// Sysctls before up: with IPv6 off before the link comes up, a
 	// backup's macvlan never sends a DAD probe from the shared MAC.
+	if err := v.relaxRPFilter(); err != nil {
+		return &Error{Op: "vmac: sysctl", Interface: spec.Name, Err: err}
+	}
 	if err := v.quietIGMP(); err != nil {
 		return &Error{Op: "vmac: sysctl", Interface: spec.Name, Err: err}
 	}
@@ -234,6 +250,53 @@ func (v *VMACs) quietIGMP() error {
 		}
 	}
 	v.igmpOld = old
+	return nil
+}
+
+// relaxRPFilter moves a non-zero all.rp_filter onto every interface (see
+// the package comment), once.
+func (v *VMACs) relaxRPFilter() error {
+	if v.rpOld != nil {
+		return nil
+	}
+	const all = "ipv4/conf/all/rp_filter"
+	cur, err := v.be.readSysctl(all)
+	if err != nil {
+		return fmt.Errorf("%s: %w", all, err)
+	}
+	v.rpOld = map[string]string{}
+	if cur == "0" {
+		return nil
+	}
+	names, err := v.be.interfaces()
+	if err != nil {
+		return fmt.Errorf("list interfaces: %w", err)
+	}
+	for _, name := range names {
+		if name == "all" {
+			continue
+		}
+		path := "ipv4/conf/" + name + "/rp_filter"
+		old, err := v.be.readSysctl(path)
+		if errors.Is(err, errNoSysctl) {
+			continue // gone meanwhile
+		}
+		if err != nil {
+			return fmt.Errorf("%s: %w", path, err)
+		}
+		if old >= cur { // one digit each: 0, 1 or 2
+			continue
+		}
+		if err := v.be.writeSysctl(path, cur); err != nil && !errors.Is(err, errNoSysctl) {
+			return fmt.Errorf("%s: %w", path, err)
+		}
+		v.rpOld[path] = old
+	}
+	if err := v.be.writeSysctl(all, "0"); err != nil {
+		return fmt.Errorf("%s: %w", all, err)
+	}
+	v.rpOld[all] = cur
+	v.log.Info().Str("all.rp_filter", cur).Msg("rp_filter moved from all to each interface, so the virtual MAC interface can take adverts")
 	return nil
 }
 
@@ -375,6 +438,11 @@ func (v *VMACs) Close() error {
 	// report can go out from a shared MAC any more.
 	if v.igmpOld != "" && v.igmpOld != "0" {
 		errs = append(errs, v.be.writeSysctl(igmpSysctl, v.igmpOld))
+	}
+	for path, old := range v.rpOld {
+		if err := v.be.writeSysctl(path, old); err != nil && !errors.Is(err, errNoSysctl) {
+			errs = append(errs, err)
+		}
 	}
 	errs = append(errs, v.be.close())
 	return errors.Join(errs...)

@@ -107,6 +107,18 @@ func (b *netlinkVMACs) writeSysctl(path, value string) error {
 	return err
 }
 
+func (b *netlinkVMACs) interfaces() ([]string, error) {
+	var names []string
+	err := inNetNS(b.nsPath, func() error {
+		entries, err := os.ReadDir("/proc/sys/net/ipv4/conf")
+		for _, e := range entries {
+			names = append(names, e.Name())
+		}
+		return err
+	})
+	return names, err
+}
+
 func (b *netlinkVMACs) close() error {
 	b.h.Close()
 	if b.ns.IsOpen() {

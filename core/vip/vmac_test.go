@@ -6,6 +6,7 @@ import (
 	"errors"
 	"net"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/rs/zerolog"
@@ -28,6 +29,7 @@ func newFakeVMACBackend() *fakeVMACBackend {
 	f.sysctl["ipv4/conf/eth0/arp_filter"] = "0"
 	f.sysctl["ipv4/conf/eth0/arp_announce"] = "0"
 	f.sysctl["ipv4/igmp_link_local_mcast_reports"] = "1"
+	f.sysctl["ipv4/conf/all/rp_filter"] = "0"
 	return f
 }
 
@@ -80,6 +82,21 @@ func (f *fakeVMACBackend) writeSysctl(path, value string) error {
 	f.calls = append(f.calls, "sysctl "+path+"="+value)
 	f.sysctl[path] = value
 	return nil
+}
+
+func (f *fakeVMACBackend) interfaces() ([]string, error) {
+	seen := map[string]bool{}
+	var out []string
+	for path := range f.sysctl {
+		if rest, ok := strings.CutPrefix(path, "ipv4/conf/"); ok {
+			name, _, _ := strings.Cut(rest, "/")
+			if !seen[name] {
+				seen[name] = true
+				out = append(out, name)
+			}
+		}
+	}
+	return out, nil
 }
 
 func (f *fakeVMACBackend) close() error { return nil }
@@ -254,5 +271,37 @@ func TestVMACRecreatesAfterParentReturns(t *testing.T) {
 	}
 	if err := v.Close(); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// A strict all.rp_filter would overrule the macvlan's 0: it moves onto
+// every interface (never lowering one) and all goes to 0, until Close.
+func TestVMACRPFilterAll(t *testing.T) {
+	be := newFakeVMACBackend()
+	be.sysctl["ipv4/conf/all/rp_filter"] = "1"
+	be.sysctl["ipv4/conf/default/rp_filter"] = "0"
+	be.sysctl["ipv4/conf/eth0/rp_filter"] = "0"
+	be.sysctl["ipv4/conf/eth1/rp_filter"] = "2"
+	v := newVMACs(zerolog.Nop(), be)
+	if err := v.Ensure(context.Background(), spec51()); err != nil {
+		t.Fatal(err)
+	}
+	for path, want := range map[string]string{
+		"ipv4/conf/all/rp_filter": "0", "ipv4/conf/default/rp_filter": "1", "ipv4/conf/eth0/rp_filter": "1",
+		"ipv4/conf/eth1/rp_filter": "2", "ipv4/conf/vrrp.51/rp_filter": "0",
+	} {
+		if be.sysctl[path] != want {
+			t.Errorf("%s = %q, want %q", path, be.sysctl[path], want)
+		}
+	}
+	if err := v.Close(); err != nil {
+		t.Fatal(err)
+	}
+	for path, want := range map[string]string{
+		"ipv4/conf/all/rp_filter": "1", "ipv4/conf/default/rp_filter": "0", "ipv4/conf/eth0/rp_filter": "0", "ipv4/conf/eth1/rp_filter": "2",
+	} {
+		if be.sysctl[path] != want {
+			t.Errorf("after Close: %s = %q, want %q", path, be.sysctl[path], want)
+		}
 	}
 }
