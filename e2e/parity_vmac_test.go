@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"os"
 	"os/exec"
 	"strings"
 	"sync"
@@ -103,8 +104,15 @@ func TestVMACFailover(t *testing.T) {
 		names[i] = c.name()
 	}
 	results := make([]string, len(vmacCases))
+	// The cases fault together and tear down together: building or
+	// removing a lab's namespaces holds the kernel's rtnl lock, which a
+	// takeover's address add waits for, so no case may be set up or
+	// cleaned up while another measures.
+	ready, measured := newBarrier(len(vmacCases)), newBarrier(len(vmacCases))
 	runAll(t, names, func(t *testing.T, i int) {
-		results[i] = runVMACCase(t, vmacCases[i], 140+i)
+		defer ready.arrive(i) // a case that fails early must not hold the others
+		defer measured.arrive(i)
+		results[i] = runVMACCase(t, vmacCases[i], 140+i, func() { ready.arrive(i); ready.wait() }, func() { measured.arrive(i); measured.wait() })
 	})
 	for i, r := range results {
 		if r != "" {
@@ -162,7 +170,37 @@ func startVMACNode(t *testing.T, impl string, node *netlab.Node, vrid, prio int,
 
 func vip4VMACName(vrid int) string { return vip.DefaultVMACName(uint8(vrid)) }
 
-func runVMACCase(t *testing.T, c vmacCase, vrid int) string {
+// barrier lets n cases wait for each other; each arrives once (again is a
+// no-op).
+type barrier struct {
+	mu      sync.Mutex
+	arrived map[int]bool
+	n       int
+	all     chan struct{}
+}
+
+func newBarrier(n int) *barrier { return &barrier{arrived: map[int]bool{}, n: n, all: make(chan struct{})} }
+
+func (b *barrier) arrive(i int) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.arrived[i] {
+		return
+	}
+	b.arrived[i] = true
+	if len(b.arrived) == b.n {
+		close(b.all)
+	}
+}
+
+func (b *barrier) wait() {
+	select {
+	case <-b.all:
+	case <-time.After(time.Minute): // a stuck case must not hang the rest
+	}
+}
+
+func runVMACCase(t *testing.T, c vmacCase, vrid int, ready, measured func()) string {
 	lab := netlab.New(t, netlab.Options{Nodes: 2})
 	lb1, lb2, client := lab.Nodes[0], lab.Nodes[1], lab.Client
 	vipP := netip.MustParsePrefix(fmt.Sprintf("198.51.100.%d/24", vrid))
@@ -210,6 +248,11 @@ func runVMACCase(t *testing.T, c vmacCase, vrid int) string {
 	}
 	checkAdvertMACs(t, adverts, lb1, advertMAC(lb1), time.Time{}, time.Now())
 
+	if master.d != nil {
+		vmacReloadKeeps(t, master, ifname, vipP)
+	}
+	ready()
+
 	fault := time.Now()
 	master.kill(c.crash)
 	bound := mdi
@@ -231,6 +274,7 @@ func runVMACCase(t *testing.T, c vmacCase, vrid int) string {
 	end := time.Now()
 	neigh.close()
 	pinger.close()
+	measured()
 	after := adverts.repliesAfter(r.at.Add(-time.Nanosecond))
 	total := 0
 	for _, n := range after {
@@ -289,6 +333,38 @@ func runVMACCase(t *testing.T, c vmacCase, vrid int) string {
 	}
 	return fmt.Sprintf("answered again %7v after the fault, %7v after lb1's last advert (%s %v, bound %v); neighbour entry %s in all %d samples; then %d of %d answers from lb2",
 		gap.Round(100*time.Microsecond), fromTimer.Round(100*time.Microsecond), timer, bound, bound+vmacAllowance, vmac, neigh.count(), onLB2, total)
+}
+
+// vmacReloadKeeps reloads a hawatch master with its policy moved down a
+// line (every source range changes, no setting does): the macvlan keeps
+// its index, the VIP stays on it and the instance changes no state.
+func vmacReloadKeeps(t *testing.T, n vmacNode, ifname string, vip netip.Prefix) {
+	t.Helper()
+	index, err := n.node.LinkIndex(ifname)
+	if err != nil || index == 0 {
+		t.Fatalf("%s: no %s before the reload: %v", n.node.Name, ifname, err)
+	}
+	before := stateChanges(n.d)
+	body, err := os.ReadFile(n.d.config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, rest, _ := strings.Cut(string(body), "vrrp_instance")
+	n.d.rewrite("# reloaded\nvrrp_instance" + rest)
+	if _, errOut, err := n.d.ctl("reload"); err != nil {
+		t.Fatalf("reload: %v\n%s", err, errOut)
+	}
+	for end := time.Now().Add(3 * faultInterval); time.Now().Before(end); time.Sleep(10 * time.Millisecond) {
+		if has, _ := n.node.HasAddr(ifname, vip); !has {
+			t.Fatalf("%s: the VIP left %s across a reload", n.node.Name, ifname)
+		}
+	}
+	if after, _ := n.node.LinkIndex(ifname); after != index {
+		t.Errorf("%s: %s has index %d after the reload, was %d: re-created", n.node.Name, ifname, after, index)
+	}
+	if after := stateChanges(n.d); after != before {
+		t.Errorf("%s: %d state changes across the reload", n.node.Name, after-before)
+	}
 }
 
 // waitVMACVIP waits until node holds (or not) p on the macvlan ifname.
