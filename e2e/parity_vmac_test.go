@@ -179,7 +179,9 @@ type barrier struct {
 	all     chan struct{}
 }
 
-func newBarrier(n int) *barrier { return &barrier{arrived: map[int]bool{}, n: n, all: make(chan struct{})} }
+func newBarrier(n int) *barrier {
+	return &barrier{arrived: map[int]bool{}, n: n, all: make(chan struct{})}
+}
 
 func (b *barrier) arrive(i int) {
 	b.mu.Lock()
