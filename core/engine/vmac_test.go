@@ -207,6 +207,25 @@ func TestVMACRecreated(t *testing.T) {
 		if st := lb1.instance(t, "VI_1").State; st != vrrp.StateMaster {
 			t.Errorf("state %s, want MASTER again", st)
 		}
+
+		// The parent goes, and the macvlan with it: nothing to create on
+		// until the parent is back; then the macvlan is made again.
+		fl.set(LinkState{Name: "eth0"})
+		fl.set(LinkState{Name: "vrrp.51"})
+		time.Sleep(time.Second)
+		if n := vm.count(); n != 2 || lb1.instance(t, "VI_1").State != vrrp.StateFault {
+			t.Fatalf("parent gone: %d Ensure calls, state %s; want 2, FAULT", n, lb1.instance(t, "VI_1").State)
+		}
+		fl.set(LinkState{Name: "eth0", Index: 20, Up: true})
+		time.Sleep(time.Millisecond)
+		if n := vm.count(); n != 3 {
+			t.Fatalf("parent back: %d Ensure calls, want 3", n)
+		}
+		lb1.waitHeld(t, 10*time.Second)
+		time.Sleep(time.Second)
+		if st := lb1.instance(t, "VI_1").State; st != vrrp.StateMaster {
+			t.Errorf("after the parent came back: %s, want MASTER", st)
+		}
 		lb1.stop(t)
 	})
 }
