@@ -25,16 +25,17 @@ import (
 // runs a pair (hawatch with hawatch, or hawatch with keepalived 2.2.7 in
 // either role, all with use_vmac), all cases at once, each in its own lab,
 // with 100 ms adverts: lb1 master at priority 150, lb2 backup at 100, both
-// on SCHED_RR (hawatch's realtime_priority, keepalived's vrrp_rt_priority:
-// eight pairs share two cores with the rest of the suite). A
-// client pings the VIP every millisecond, a packet socket on the client
-// reads every advert with its Ethernet source, and the client's neighbour
-// entry for the VIP is sampled every 5 ms. The master is then crashed
-// (SIGKILL) or stopped (SIGTERM). Asserted:
+// on SCHED_RR (hawatch's realtime_priority, keepalived's
+// vrrp_rt_priority: nine pairs share two cores with the rest of the
+// suite). A client pings the VIP every millisecond, a packet socket on the
+// client reads every frame with its kernel receive time, and the client's
+// neighbour entry for the VIP is sampled every 5 ms. A hawatch master is
+// reloaded first (the macvlan, the VIP and the state must not move). The
+// master is then crashed (SIGKILL) or stopped (SIGTERM). Asserted:
 //   - one owner: the master alone holds the VIP, on its macvlan;
 //   - every advert either node sends leaves with the virtual MAC as its
 //     Ethernet source (before and after the failover), or with xmit_base
-//     (two more cases) with its eth0's MAC;
+//     with its eth0's MAC (unicast adverts never reach the client);
 //   - the client's neighbour entry for the VIP is the virtual MAC all
 //     along: no GARP race, nothing to relearn;
 //   - once lb2 answers, lb1 answers no more (when lb2 is hawatch): after a
@@ -46,8 +47,9 @@ import (
 //     timer (Master_Down_Interval after a crash, Skew_Time after a
 //     graceful stop) + 5 ms when lb2 is hawatch, counted from when the
 //     timer starts: lb1's last advert on the wire (crash) or its
-//     priority 0 advert (graceful). The gap from the fault (the signal) is
-//     printed too, for every case, keepalived's takeovers included.
+//     priority 0 advert (graceful; the signal for unicast). The gap from
+//     the fault (the signal) is printed too, for every case, keepalived's
+//     takeovers included.
 //
 // Run alone with
 //
@@ -69,6 +71,8 @@ type vmacCase struct {
 	// strictRP: both nodes have net.ipv4.conf.all.rp_filter = 1, which
 	// overrules the macvlan's own 0 unless the daemon moves it.
 	strictRP bool
+	// unicast: adverts go to the peer's address (needs xmit_base).
+	unicast bool
 }
 
 func (c vmacCase) name() string {
@@ -83,6 +87,9 @@ func (c vmacCase) name() string {
 	if c.strictRP {
 		name += "/rp_filter"
 	}
+	if c.unicast {
+		name += "/unicast"
+	}
 	return name
 }
 
@@ -95,6 +102,7 @@ var vmacCases = []vmacCase{
 	{master: "keepalived", backup: "hawatch"},
 	{master: "keepalived", backup: "hawatch", crash: true, xmitBase: true},
 	{master: "hawatch", backup: "keepalived", xmitBase: true},
+	{master: "keepalived", backup: "hawatch", xmitBase: true, unicast: true},
 }
 
 func TestVMACFailover(t *testing.T) {
@@ -141,15 +149,19 @@ func (n vmacNode) kill(crash bool) {
 	}
 }
 
-func startVMACNode(t *testing.T, impl string, node *netlab.Node, vrid, prio int, vip netip.Prefix, xmitBase bool) vmacNode {
+func startVMACNode(t *testing.T, impl string, node, peer *netlab.Node, vrid, prio int, vip netip.Prefix, c vmacCase) vmacNode {
 	t.Helper()
 	switch impl {
 	case "hawatch":
 		block := "  vmac {}\n"
-		if xmitBase {
+		if c.xmitBase {
 			block = "  vmac {\n    xmit_base = true\n  }\n"
 		}
-		return vmacNode{node: node, d: startDaemonWith(t, node, faultRealtime, faultInstance(vrid, prio, vip, block).String())}
+		in := faultInstance(vrid, prio, vip, block)
+		if c.unicast {
+			in.unicastSource, in.unicastPeers = node.Addr4.String(), []string{peer.Addr4.String()}
+		}
+		return vmacNode{node: node, d: startDaemonWith(t, node, faultRealtime, in.String())}
 	case "keepalived":
 		// keepalived leaves arp_announce to the operator (its VMAC note
 		// asks for it): without it, the parent's ARP requests for the
@@ -158,11 +170,14 @@ func startVMACNode(t *testing.T, impl string, node *netlab.Node, vrid, prio int,
 		if out, err := node.Exec(context.Background(), "sysctl", "-qw", "net.ipv4.conf.eth0.arp_announce=2"); err != nil {
 			t.Fatalf("arp_announce for keepalived: %v %s", err, out)
 		}
-		c := faultKeepalived(vrid, prio, vip)
-		c.VMAC = vip4VMACName(vrid)
-		c.VMACXmitBase = xmitBase
-		c.Global = []string{"vrrp_rt_priority 10"}
-		return vmacNode{node: node, ka: netlab.StartKeepalived(t, node, c)}
+		k := faultKeepalived(vrid, prio, vip)
+		k.VMAC = vip4VMACName(vrid)
+		k.VMACXmitBase = c.xmitBase
+		k.Global = []string{"vrrp_rt_priority 10"}
+		if c.unicast {
+			k.UnicastSrc, k.UnicastPeers = node.Addr4.String(), []string{peer.Addr4.String()}
+		}
+		return vmacNode{node: node, ka: netlab.StartKeepalived(t, node, k)}
 	}
 	t.Fatalf("unknown implementation %q", impl)
 	return vmacNode{}
@@ -218,9 +233,9 @@ func runVMACCase(t *testing.T, c vmacCase, vrid int, ready, measured func()) str
 		}
 	}
 	adverts := startMACSniffer(t, client, vipP.Addr())
-	master := startVMACNode(t, c.master, lb1, vrid, faultPrio[0], vipP, c.xmitBase)
+	master := startVMACNode(t, c.master, lb1, lb2, vrid, faultPrio[0], vipP, c)
 	waitVMACVIP(t, lb1, ifname, vipP, true, 10*time.Second)
-	startVMACNode(t, c.backup, lb2, vrid, faultPrio[1], vipP, c.xmitBase)
+	startVMACNode(t, c.backup, lb2, lb1, vrid, faultPrio[1], vipP, c)
 	// The backup's macvlan is up, and its group join went out from the
 	// virtual MAC (the kernel reports membership of 224.0.0.18, as it
 	// does for keepalived): the switch has it on the backup's port until
@@ -248,7 +263,9 @@ func runVMACCase(t *testing.T, c vmacCase, vrid int, ready, measured func()) str
 		}
 		return vmac
 	}
-	checkAdvertMACs(t, adverts, lb1, advertMAC(lb1), time.Time{}, time.Now())
+	if !c.unicast { // unicast adverts never reach the client's port
+		checkAdvertMACs(t, adverts, lb1, advertMAC(lb1), time.Time{}, time.Now())
+	}
 
 	if master.d != nil {
 		vmacReloadKeeps(t, master, ifname, vipP)
@@ -295,7 +312,9 @@ func runVMACCase(t *testing.T, c vmacCase, vrid int, ready, measured func()) str
 		}
 	}
 	// lb2's adverts left with the virtual MAC too.
-	checkAdvertMACs(t, adverts, lb2, advertMAC(lb2), fault, end)
+	if !c.unicast {
+		checkAdvertMACs(t, adverts, lb2, advertMAC(lb2), fault, end)
+	}
 	if bad := neigh.otherThan(vmac); bad != "" {
 		t.Errorf("client's neighbour entry for %s left the virtual MAC: %s", vipP.Addr(), bad)
 	}
@@ -307,7 +326,12 @@ func runVMACCase(t *testing.T, c vmacCase, vrid int, ready, measured func()) str
 	// crash) or from its priority 0 advert (after a graceful stop); the
 	// gap from the signal adds what lb1 took to die or to resign.
 	last, ok := adverts.last(lb1, r.at)
-	if !c.crash {
+	switch {
+	case c.unicast:
+		// The client sees no unicast advert: the timer is taken to start
+		// at the signal, which is no later than the advert.
+		last, ok = fault, true
+	case !c.crash:
 		last, ok = adverts.firstZero(lb1, fault)
 	}
 	if !ok {
