@@ -10,7 +10,8 @@ import (
 )
 
 func newConvertCmd(a *app) *cobra.Command {
-	return &cobra.Command{
+	var opts convert.Options
+	cmd := &cobra.Command{
 		Use:   "convert KEEPALIVED.CONF",
 		Short: "Translate a keepalived.conf into a hawatch policy",
 		Long: "convert reads a keepalived configuration and prints the equivalent hawatch policy (HCL) on\n" +
@@ -20,7 +21,9 @@ func newConvertCmd(a *app) *cobra.Command {
 			"systemctl is-active, curl, nc -z); anything else is left as a TODO comment, since hawatch\n" +
 			"runs no shell scripts. Everything not carried over is a warning on stderr (file:line) and a\n" +
 			"comment in the policy. Exit status 0 when converted (warnings or not), 1 when the file\n" +
-			"cannot be read or is not keepalived syntax. Review the result, then run hawatch validate.",
+			"cannot be read or is not keepalived syntax. Review the result, then run hawatch validate.\n" +
+			"A file with conditional lines (@ID, @^ID) shared by several nodes is converted for one node\n" +
+			"with --config-id ID, as keepalived -i ID reads it.",
 		Args: exactArgs(1),
 		RunE: func(_ *cobra.Command, args []string) error {
 			path := args[0]
@@ -28,7 +31,7 @@ func newConvertCmd(a *app) *cobra.Command {
 			if err != nil {
 				return fmt.Errorf("convert: %w", err)
 			}
-			out, warns, err := convert.Convert(src, path)
+			out, warns, err := convert.ConvertWith(src, path, opts)
 			if err != nil {
 				return fmt.Errorf("convert: %w", err)
 			}
@@ -49,4 +52,6 @@ func newConvertCmd(a *app) *cobra.Command {
 			return nil
 		},
 	}
+	cmd.Flags().StringVar(&opts.ConfigID, "config-id", "", "keep the conditional lines of this `ID` (keepalived -i ID) and drop the others")
+	return cmd
 }

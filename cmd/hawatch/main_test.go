@@ -255,6 +255,16 @@ func TestConvert(t *testing.T) {
 	if code, _, errOut := run(t, "convert"); code != exitUsage || !strings.Contains(errOut, "usage: hawatch convert KEEPALIVED.CONF") {
 		t.Errorf("convert without a file: exit %d, stderr %q", code, errOut)
 	}
+
+	// One file for two nodes: --config-id picks the node's lines.
+	shared := writeFile(t, "shared.conf", "vrrp_instance VI_1 {\n interface eth0\n virtual_router_id 51\n"+
+		"@lb1 priority 150\n@lb2 priority 100\n virtual_ipaddress {\n  198.51.100.50/24\n }\n}\n")
+	for id, want := range map[string]string{"lb1": "priority          = 150", "lb2": "priority          = 100"} {
+		code, out, errOut := run(t, "convert", "--config-id", id, shared)
+		if code != 0 || !strings.Contains(out, want) || strings.Contains(errOut, "conditional") {
+			t.Errorf("convert --config-id %s: exit %d, want %q in:\n%s\nstderr %q", id, code, want, out, errOut)
+		}
+	}
 }
 
 func TestVersion(t *testing.T) {

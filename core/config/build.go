@@ -56,6 +56,11 @@ func build(d *decoder, raw *fileSchema, cfg *Config) {
 			cfg.Witnesses = append(cfg.Witnesses, b.witness(w))
 		}
 	}
+	for _, t := range raw.TrackFiles {
+		if b.define("track_file", t.Name, t.DefRange) {
+			cfg.TrackFiles = append(cfg.TrackFiles, b.trackFile(t))
+		}
+	}
 	var insts []*instanceInfo
 	for _, i := range raw.Instances {
 		if b.define("vrrp_instance", i.Name, i.DefRange) {
@@ -66,6 +71,7 @@ func build(d *decoder, raw *fileSchema, cfg *Config) {
 	}
 	b.crossInstance(insts)
 	b.crossVMAC(insts)
+	cfg.Interfaces = b.interfaces(raw.Interfaces, insts)
 	var members []groupMembers
 	for _, g := range raw.SyncGroups {
 		if b.define("sync_group", g.Name, g.DefRange) {
@@ -76,6 +82,7 @@ func build(d *decoder, raw *fileSchema, cfg *Config) {
 	}
 	b.membership(members)
 	b.witnessMembers(insts, members)
+	b.instanceExtras(cfg, insts)
 	b.resolve()
 }
 
@@ -200,6 +207,8 @@ func (b *builder) node(n *nodeBlock) Node {
 	if n.LockMemory != nil {
 		b.bool(n.LockMemory, &out.LockMemory)
 	}
+	b.duration(n.StartupDelay, &out.StartupDelay, true)
+	b.duration(n.DelayAfterBoot, &out.DelayAfterBoot, true)
 	return out
 }
 

@@ -85,6 +85,9 @@ type Config struct {
 	Witnesses  []*Witness
 	Instances  []*Instance
 	SyncGroups []*SyncGroup
+	// TrackFiles are the `track_file "name" {}` blocks (trackfile.go).
+	TrackFiles []*TrackFile
+	Interfaces []*Interface // interface blocks (link debounce)
 
 	// Files holds the parsed sources by file name, for WriteDiagnostics. It
 	// is set even when loading failed. It is not encoded to JSON: the source
@@ -113,6 +116,13 @@ type Node struct {
 	// never evicted and read back in from disk mid-interval.
 	LockMemory bool
 	DefRange   hcl.Range
+
+	// StartupDelay keeps every instance in INIT this long after the
+	// daemon starts (keepalived vrrp_startup_delay); DelayAfterBoot until
+	// at least this long after the machine booted (vrrp_delay_after_boot).
+	// The longer of the two applies.
+	StartupDelay   time.Duration
+	DelayAfterBoot time.Duration
 }
 
 // Plugin is a `plugin "name" {}` block: how to start one plugin binary.
@@ -209,8 +219,22 @@ type Instance struct {
 	Witness       string
 	OnWitnessLost string // OnWitnessLostRelease (default) or OnWitnessLostKeep
 	Tracks        []*Track
-	Notify        []string // action names
-	DefRange      hcl.Range
+	// TrackInterfaces are other interfaces the instance follows.
+	TrackInterfaces []*TrackInterface
+	Notify          []string // action names
+	DefRange        hcl.Range
+
+	// TrackFiles are the track files the instance follows (trackfile.go).
+	TrackFiles []*InstanceTrackFile
+	// DownTimerAdverts is the number of advert intervals in
+	// Master_Down_Interval (keepalived down_timer_adverts; RFC: 3).
+	DownTimerAdverts int
+	// LowerPrioNoAdvert: a master hearing a lower priority does not
+	// answer it with an advert (keepalived lower_prio_no_advert).
+	LowerPrioNoAdvert bool
+	// HigherPrioSendAdvert: a master hearing a higher priority sends one
+	// advert before stepping down (keepalived higher_prio_send_advert).
+	HigherPrioSendAdvert bool
 }
 
 // GARP tunes the gratuitous ARP / unsolicited NA announcements on takeover.
@@ -219,6 +243,14 @@ type GARP struct {
 	Interval time.Duration // between packets of a burst
 	Delay    time.Duration // before the second burst; 0: no second burst
 	Refresh  time.Duration // periodic re-announcement while master; 0: off
+
+	// LowerPrioRepeat and LowerPrioDelay are the burst size and second
+	// burst delay when a master hears a lower priority and announces
+	// again (keepalived garp_lower_prio_repeat / garp_lower_prio_delay);
+	// LowerPrioRepeat 0 means no announcement then. Default: Repeat and
+	// Delay.
+	LowerPrioRepeat int
+	LowerPrioDelay  time.Duration
 }
 
 // Track ties a check to an instance.

@@ -62,7 +62,7 @@ vrrp_instance "VI_1" {
 		in.AddressOwner || in.UnicastSource.IsValid() || in.UnicastPeers != nil || in.Family() != 4 {
 		t.Errorf("instance defaults wrong: %+v", *in)
 	}
-	wantGARP := GARP{Repeat: 5, Interval: 10 * time.Millisecond, Delay: 5 * time.Second}
+	wantGARP := GARP{Repeat: 5, Interval: 10 * time.Millisecond, Delay: 5 * time.Second, LowerPrioRepeat: 5, LowerPrioDelay: 5 * time.Second}
 	if in.GARP != wantGARP {
 		t.Errorf("garp %+v, want %+v", in.GARP, wantGARP)
 	}
@@ -184,7 +184,7 @@ sync_group "G1" {
 		in.UnicastSource != netip.MustParseAddr("198.51.100.11") || len(in.UnicastPeers) != 2 {
 		t.Errorf("instance %+v", *in)
 	}
-	if in.GARP != (GARP{Repeat: 3, Interval: 20 * time.Millisecond, Delay: 2 * time.Second, Refresh: time.Minute}) {
+	if in.GARP != (GARP{Repeat: 3, Interval: 20 * time.Millisecond, Delay: 2 * time.Second, Refresh: time.Minute, LowerPrioRepeat: 3, LowerPrioDelay: 2 * time.Second}) {
 		t.Errorf("garp %+v", in.GARP)
 	}
 	if len(in.Tracks) != 2 || in.Tracks[0].Effect != EffectWeight || in.Tracks[0].Weight != -60 ||

@@ -147,6 +147,7 @@ func (b *builder) instance(r *instanceBlock) *instanceInfo {
 		b.oneOf(r.OnWitnessLost, &inst.OnWitnessLost, OnWitnessLostRelease, OnWitnessLostKeep)
 	}
 	b.tracks(r, inst, owner)
+	b.trackInterfaces(r, inst, owner)
 	inst.Notify = b.notify(r.Notify, owner)
 	return info
 }

@@ -22,6 +22,8 @@ type fileSchema struct {
 	Witnesses  []*witnessBlock   `hcl:"witness,block"`
 	Instances  []*instanceBlock  `hcl:"vrrp_instance,block"`
 	SyncGroups []*syncGroupBlock `hcl:"sync_group,block"`
+	TrackFiles []*trackFileBlock `hcl:"track_file,block"`
+	Interfaces []*interfaceBlock `hcl:"interface,block"`
 }
 
 type nodeBlock struct {
@@ -36,6 +38,10 @@ type nodeBlock struct {
 	Realtime      *hcl.Attribute `hcl:"realtime_priority,attr"`
 	LockMemory    *hcl.Attribute `hcl:"lock_memory,attr"`
 	DefRange      hcl.Range      `hcl:",def_range"`
+
+	// startup delay (trackfile.go)
+	StartupDelay   *hcl.Attribute `hcl:"startup_delay,attr"`
+	DelayAfterBoot *hcl.Attribute `hcl:"delay_after_boot,attr"`
 }
 
 type pluginBlock struct {
@@ -82,29 +88,36 @@ type witnessBlock struct {
 }
 
 type instanceBlock struct {
-	Name           string              `hcl:"name,label"`
-	Interface      *hcl.Attribute      `hcl:"interface,attr"`
-	VRID           *hcl.Attribute      `hcl:"virtual_router_id,attr"`
-	Priority       *hcl.Attribute      `hcl:"priority,attr"`
-	Version        *hcl.Attribute      `hcl:"version,attr"`
-	AdvertInterval *hcl.Attribute      `hcl:"advert_interval,attr"`
-	AuthPass       *hcl.Attribute      `hcl:"auth_pass,attr"`
-	AddressOwner   *hcl.Attribute      `hcl:"address_owner,attr"`
-	VirtualIPs     *hcl.Attribute      `hcl:"virtual_ips,attr"`
-	UnicastSource  *hcl.Attribute      `hcl:"unicast_source,attr"`
-	UnicastPeers   *hcl.Attribute      `hcl:"unicast_peers,attr"`
-	UnicastPeer    []*unicastPeerBlock `hcl:"unicast_peer,block"`
-	UnicastTTL     *hcl.Attribute      `hcl:"unicast_ttl,attr"`
-	AuthHMAC       *authHMACBlock      `hcl:"auth_hmac,block"`
-	Witness        *hcl.Attribute      `hcl:"witness,attr"`
-	OnWitnessLost  *hcl.Attribute      `hcl:"on_witness_lost,attr"`
-	Preempt        *hcl.Attribute      `hcl:"preempt,attr"`
-	PreemptDelay   *hcl.Attribute      `hcl:"preempt_delay,attr"`
-	Notify         *hcl.Attribute      `hcl:"notify,attr"`
-	GARP           *garpBlock          `hcl:"garp,block"`
-	VMAC           *vmacBlock          `hcl:"vmac,block"`
-	Tracks         []*trackBlock       `hcl:"track,block"`
-	DefRange       hcl.Range           `hcl:",def_range"`
+	Name           string                 `hcl:"name,label"`
+	Interface      *hcl.Attribute         `hcl:"interface,attr"`
+	VRID           *hcl.Attribute         `hcl:"virtual_router_id,attr"`
+	Priority       *hcl.Attribute         `hcl:"priority,attr"`
+	Version        *hcl.Attribute         `hcl:"version,attr"`
+	AdvertInterval *hcl.Attribute         `hcl:"advert_interval,attr"`
+	AuthPass       *hcl.Attribute         `hcl:"auth_pass,attr"`
+	AddressOwner   *hcl.Attribute         `hcl:"address_owner,attr"`
+	VirtualIPs     *hcl.Attribute         `hcl:"virtual_ips,attr"`
+	UnicastSource  *hcl.Attribute         `hcl:"unicast_source,attr"`
+	UnicastPeers   *hcl.Attribute         `hcl:"unicast_peers,attr"`
+	UnicastPeer    []*unicastPeerBlock    `hcl:"unicast_peer,block"`
+	UnicastTTL     *hcl.Attribute         `hcl:"unicast_ttl,attr"`
+	AuthHMAC       *authHMACBlock         `hcl:"auth_hmac,block"`
+	Witness        *hcl.Attribute         `hcl:"witness,attr"`
+	OnWitnessLost  *hcl.Attribute         `hcl:"on_witness_lost,attr"`
+	Preempt        *hcl.Attribute         `hcl:"preempt,attr"`
+	PreemptDelay   *hcl.Attribute         `hcl:"preempt_delay,attr"`
+	Notify         *hcl.Attribute         `hcl:"notify,attr"`
+	GARP           *garpBlock             `hcl:"garp,block"`
+	VMAC           *vmacBlock             `hcl:"vmac,block"`
+	Tracks         []*trackBlock          `hcl:"track,block"`
+	TrackIfaces    []*trackInterfaceBlock `hcl:"track_interface,block"`
+	DefRange       hcl.Range              `hcl:",def_range"`
+
+	// track files and timing knobs (trackfile.go, timing.go)
+	TrackFiles           []*instanceTrackFileBlock `hcl:"track_file,block"`
+	DownTimerAdverts     *hcl.Attribute            `hcl:"down_timer_adverts,attr"`
+	LowerPrioNoAdvert    *hcl.Attribute            `hcl:"lower_prio_no_advert,attr"`
+	HigherPrioSendAdvert *hcl.Attribute            `hcl:"higher_prio_send_advert,attr"`
 }
 
 type garpBlock struct {
@@ -112,6 +125,9 @@ type garpBlock struct {
 	Interval *hcl.Attribute `hcl:"interval,attr"`
 	Delay    *hcl.Attribute `hcl:"delay,attr"`
 	Refresh  *hcl.Attribute `hcl:"refresh,attr"`
+
+	LowerPrioRepeat *hcl.Attribute `hcl:"lower_prio_repeat,attr"`
+	LowerPrioDelay  *hcl.Attribute `hcl:"lower_prio_delay,attr"`
 }
 
 type trackBlock struct {

@@ -93,6 +93,15 @@ type LedgerEntry struct {
 	Contribution int       `json:"contribution"`
 	Reason       string    `json:"reason"`
 	ObservedAt   time.Time `json:"observed_at,omitzero"`
+
+	// File and Value: a track file's name and the value last read (Check
+	// is then "file:NAME").
+	File  string `json:"file,omitempty"`
+	Value *int64 `json:"value,omitempty"`
+	// Settles is when a debounced change (an interface's down_delay or
+	// up_delay) takes effect; Status and Reason are then the state
+	// waiting. Absent when nothing waits.
+	Settles time.Time `json:"settles,omitzero"`
 }
 
 // CheckStatus is the last result of one check.

@@ -389,7 +389,7 @@ func (c *converter) splitBrainCheck(d *scriptDef, ck *checkOut, src string) bool
 	var guarded *instance
 	var vip netip.Addr
 	for _, in := range d.tracked {
-		if in.iface == "" || in.vipFamily != 4 || len(in.vips) == 0 {
+		if in.iface == "" || len(in.vips) == 0 {
 			continue
 		}
 		p, err := netip.ParsePrefix(in.vips[0])
@@ -400,7 +400,7 @@ func (c *converter) splitBrainCheck(d *scriptDef, ck *checkOut, src string) bool
 		break
 	}
 	if guarded == nil {
-		c.todoCheck(d, ck, src, "it looks like a split-brain guard, but no tracking instance has an interface and an IPv4 VIP to guard")
+		c.todoCheck(d, ck, src, "it looks like a split-brain guard, but no tracking instance has an interface and a VIP to guard")
 		return true
 	}
 	if len(d.tracked) > 1 {
@@ -411,8 +411,12 @@ func (c *converter) splitBrainCheck(d *scriptDef, ck *checkOut, src string) bool
 	ck.yield = true
 	c.warn(&d.notes, d.line, "vrrp_script %s looks like a split-brain guard (by its name); it becomes the splitbrain plugin, which makes the lower-priority of two masters yield instead of running the script",
 		d.name)
+	asks := "answering ARP for the VIP"
+	if vip.Is6() {
+		asks = "answering a neighbour solicitation for the IPv6 VIP"
+	}
 	ck.comments = append(ck.comments, src+".",
-		"While MASTER, the splitbrain plugin looks for another MAC answering ARP for the VIP; if one does "+
+		"While MASTER, the splitbrain plugin looks for another MAC "+asks+"; if one does "+
 			"(and a peer_app answers), the lower-priority master yields and the other re-announces the VIP. "+
 			"No one has to restart anything afterwards.")
 	c.timing(d, ck)

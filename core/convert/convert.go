@@ -32,6 +32,21 @@ func (w Warning) String() string {
 // a comment next to where it would have gone. err is a *SyntaxError
 // (wrapping ErrSyntax) when src is not keepalived syntax; then hcl is nil.
 func Convert(src []byte, filename string) (hcl []byte, warnings []Warning, err error) {
+	return ConvertWith(src, filename, Options{})
+}
+
+// Options change how a file is read.
+type Options struct {
+	// ConfigID picks keepalived's conditional lines as `keepalived -i ID`
+	// does: a line starting "@ID" is kept (without the "@ID"), one starting
+	// "@^ID" is dropped, and the other way round for every other id. Empty:
+	// every conditional line is dropped with a warning, since which node
+	// the file is for is unknown.
+	ConfigID string
+}
+
+// ConvertWith is Convert with options.
+func ConvertWith(src []byte, filename string, opts Options) (hcl []byte, warnings []Warning, err error) {
 	c := newConverter(filename)
 	text := string(src)
 	if !utf8.ValidString(text) {
@@ -41,6 +56,9 @@ func Convert(src []byte, filename string) (hcl []byte, warnings []Warning, err e
 	stmts, err := parse(text, filename)
 	if err != nil {
 		return nil, nil, err
+	}
+	if opts.ConfigID != "" {
+		stmts = selectConfig(stmts, opts.ConfigID)
 	}
 	c.collect(stmts)
 	c.resolve()
@@ -94,9 +112,13 @@ type converter struct {
 	// mailFromGuessed: notification_email_from was not set.
 	mailFromGuessed bool
 
+	ifaceDelays []*ifaceDelays // interface_up_down_delays
+
 	// dropped lists top-level blocks that were not converted, for the
 	// comment at the end of the policy.
 	dropped []string
+
+	extras extras // track files and timing knobs (trackfile.go)
 }
 
 func newConverter(file string) *converter {
@@ -156,7 +178,7 @@ func (c *converter) special(notes *[]string, s *stmt) bool {
 	case kw == "":
 		return true // a bare block such as "{ }": nothing to convert
 	case strings.HasPrefix(kw, "@"):
-		c.warn(notes, s.Line, "conditional configuration %q not supported; the line was skipped (convert each node's file with its own values)", kw)
+		c.warn(notes, s.Line, "conditional configuration %q: the line was skipped; convert each node's file with --config-id ID (keepalived's -i ID)", kw)
 	case strings.HasPrefix(kw, "$"):
 		c.warn(notes, s.Line, "parameter definition %q not supported; substitute it by hand", kw)
 	case strings.HasPrefix(kw, "~"):
@@ -184,6 +206,10 @@ func (c *converter) collect(stmts []*stmt) {
 			c.instance(s)
 		case "vrrp_sync_group":
 			c.syncGroup(s)
+		case "interface_up_down_delays":
+			c.upDownDelays(s)
+		case "linkbeat_interfaces", "linkbeat_use_polling":
+			note(&c.global.notes, s.Line, "%s: hawatch follows carrier from netlink link updates, no polling needed.", s.Keyword())
 		case "include", "includer", "includem", "includew", "includeb", "includea":
 			c.warn(&c.dropped, s.Line, "%s %s not followed: merge the included file into this one (or convert it on its own) first",
 				s.Keyword(), strings.Join(s.Args(), " "))
@@ -192,7 +218,13 @@ func (c *converter) collect(stmts []*stmt) {
 		case "static_ipaddress", "static_routes", "static_rules":
 			c.dropStmt(&c.dropped, s, "hawatch manages only the virtual IPs; configure static addresses with the system's network tools")
 		case "vrrp_track_file", "track_file":
-			c.dropStmt(&c.dropped, s, "no file tracking in hawatch; use `hawatch demote` for maintenance or write a check plugin")
+			c.trackFile(s)
+		case "net_namespace":
+			// keepalived reads it outside global_defs too.
+			if c.global.line == 0 {
+				c.global.line = s.Line
+			}
+			c.netNamespace(&c.global.notes, s)
 		case "bfd_instance":
 			c.dropStmt(&c.dropped, s, "no BFD in hawatch")
 		case "garp_group":

@@ -13,9 +13,10 @@
 //
 // Blocks `keyword [args] { ... }` (the brace may open on the next line),
 // one statement per line, "!" and "#" comments anywhere outside double
-// quotes, double-quoted words without escapes. `include` and its variants,
-// `@id` conditional lines, `$NAME=` definitions and `~SEQ` are reported,
-// not expanded.
+// quotes, double-quoted words without escapes. `@id` / `@^id` conditional
+// lines are read as `keepalived -i id` reads them when Options.ConfigID is
+// set, and dropped with a warning otherwise. `include` and its variants,
+// `$NAME=` definitions and `~SEQ` are reported, not expanded.
 //
 // # What maps to what
 //
@@ -111,10 +112,22 @@
 // its notify scripts as above; its track_script entries are added to each
 // member instance (hawatch tracks per instance).
 //
+// track_file / vrrp_track_file, vrrp_startup_delay, vrrp_delay_after_boot
+// and the timing knobs (down_timer_adverts, lower_prio_no_advert,
+// higher_prio_send_advert, garp_lower_prio_repeat / _delay): see
+// trackfile.go.
+//
+// track_interface { eth1; eth2 weight -20 } → track_interface "eth1" {}
+// and track_interface "eth2" { weight = -20 } (same weight semantics; a
+// sync group's entries go to each member); interface_up_down_delays {
+// eth0 0.2 1 } → interface "eth0" { down_delay, up_delay }. Like
+// keepalived, hawatch puts an instance in FAULT when its interface is
+// gone, set down or without carrier; linkbeat_use_polling and
+// linkbeat_interfaces become notes (carrier comes from netlink), and
+// dont_track_primary is not converted (see link.go).
+//
 // Not converted, with a warning each: LVS (virtual_server and friends),
-// static_* blocks, track_interface, track_file, BFD, use_ipvlan,
-// virtual_routes/rules, virtual_ipaddress_excluded, notify FIFOs,
-// multicast group and source settings, strict mode, TTL checks. Like
-// keepalived, hawatch puts an instance in FAULT when its interface is gone
-// or set down; unlike it, not on carrier loss.
+// static_* blocks, BFD, use_ipvlan, virtual_routes/rules,
+// virtual_ipaddress_excluded, notify FIFOs, multicast group and source
+// settings, strict mode, TTL checks, track_interface's reverse.
 package convert

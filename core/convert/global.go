@@ -77,12 +77,9 @@ var globalDropped = map[string]string{
 	"checker_log_all_failures":        "LVS checkers are not part of hawatch",
 	"no_email_faults":                 "the mail action reports every transition, FAULT included",
 	"vrrp_garp_master_refresh_repeat": "hawatch's refresh sends one burst of garp.repeat packets",
-	"vrrp_garp_lower_prio_delay":      "hawatch re-announces after a split brain on its own",
-	"vrrp_garp_lower_prio_repeat":     "hawatch re-announces after a split brain on its own",
 	"vrrp_gna_interval":               "garp.interval applies to IPv6 neighbour advertisements too",
 	"startup_script":                  "run it from the service manager (ExecStartPre= in systemd)",
 	"shutdown_script":                 "run it from the service manager (ExecStopPost= in systemd)",
-	"vrrp_startup_delay":              "not supported",
 }
 
 func (c *converter) globalDefs(s *stmt) {
@@ -101,6 +98,8 @@ func (c *converter) globalDefs(s *stmt) {
 			if v, ok := c.oneArg(notes, e); ok {
 				g.routerID = v
 			}
+		case "net_namespace":
+			c.netNamespace(notes, e)
 		case "vrrp_rt_priority":
 			if n, ok := c.integer(notes, e); ok {
 				if n < 1 || n > 99 {
@@ -183,6 +182,9 @@ func (c *converter) globalDefs(s *stmt) {
 				g.garp.repeat, g.garp.delay = &one, &zero
 			}
 		default:
+			if c.globalExtra(notes, e) {
+				continue
+			}
 			why := globalDropped[kw]
 			if why == "" && (strings.HasPrefix(kw, "lvs_") || strings.HasPrefix(kw, "checker_") ||
 				strings.HasPrefix(kw, "snmp") || strings.HasPrefix(kw, "enable_snmp") || strings.HasPrefix(kw, "enable_traps")) {

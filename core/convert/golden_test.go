@@ -94,7 +94,12 @@ func TestGolden(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			out, warns, err := Convert(src, filepath.Base(conf))
+			// NAME@ID.conf is read as `keepalived -i ID` reads it.
+			var opts Options
+			if _, id, ok := strings.Cut(filepath.Base(base), "@"); ok {
+				opts.ConfigID = id
+			}
+			out, warns, err := ConvertWith(src, filepath.Base(conf), opts)
 			if err != nil {
 				t.Fatalf("Convert: %v", err)
 			}

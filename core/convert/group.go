@@ -7,6 +7,7 @@ type group struct {
 	notes          []string
 	members        []memberRef
 	tracks         []*trackRef
+	ifaceTracks    []*ifaceTrack // track_interface
 	notifies       []*notifyRef
 	smtpAlert      *bool
 	trackingWeight bool // sync_group_tracking_weight
@@ -35,7 +36,7 @@ func (c *converter) syncGroup(s *stmt) {
 	g := &group{name: args[0], line: s.Line}
 	notes := &g.notes
 	for _, e := range s.Children {
-		if c.special(notes, e) {
+		if c.special(notes, e) || c.linkKeyword(notes, nil, g, e) {
 			continue
 		}
 		switch kw := e.Keyword(); kw {
@@ -114,6 +115,7 @@ func (c *converter) resolveGroups() {
 				in.tracks = append(in.tracks, &cp)
 			}
 		}
+		c.inheritIfaceTracks(g)
 		kept = append(kept, g)
 	}
 	c.groups = kept

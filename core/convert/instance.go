@@ -50,11 +50,15 @@ type instance struct {
 	garp     garpSettings
 	garpLine int
 
-	tracks    []*trackRef
-	notifies  []*notifyRef
-	smtpAlert *bool
+	tracks      []*trackRef
+	ifaceTracks []*ifaceTrack // track_interface
+	notifies    []*notifyRef
+	smtpAlert   *bool
 
 	group *group
+
+	fileRefs []*trackFileRef // track_file { } entries (trackfile.go)
+	timing   timingSettings
 
 	// Filled in by finishInstance.
 	version2 bool
@@ -85,7 +89,6 @@ type trackRef struct {
 var instanceDropped = map[string]string{
 	"use_vmac_addr":              "hawatch puts every VIP on the instance's own macvlan (vmac block); per-VIP interfaces are not supported",
 	"native_ipv6":                "deprecated in keepalived; IPv6 VIPs make an instance IPv6",
-	"dont_track_primary":         "hawatch faults an instance only when its interface is gone or set down, not on carrier loss, which is close to what dont_track_primary asked for",
 	"mcast_src_ip":               "hawatch sends multicast adverts from the interface's primary address",
 	"mcast_dst_ip":               "hawatch always uses the standard VRRP groups 224.0.0.18 / ff02::12",
 	"track_src_ip":               "not supported",
@@ -96,11 +99,6 @@ var instanceDropped = map[string]string{
 	"no_accept":                  "not supported",
 	"strict_mode":                "hawatch has no strict mode",
 	"skip_check_adv_addr":        "not supported",
-	"lower_prio_no_advert":       "not supported",
-	"higher_prio_send_advert":    "not supported",
-	"down_timer_adverts":         "hawatch uses the RFC's 3 advert intervals",
-	"garp_lower_prio_delay":      "hawatch re-announces after a split brain on its own",
-	"garp_lower_prio_repeat":     "hawatch re-announces after a split brain on its own",
 	"garp_master_refresh_repeat": "not configurable in hawatch",
 	"garp_extra_if":              "not supported",
 	"garp_extra_if_vmac":         "not supported",
@@ -108,15 +106,12 @@ var instanceDropped = map[string]string{
 	"virtual_routes":             "hawatch manages addresses only; add routes from a notify action",
 	"virtual_rules":              "hawatch manages addresses only; add rules from a notify action",
 	"promote_secondaries":        "set net.ipv4.conf.IFACE.promote_secondaries with sysctl",
-	"track_interface":            "hawatch follows only the instance's own interface (gone or set down: FAULT), not other links or carrier; write a check plugin if another link must move the VIP",
-	"track_file":                 "no file tracking in hawatch; use `hawatch demote` for maintenance or a check plugin",
 	"track_bfd":                  "no BFD in hawatch",
 	"notify_deleted":             "hawatch does not report DELETED",
 	"notify_master_rx_lower_pri": "hawatch resolves a second master itself (see the splitbrain plugin)",
 	"notify_priority_changes":    "priority changes are in `hawatch events` and the metrics",
 	"notify_fifo":                "use `hawatch events` (JSON lines) or a notify action",
 	"kernel_rx_buf_size":         "not supported",
-	"linkbeat_use_polling":       "not supported",
 	"debug":                      "use node.log_level",
 	"vrf":                        "not supported",
 	"lvs_sync_daemon_interface":  "LVS/IPVS is not part of hawatch",
@@ -141,7 +136,7 @@ func (c *converter) instance(s *stmt) {
 	}
 	notes := &in.notes
 	for _, e := range s.Children {
-		if c.special(notes, e) {
+		if c.special(notes, e) || c.linkKeyword(notes, in, nil, e) {
 			continue
 		}
 		eargs := e.Args()
@@ -241,6 +236,9 @@ func (c *converter) instance(s *stmt) {
 			}
 			in.smtpAlert = &b
 		default:
+			if c.instanceExtra(in, e) {
+				continue
+			}
 			c.dropStmt(notes, e, instanceDropped[kw])
 		}
 	}
@@ -555,6 +553,8 @@ func (c *converter) finishInstance(in *instance) {
 	c.renderVMAC(in)
 
 	c.renderTracks(in)
+	c.finishExtras(in)
+	c.renderIfaceTracks(in)
 	c.instanceNotify(in)
 }
 

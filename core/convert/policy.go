@@ -76,7 +76,7 @@ var pluginOrder = []struct {
 }{
 	{kindProcess, "nobody", "only reads /proc and pid files"},
 	{kindTCPProbe, "nobody", "only opens TCP connections"},
-	{kindSplitBrain, "", "needs CAP_NET_RAW for ARP probes, so not \"nobody\""},
+	{kindSplitBrain, "", "needs CAP_NET_RAW for ARP and neighbour discovery probes, so not \"nobody\""},
 	{"notify", "", "runs the notify scripts as this user; set user to drop root"},
 }
 
@@ -117,10 +117,12 @@ func (c *converter) emit() []byte {
 		c.emitAction(o, a)
 		o.blank()
 	}
+	c.emitTrackFiles(o)
 	for _, in := range c.insts {
 		c.emitInstance(o, in)
 		o.blank()
 	}
+	c.emitInterfaces(o)
 	for _, g := range c.groups {
 		o.comment(fmt.Sprintf("vrrp_sync_group %s (line %d).", g.name, g.line))
 		o.open("sync_group " + quote(g.name))
@@ -143,7 +145,8 @@ func (c *converter) emit() []byte {
 
 func (c *converter) emitNode(o *hclOut) {
 	g := &c.global
-	if g.routerID == "" && g.rtPrio == 0 && !g.noSwap {
+	extra := c.nodeExtras()
+	if g.routerID == "" && g.rtPrio == 0 && !g.noSwap && len(extra) == 0 {
 		if len(g.notes) > 0 {
 			o.comment(fmt.Sprintf("global_defs (line %d):", g.line))
 			notesComment(o, g.notes)
@@ -163,6 +166,7 @@ func (c *converter) emitNode(o *hclOut) {
 	if g.noSwap {
 		o.attrNote("lock_memory", "true", "vrrp_no_swap")
 	}
+	writeKVs(o, extra)
 	o.close()
 	o.blank()
 }

@@ -82,10 +82,15 @@ func instanceStatus(in engine.InstanceStatus) control.InstanceStatus {
 		},
 	}
 	for _, l := range in.Ledger {
-		s.Ledger = append(s.Ledger, control.LedgerEntry{
+		e := control.LedgerEntry{
 			Check: l.Check, Effect: l.Effect.String(), Weight: l.Weight, Status: l.Status.String(), Up: l.Up,
-			Reported: l.Reported, Contribution: l.Contribution, Reason: l.Reason, ObservedAt: l.ObservedAt,
-		})
+			Reported: l.Reported, Contribution: l.Contribution, Reason: l.Reason, ObservedAt: l.ObservedAt, Settles: l.Settles,
+		}
+		if l.File != "" {
+			v := l.Value
+			e.File, e.Value = l.File, &v
+		}
+		s.Ledger = append(s.Ledger, e)
 	}
 	for _, h := range in.Holds {
 		s.Holds = append(s.Holds, h.Reason.String()+": "+h.Detail)

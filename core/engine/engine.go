@@ -116,6 +116,9 @@ type Engine struct {
 	wg         sync.WaitGroup // socket readers and check forwarders
 
 	saveMu sync.Mutex // serialises writes of the demote state file
+
+	files      fileTracking  // track files (trackfile.go)
+	startDelay time.Duration // for the instances started with Run; 0 after
 }
 
 type checkResult struct {
@@ -188,6 +191,11 @@ func (e *Engine) Run(ctx context.Context) error {
 	runCtx, cancel := context.WithCancel(context.Background())
 	e.runCtx = runCtx
 	defer e.closeAll(cancel)
+	up, err := bootUptime()
+	if err != nil {
+		up = 0
+	}
+	e.startDelay = startupDelay(e.cfg.Node, up)
 	if err := e.open(runCtx); err != nil {
 		return err
 	}
@@ -200,6 +208,10 @@ func (e *Engine) Run(ctx context.Context) error {
 	}
 
 	now := time.Now()
+	e.startFiles(now)
+	if e.startDelay > 0 {
+		e.log.Info().Dur("delay", e.startDelay).Msg("startup delay: instances stay in INIT until it has passed")
+	}
 	demoted := e.restoreDemotes()
 	for _, b := range e.bindings {
 		if demoted[b.cfg.Name] {
@@ -210,6 +222,7 @@ func (e *Engine) Run(ctx context.Context) error {
 			e.renewAt = now.Add(sdk.WantRenewEvery)
 		}
 	}
+	e.startDelay = 0 // instances a reload adds start at once, as keepalived's do
 
 	timer := time.NewTimer(time.Hour)
 	defer timer.Stop()

@@ -78,7 +78,7 @@ func routerTracks(ic *config.Instance, checks []*config.Check) []vrouter.Track {
 		}
 		out = append(out, tr)
 	}
-	return out
+	return append(out, routerFileTracks(ic)...)
 }
 
 // routerConfig is the instance as its router needs it; local is the
@@ -96,6 +96,10 @@ func routerConfig(ic *config.Instance, checks []*config.Check, local netip.Addr)
 			AddressOwner:   ic.AddressOwner,
 			LocalAddr:      local,
 			AuthPass:       ic.AuthPass,
+
+			DownTimerAdverts:     ic.DownTimerAdverts,
+			LowerPrioNoAdvert:    ic.LowerPrioNoAdvert,
+			HigherPrioSendAdvert: ic.HigherPrioSendAdvert,
 		},
 		Unicast: routerPeers(ic),
 		HMAC:    routerHMAC(ic),
@@ -103,6 +107,7 @@ func routerConfig(ic *config.Instance, checks []*config.Check, local netip.Addr)
 		Tracks:  routerTracks(ic, checks),
 		Notify:  ic.Notify,
 	}
+	c.NoLowerPrioAnnounce = ic.GARP.LowerPrioRepeat == 0
 	for _, p := range ic.VirtualIPs {
 		c.VRRP.Addresses = append(c.VRRP.Addresses, p.Addr())
 	}

@@ -24,14 +24,27 @@ import (
 // after any fault: Backup with a fresh Master_Down_Timer, as from
 // Initialize (RFC 5798 §6.4.1).
 //
-// Carrier (IFF_RUNNING) is not followed: only a missing interface or one
-// set down.
+// Carrier counts too: an interface that is up but not running (IFF_RUNNING
+// clear: no carrier, a cable out, the other end of a veth down) cannot
+// carry adverts or serve the VIP, and keepalived counts it as down.
+//
+// The same tracks follow the interfaces named in track_interface blocks,
+// with the block's weight (none: fault), and an interface block's
+// down_delay / up_delay debounce every track on that interface. The link
+// stays a track of the pure layer (vrouter) rather than an input of its
+// own: fault and weight, the ledger line, the debounce (vrouter's
+// Track.DownDelay/UpDelay, on the injected clock) and reloads are the
+// ledger's already, and a router ignores the interfaces it does not
+// track, so the engine hands every interface's state to every router.
 
 // LinkState is one network interface as the kernel has it now.
 type LinkState struct {
 	Name  string
 	Index int  // 0: no interface has the name
 	Up    bool // administratively up (IFF_UP)
+	// NoCarrier: up but not running (IFF_RUNNING clear): no carrier, or
+	// dormant. Counts as down.
+	NoCarrier bool
 }
 
 // LinkWatcher follows network interfaces by name, so that one that goes
@@ -58,10 +71,32 @@ const linkRetry = 250 * time.Millisecond
 // linkCheck names the track of instances on ifname.
 func linkCheck(ifname string) string { return linkCheckPrefix + ifname }
 
-// linkTrack is the track every instance has on its interface while the
-// engine follows links: one failure faults, one success clears.
-func linkTrack(ifname string) vrouter.Track {
-	return vrouter.Track{Check: linkCheck(ifname), Effect: vrouter.EffectFault, Rise: 1, Fall: 1, OnUnknown: vrouter.UnknownFail}
+// linkTrack is the track an instance has on an interface while the engine
+// follows links: its own interface and each track_interface. One failure
+// faults (or, with a weight, moves the priority), one success clears,
+// after the interface block's delays.
+func linkTrack(ifname string, weight int, ifc *config.Interface) vrouter.Track {
+	t := vrouter.Track{Check: linkCheck(ifname), Effect: vrouter.EffectFault, Rise: 1, Fall: 1, OnUnknown: vrouter.UnknownFail}
+	if weight != 0 {
+		t.Effect, t.Weight = vrouter.EffectWeight, weight
+	}
+	if ifc != nil {
+		t.DownDelay, t.UpDelay = ifc.DownDelay, ifc.UpDelay
+	}
+	return t
+}
+
+// linkNames are the interfaces an instance follows: its own first, then
+// its vmac's macvlan (vmac.go).
+func linkNames(ic *config.Instance) []string {
+	names := []string{ic.Interface}
+	if ic.VMAC != nil {
+		names = append(names, ic.VMAC.Name)
+	}
+	for _, ti := range ic.TrackInterfaces {
+		names = append(names, ti.Name)
+	}
+	return names
 }
 
 // ifaceLink is what the engine knows of one interface its instances use,
@@ -87,11 +122,52 @@ type ifaceLink struct {
 func (e *Engine) tracks(ic *config.Instance, checks []*config.Check) []vrouter.Track {
 	t := routerTracks(ic, checks)
 	if e.opts.Links != nil {
-		for _, name := range instanceLinks(ic) {
-			t = append(t, linkTrack(name))
+		t = append(t, linkTrack(ic.Interface, 0, e.cfg.Interface(ic.Interface)))
+		if ic.VMAC != nil {
+			t = append(t, linkTrack(ic.VMAC.Name, 0, e.cfg.Interface(ic.VMAC.Name)))
+		}
+		for _, ti := range ic.TrackInterfaces {
+			t = append(t, linkTrack(ti.Name, ti.Weight, e.cfg.Interface(ti.Name)))
 		}
 	}
 	return t
+}
+
+// followAll follows every interface of ic (see follow).
+func (e *Engine) followAll(now time.Time, ic *config.Instance) error {
+	for _, name := range linkNames(ic) {
+		if err := e.follow(now, name); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// tellRouter hands a new router what its interfaces are now, before it
+// starts: one that is down starts the instance in FAULT, as keepalived
+// does.
+func (e *Engine) tellRouter(now time.Time, b *binding) {
+	for _, name := range linkNames(b.cfg) {
+		if l := e.links[name]; l != nil && l.told.Check != "" {
+			e.apply(now, b.r.Step(now, l.told))
+		}
+	}
+}
+
+// linkLatest follows the interfaces a reload added to next's instances
+// and adds what every followed interface is now to latest, so a track
+// that is new on a kept instance starts from it.
+func (e *Engine) linkLatest(now time.Time, next *config.Config, latest map[string]vrouter.Observed) {
+	for _, ic := range next.Instances {
+		if err := e.followAll(now, ic); err != nil {
+			e.log.Error().Str("instance", ic.Name).Err(err).Msg("reload: cannot follow an interface; its track stays pending")
+		}
+	}
+	for _, l := range e.links {
+		if l.told.Check != "" {
+			latest[l.told.Check] = l.told
+		}
+	}
 }
 
 // follow starts following ifname (once) and works out what its instances
@@ -187,6 +263,11 @@ func (e *Engine) syncLink(now time.Time, l *ifaceLink) {
 	case !l.seen.Up:
 		e.tellLink(now, l, vrouter.StatusFail, fmt.Sprintf("%s is down", l.name))
 		return
+	case l.seen.NoCarrier:
+		// The index is the one bound (or taken up below once the carrier
+		// returns): nothing to re-open while no frame can pass.
+		e.tellLink(now, l, vrouter.StatusFail, fmt.Sprintf("%s has no carrier", l.name))
+		return
 	}
 	if l.seen.Index != l.bound {
 		e.log.Warn().Str("interface", l.name).Int("index", l.seen.Index).Int("was", l.bound).
@@ -231,14 +312,16 @@ func (e *Engine) tellLink(now time.Time, l *ifaceLink, st vrouter.Status, reason
 	}
 	if st != vrouter.StatusOK {
 		if e.limiter.allow("link:" + l.name + ":" + reason) {
-			e.log.Warn().Str("interface", l.name).Str("reason", reason).Msg("interface not usable: its instances are in fault")
+			e.log.Warn().Str("interface", l.name).Str("reason", reason).Msg("interface not usable: the instances tracking it fault or lose its weight (after its down_delay)")
 		}
-	} else if l.told.Check != "" {
+	} else if l.told.Check != "" && e.limiter.allow("link-up:"+l.name) {
+		// Rate-limited like the warning: a flapping link logs once a period.
 		e.log.Info().Str("interface", l.name).Str("reason", reason).Msg("interface usable again")
 	}
 	l.told = vrouter.Observed{Check: linkCheck(l.name), Status: st, Reason: reason, At: now}
 	for _, b := range e.bindings {
-		if b.r != nil && usesLink(b.cfg, l.name) {
+		// A router ignores interfaces it does not track.
+		if b.r != nil {
 			e.apply(now, b.r.Step(now, l.told))
 		}
 	}

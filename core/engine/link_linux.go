@@ -13,6 +13,7 @@ import (
 	"github.com/rs/zerolog"
 	"github.com/vishvananda/netlink"
 	"github.com/vishvananda/netns"
+	"golang.org/x/sys/unix"
 )
 
 // linkRecheck bounds how long a change the link subscription missed (it
@@ -199,7 +200,8 @@ func lookup(h *netlink.Handle, name string) (LinkState, error) {
 		return LinkState{}, fmt.Errorf("look up interface %s: %w", name, err)
 	}
 	a := link.Attrs()
-	return LinkState{Name: name, Index: a.Index, Up: a.Flags&net.FlagUp != 0}, nil
+	up := a.Flags&net.FlagUp != 0
+	return LinkState{Name: name, Index: a.Index, Up: up, NoCarrier: up && a.RawFlags&unix.IFF_RUNNING == 0}, nil
 }
 
 func (k *kernelLinks) handle() (*netlink.Handle, error) {

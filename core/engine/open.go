@@ -87,10 +87,8 @@ func (e *Engine) attach(ctx context.Context, b *binding) error {
 	if err := e.ensureVMAC(ctx, ic); err != nil {
 		return err
 	}
-	for _, name := range instanceLinks(ic) {
-		if err := e.follow(now, name); err != nil {
-			return fmt.Errorf("instance %s: %w", ic.Name, err)
-		}
+	if err := e.followAll(now, ic); err != nil {
+		return fmt.Errorf("instance %s: %w", ic.Name, err)
 	}
 	s := e.sockets[key]
 	if s == nil {
@@ -132,6 +130,7 @@ func (e *Engine) attach(ctx context.Context, b *binding) error {
 	}
 	rc := routerConfig(ic, e.cfg.Checks, s.local)
 	rc.Tracks = e.tracks(ic, e.cfg.Checks)
+	rc.StartupDelay = e.startDelay
 	r, err := vrouter.NewRouter(rc)
 	if err != nil {
 		return err
@@ -149,15 +148,10 @@ func (e *Engine) attach(ctx context.Context, b *binding) error {
 	}
 	s.byVRID[ic.VRID] = b
 	b.r, b.sock, b.worker = r, s, w
-	w.register(ic.Name, vipSpec{prefixes: ic.VirtualIPs, label: vipLabel(ic), policy: vipPolicy(ic), addressOwner: ic.AddressOwner})
-	for _, name := range instanceLinks(ic) {
-		if l := e.links[name]; l != nil {
-			// What the interface is now, before the router starts: one
-			// that is down starts the instance in FAULT, as keepalived
-			// does.
-			e.apply(now, r.Step(now, l.told))
-		}
-	}
+	w.register(ic.Name, vipSpec{prefixes: ic.VirtualIPs, label: vipLabel(ic), policy: vipPolicy(ic), lowerPrio: lowerPrioPolicy(ic), addressOwner: ic.AddressOwner})
+	// What the interfaces are now, before the router starts: one that is
+	// down starts the instance in FAULT, as keepalived does.
+	e.tellRouter(now, b)
 	return nil
 }
 

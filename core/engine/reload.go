@@ -19,8 +19,9 @@ import (
 func vrrpFields(ic *config.Instance) config.Instance {
 	c := *ic
 	// Tracks, notifications and auth_hmac keys change in place: a key
-	// rotation must not flap the instance.
-	c.Tracks, c.Notify, c.HMAC = nil, nil, nil
+	// rotation must not flap the instance. So do interface tracks.
+	c.Tracks, c.Notify, c.HMAC, c.TrackInterfaces = nil, nil, nil, nil
+	c.TrackFiles = nil
 	c.DefRange = hcl.Range{}
 	return c
 }
@@ -141,6 +142,8 @@ func (e *Engine) reconfigure(now time.Time, next *config.Config, feeds map[strin
 	for name, r := range e.lastResult {
 		latest[name], _ = observation(name, r) // malformed evidence was reported when it came
 	}
+	e.startFiles(now) // a new file is read (and watched) before its routers hear of it
+	e.linkLatest(now, next, latest)
 	fresh := map[string]*binding{}
 	var bindings []*binding
 	byName := map[string]*binding{}
@@ -149,6 +152,7 @@ func (e *Engine) reconfigure(now time.Time, next *config.Config, feeds map[strin
 		if slices.Contains(p.keep, ic) {
 			b.cfg = ic
 			e.apply(now, b.r.Step(now, vrouter.Reconfigure{Tracks: e.tracks(ic, next.Checks), Notify: ic.Notify, Latest: latest, HMAC: routerHMAC(ic)}))
+			e.feedFiles(now, b)
 		} else {
 			b = &binding{cfg: ic}
 			fresh[ic.Name] = b
@@ -169,12 +173,13 @@ func (e *Engine) reconfigure(now time.Time, next *config.Config, feeds map[strin
 			failed = append(failed, err)
 			continue
 		}
-		// A new router learns what its checks already said.
+		// A new router learns what its checks and files already said.
 		for _, t := range ic.Tracks {
 			if o, ok := latest[t.Check]; ok {
 				e.apply(now, b.r.Step(now, o))
 			}
 		}
+		e.feedFiles(now, b)
 		e.apply(now, b.r.Step(now, vrouter.Start{}))
 	}
 	if len(failed) > 0 {

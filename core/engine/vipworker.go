@@ -37,6 +37,9 @@ type vipSpec struct {
 	prefixes []netip.Prefix
 	label    string
 	policy   vip.Policy
+	// lowerPrio is the schedule when a master hears a lower priority
+	// (VIPIntent.LowerPrio).
+	lowerPrio vip.Policy
 	// addressOwner: the prefixes are the host's own addresses. They are
 	// announced, never added, deleted or watched.
 	addressOwner bool
@@ -50,6 +53,7 @@ type vipOwner struct {
 	announcing bool   // wanted: a schedule running
 	generation uint64 // bumped by every AnnounceStart: each one is a fresh schedule
 	forget     bool   // the instance is gone: release and drop it
+	lowerPrio  bool   // the latest AnnounceStart answers a lower priority
 
 	watched     bool
 	held        bool
@@ -164,6 +168,7 @@ func (w *vipWorker) want(instance string, v vrouter.VIPIntent) {
 	case vrouter.AnnounceStart:
 		o.announcing = true
 		o.generation++
+		o.lowerPrio = v.LowerPrio
 	case vrouter.AnnounceStop:
 		o.announcing = false
 	}
@@ -312,7 +317,11 @@ func (w *vipWorker) apply(ctx context.Context, name string, o vipOwner) (vipOwne
 	}
 	switch {
 	case o.announcing && (!o.announced || o.announcedAt != o.generation):
-		if err := w.mgr.Announce(name, o.spec.prefixes, o.spec.policy); err != nil {
+		policy := o.spec.policy
+		if o.lowerPrio && o.spec.lowerPrio.Repeat > 0 {
+			policy = o.spec.lowerPrio
+		}
+		if err := w.mgr.Announce(name, o.spec.prefixes, policy); err != nil {
 			errs = append(errs, err)
 		}
 		o.announced, o.announcedAt = true, o.generation

@@ -55,14 +55,6 @@ func (e *Engine) ensureVMAC(ctx context.Context, ic *config.Instance) error {
 	return nil
 }
 
-// instanceLinks are the interfaces an instance depends on.
-func instanceLinks(ic *config.Instance) []string {
-	if ic.VMAC != nil {
-		return []string{ic.Interface, ic.VMAC.Name}
-	}
-	return []string{ic.Interface}
-}
-
 // usesLink reports whether the instance depends on interface name.
 func usesLink(ic *config.Instance, name string) bool {
 	return ic.Interface == name || (ic.VMAC != nil && ic.VMAC.Name == name)

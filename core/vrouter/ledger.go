@@ -40,6 +40,10 @@ const (
 	// the VIP is visible"; of two masters the lower one yields (see
 	// Router's yield rule).
 	EffectYield
+	// EffectFile: a track file (Track.File): the number in the file times
+	// Track.Weight moves the priority, or, past the fault bound or with
+	// weight 0, puts the instance in FAULT (see FileValue).
+	EffectFile
 )
 
 func (e Effect) String() string {
@@ -48,6 +52,8 @@ func (e Effect) String() string {
 		return "weight"
 	case EffectYield:
 		return "yield"
+	case EffectFile:
+		return "file"
 	}
 	return "fault"
 }
@@ -63,14 +69,24 @@ const (
 	UnknownFail
 )
 
-// Track ties one check to an instance.
+// Track ties one check, or with File set one track file, to an instance.
 type Track struct {
-	Check      string
+	Check string
+	// File names a track file (keepalived track_file); Check, Effect,
+	// Rise, Fall and the unknown policy do not apply to it, and Reverse
+	// flips the sign of its weight. Its value comes with FileValue.
+	File       string
+	Reverse    bool
 	Effect     Effect
 	Weight     int // EffectWeight only
 	Rise, Fall int // consecutive results to come up / go down; < 1 means 1
 	OnUnknown  UnknownPolicy
 	HoldFor    time.Duration
+	// DownDelay and UpDelay debounce the track (keepalived's
+	// interface_up_down_delays): a result that would take it down (up)
+	// counts only once nothing contrary came for that long, so a flap
+	// shorter than the delay moves nothing. 0: at once. See debounce.go.
+	DownDelay, UpDelay time.Duration
 }
 
 // tracker turns a stream of results into an up/down verdict with
@@ -89,16 +105,41 @@ type tracker struct {
 	observedAt   time.Time
 	unknownSince time.Time // zero while results are known
 	heard        *Heard    // the latest advert the check saw (a guard)
+	value        int64     // a track file's value, clamped (EffectFile)
+	fileNote     string    // what the application said of that value
+	bounce       debounce  // a verdict change waiting out its delay
 }
 
 func newTracker(t Track) *tracker {
 	t.Rise, t.Fall = max(t.Rise, 1), max(t.Fall, 1)
+	if t.File != "" {
+		t.Check, t.Effect = "", EffectFile
+		n := &tracker{Track: t, reported: true}
+		n.setValue(0, "no value read yet: 0")
+		return n
+	}
 	return &tracker{Track: t, result: t.Rise - 1}
 }
 
-// observe feeds one result and reports whether the verdict (up, or
-// reported) changed.
-func (t *tracker) observe(now time.Time, o Observed) bool {
+// key names the track in the ledger: checks and files are apart.
+func (t *tracker) key() string {
+	if t.File != "" {
+		return "file:" + t.File
+	}
+	return t.Check
+}
+
+// label names the track for people: "check nginx", "track_file flag".
+func (t *tracker) label() string {
+	if t.File != "" {
+		return "track_file " + t.File
+	}
+	return "check " + t.Check
+}
+
+// take feeds one result past the debounce and reports whether the
+// verdict (up, or reported) changed.
+func (t *tracker) take(now time.Time, o Observed) bool {
 	t.status, t.reason, t.observedAt = o.Status, o.Reason, o.At
 	if o.Heard != nil && (t.heard == nil || o.Heard.At.After(t.heard.At)) {
 		t.heard = o.Heard
@@ -163,6 +204,12 @@ func (t *tracker) why() string {
 
 // contribution is the priority delta this track adds now.
 func (t *tracker) contribution() int {
+	if t.Effect == EffectFile {
+		if s := t.fileScore(); s > fileFault {
+			return s
+		}
+		return 0
+	}
 	if t.Effect != EffectWeight || !t.reported {
 		return 0
 	}
@@ -177,7 +224,11 @@ func (t *tracker) contribution() int {
 
 // LedgerEntry is one line of an instance's priority ledger.
 type LedgerEntry struct {
-	Check        string
+	Check string
+	// File and Value are a track file's name and the value last read
+	// (clamped to ±254); Check is then "file:NAME".
+	File         string
+	Value        int64
 	Effect       Effect
 	Weight       int
 	Status       Status
@@ -186,12 +237,15 @@ type LedgerEntry struct {
 	Contribution int
 	Reason       string
 	ObservedAt   time.Time
+	// Settles is when a debounced change takes effect (zero: none
+	// waiting); Status and Reason are then the result waiting.
+	Settles time.Time
 }
 
 func (t *tracker) entry() LedgerEntry {
 	return LedgerEntry{
-		Check: t.Check, Effect: t.Effect, Weight: t.Weight, Status: t.status, Up: t.up, Reported: t.reported,
-		Contribution: t.contribution(), Reason: t.why(), ObservedAt: t.observedAt,
+		Check: t.key(), File: t.File, Value: t.value, Effect: t.Effect, Weight: t.Weight, Status: t.status, Up: t.up, Reported: t.reported,
+		Contribution: t.contribution(), Reason: t.why(), ObservedAt: t.observedAt, Settles: t.bounce.at,
 	}
 }
 
@@ -224,7 +278,7 @@ func (l ledger) verdict() verdict {
 		switch {
 		case !t.reported && t.Effect != EffectYield:
 			v.pending = append(v.pending, t)
-		case t.Effect == EffectFault && t.reported && !t.up:
+		case (t.Effect == EffectFault || t.Effect == EffectFile) && t.reported && !t.up:
 			v.faulted = append(v.faulted, t)
 		case t.Effect == EffectYield && t.reported && !t.up:
 			v.yielding = append(v.yielding, t)
@@ -238,7 +292,7 @@ func failed(ts []*tracker) string {
 	if len(ts) == 0 {
 		return ""
 	}
-	return fmt.Sprintf("check %s failed: %s", ts[0].Check, ts[0].why())
+	return fmt.Sprintf("%s failed: %s", ts[0].label(), ts[0].why())
 }
 
 func names(ts []*tracker) string {
@@ -255,7 +309,7 @@ func (l ledger) weights(base uint8) string {
 	fmt.Fprintf(&b, "base %d", base)
 	for _, t := range l {
 		if c := t.contribution(); c != 0 {
-			fmt.Fprintf(&b, ", %s %+d", t.Check, c)
+			fmt.Fprintf(&b, ", %s %+d", t.key(), c)
 		}
 	}
 	return b.String()
@@ -266,14 +320,17 @@ func (l ledger) weights(base uint8) string {
 func (l ledger) retrack(tracks []Track) ledger {
 	old := make(map[string]*tracker, len(l))
 	for _, t := range l {
-		old[t.Check] = t
+		old[t.key()] = t
 	}
 	out := make(ledger, 0, len(tracks))
 	for _, tr := range tracks {
 		n := newTracker(tr)
-		if prev := old[tr.Check]; prev != nil && prev.Rise == n.Rise && prev.Fall == n.Fall {
+		if prev := old[n.key()]; prev != nil && prev.Rise == n.Rise && prev.Fall == n.Fall {
 			cp := *prev
 			cp.Track = n.Track
+			if cp.File != "" {
+				cp.setValue(cp.value, cp.fileNote) // the weight may have changed
+			}
 			n = &cp
 		}
 		out = append(out, n)

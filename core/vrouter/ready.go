@@ -66,6 +66,10 @@ type VIPIntent struct {
 	Instance string
 	Hold     Hold
 	Announce Announcing
+	// LowerPrio: this AnnounceStart answers a lower priority heard while
+	// master; use the schedule kept for that (keepalived
+	// garp_lower_prio_repeat / garp_lower_prio_delay).
+	LowerPrio bool
 }
 
 // Transition is a state change, with what the notification needs.
@@ -134,6 +138,9 @@ func (v VIPIntent) String() string {
 	switch v.Announce {
 	case AnnounceStart:
 		parts = append(parts, "announce")
+		if v.LowerPrio {
+			parts[len(parts)-1] += "(lower-prio)"
+		}
 	case AnnounceStop:
 		parts = append(parts, "quiet")
 	}

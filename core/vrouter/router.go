@@ -31,6 +31,16 @@ type Config struct {
 	Tracks  []Track
 	// Notify names the actions told about this instance's transitions.
 	Notify []string
+	// StartupDelay keeps the router in Init for this long after Start
+	// (keepalived vrrp_startup_delay / vrrp_delay_after_boot): it neither
+	// sends nor listens, so a node whose links pass no traffic yet right
+	// after boot cannot elect itself master.
+	StartupDelay time.Duration
+	// NoLowerPrioAnnounce: a master that hears a lower priority does not
+	// announce its addresses again (keepalived garp_lower_prio_repeat 0).
+	// By default it does, with the schedule the application keeps for
+	// that case (VIPIntent.LowerPrio).
+	NoLowerPrioAnnounce bool
 }
 
 // Peer is a unicast peer with the TTL / hop limit accepted from it
@@ -70,6 +80,10 @@ type Router struct {
 	grant    Witnessed // the witness's latest word
 	claiming bool      // what the witness was last told we want
 	lastNow  time.Time // of the last step
+
+	startDelay time.Duration
+	startAt    time.Time // a delayed Start is due then; zero: none pending
+	quietLower bool      // Config.NoLowerPrioAnnounce
 }
 
 // peerInfo is what we last accepted from another router.
@@ -129,6 +143,7 @@ func NewRouter(c Config) (*Router, error) {
 	}
 	r.adverts = make([]encoded, len(r.dsts))
 	r.ledger = ledger(nil).retrack(c.Tracks)
+	r.startDelay, r.quietLower = c.StartupDelay, c.NoLowerPrioAnnounce
 	return r, nil
 }
 
@@ -149,8 +164,10 @@ func (r *Router) NextDeadline() time.Time {
 			next = d
 		}
 	}
+	earlier(r.startAt)
 	for _, t := range r.ledger {
 		earlier(t.holdDeadline())
+		earlier(t.settleDeadline())
 	}
 	if r.witness != nil && r.grant.State == GrantHeld && r.grant.ValidUntil.After(r.lastNow) {
 		earlier(r.grant.ValidUntil) // an unconfirmed grant runs out: resign then
@@ -172,8 +189,14 @@ func (r *Router) Step(now time.Time, in Input) Ready {
 	switch in := in.(type) {
 	case Start:
 		r.reconcile(now, &rd)
+		if r.startDelay > 0 && r.m.State() == vrrp.StateInit {
+			r.startAt = now.Add(r.startDelay)
+			rd.Notes = append(rd.Notes, Note{Instance: r.name, Message: fmt.Sprintf("startup delayed %s: staying in INIT until then", r.startDelay)})
+			break
+		}
 		r.feed(now, vrrp.Start{}, &rd)
 	case Shutdown:
+		r.startAt = time.Time{}
 		r.feed(now, vrrp.Shutdown{}, &rd)
 	case Tick:
 		r.tick(now, &rd)
@@ -181,6 +204,8 @@ func (r *Router) Step(now time.Time, in Input) Ready {
 		r.receive(now, in, &rd)
 	case Observed:
 		r.observe(now, in, &rd)
+	case FileValue:
+		r.fileValue(now, in, &rd)
 	case Maintenance:
 		r.maint = in
 		r.reconcile(now, &rd)
@@ -211,8 +236,16 @@ func (r *Router) Step(now time.Time, in Input) Ready {
 }
 
 func (r *Router) tick(now time.Time, rd *Ready) {
+	if !r.startAt.IsZero() && !now.Before(r.startAt) {
+		r.startAt = time.Time{}
+		r.reconcile(now, rd)
+		r.feed(now, vrrp.Start{}, rd)
+	}
 	for _, t := range r.ledger {
 		if d := t.holdDeadline(); !d.IsZero() && !now.Before(d) && t.expire(now) {
+			r.checkChanged(now, t, rd)
+		}
+		if t.settle(now) {
 			r.checkChanged(now, t, rd)
 		}
 	}
@@ -279,7 +312,9 @@ func (r *Router) receive(now time.Time, p Received, rd *Ready) {
 		// follow them. The machine answers with an advert so it steps
 		// down; announcing again brings the clients back at once, as
 		// keepalived does, rather than after their ARP entries go stale.
-		rd.VIPs = append(rd.VIPs, VIPIntent{Instance: r.name, Announce: AnnounceStart})
+		if !r.quietLower {
+			rd.VIPs = append(rd.VIPs, VIPIntent{Instance: r.name, Announce: AnnounceStart, LowerPrio: true})
+		}
 	}
 	r.preemptAdvert(now, a, rd)
 	if r.hasYieldTrack() {
@@ -293,7 +328,7 @@ func (r *Router) observe(now time.Time, o Observed, rd *Ready) {
 	}
 	tracked := false
 	for _, t := range r.ledger {
-		if t.Check != o.Check {
+		if t.File != "" || t.Check != o.Check {
 			continue
 		}
 		tracked = true
@@ -334,13 +369,16 @@ func (r *Router) hasYieldTrack() bool {
 // the record of what it was told; nothing else remembers it.
 func (r *Router) reconcile(now time.Time, rd *Ready) {
 	v := r.ledger.verdict()
+	fault := len(v.faulted) > 0
+	if fault && !r.m.Faulted() {
+		// Fault first: a track file past its bound also drops its weight,
+		// and a master must resign, not advertise that priority first.
+		r.feed(now, vrrp.SetFault{Fault: true, Reason: vrrp.ReasonCheckFailed, Detail: failed(v.faulted)}, rd)
+	}
 	if p := r.ledger.priority(r.cfg.Priority); !r.m.Owner() && p != r.m.Priority() {
 		r.feed(now, vrrp.SetPriority{Priority: p, Reason: vrrp.ReasonCheckFailed, Detail: r.ledger.weights(r.cfg.Priority)}, rd)
 	}
-	switch fault := len(v.faulted) > 0; {
-	case fault && !r.m.Faulted():
-		r.feed(now, vrrp.SetFault{Fault: true, Reason: vrrp.ReasonCheckFailed, Detail: failed(v.faulted)}, rd)
-	case !fault && r.m.Faulted():
+	if !fault && r.m.Faulted() {
 		r.feed(now, vrrp.SetFault{Fault: false, Reason: vrrp.ReasonCheckRecovered}, rd)
 	}
 	r.hold(now, vrrp.ReasonOperatorDemote, r.maint.On, or(r.maint.Detail, "operator demote"), rd)

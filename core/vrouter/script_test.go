@@ -79,11 +79,15 @@ func (s *script) fatalf(format string, args ...any) {
 // command runs one script line:
 //
 //	router NAME key=value...   version vrid prio interval preempt preempt_delay owner local vips pass unicast notify witness=release|keep
-//	track NAME CHECK key=value...  effect=fault|weight|yield weight rise fall unknown=hold|fail hold_for
+//	track NAME CHECK key=value...  effect=fault|weight|yield weight rise fall unknown=hold|fail hold_for down_delay up_delay
+//	trackfile NAME FILE key=value...  weight reverse remove (a track_file)
 //	group NAME,NAME...         a sync group (declare before the first step)
 //	at OFFSET NAME EVENT...    offsets never go backwards
 //
-// Events: start | shutdown | tick | run UNTIL (every deadline of every
+// Router keys also: startup_delay lower_prio_announce down_timer_adverts
+// lower_prio_no_advert higher_prio_send_advert.
+//
+// Events: start | shutdown | tick | file FILE VALUE [reason=WORD] | run UNTIL (every deadline of every
 // router up to UNTIL; "at T * run UNTIL" runs all routers) | recv src=IP prio=N [ttl=N dst=IP interval=N vrid=N
 // version=N addrs=a,b pass=S] | check CHECK ok|fail|unknown [reason=WORD] |
 // [heard=IP:PRIO@OFFSET] (a guard saw IP advertise PRIO at OFFSET) |
@@ -102,6 +106,9 @@ func (s *script) command(f []string) {
 		return
 	case "track":
 		s.track(f[1:])
+		return
+	case "trackfile":
+		s.trackFile(f[1:])
 		return
 	case "group":
 		s.groups = append(s.groups, strings.Split(f[1], ","))
@@ -148,6 +155,11 @@ func (s *script) command(f []string) {
 			o.Heard = s.heard(v)
 		}
 		s.step(now, r, o, "")
+	case "file":
+		if len(args) < 2 {
+			s.fatalf("want: file NAME VALUE [reason=WORD]")
+		}
+		s.step(now, r, FileValue{File: args[0], Value: int64(s.Int(args[1])), Reason: kv["reason"]}, "")
 	case "maintenance":
 		s.step(now, r, Maintenance{On: s.OnOff(args[0]), Detail: kv["detail"]}, "")
 	case "retrack":
@@ -268,6 +280,16 @@ func (s *script) declare(name string, kv map[string]string) {
 			c.Notify = strings.Split(v, ",")
 		case "witness":
 			c.Witness = &Witness{Keep: v == "keep"}
+		case "startup_delay":
+			c.StartupDelay = s.Dur(v)
+		case "lower_prio_announce":
+			c.NoLowerPrioAnnounce = !s.OnOff(v)
+		case "down_timer_adverts":
+			c.VRRP.DownTimerAdverts = s.Int(v)
+		case "lower_prio_no_advert":
+			c.VRRP.LowerPrioNoAdvert = s.OnOff(v)
+		case "higher_prio_send_advert":
+			c.VRRP.HigherPrioSendAdvert = s.OnOff(v)
 		default:
 			s.fatalf("unknown router key %q", k)
 		}
@@ -301,11 +323,42 @@ func (s *script) track(f []string) {
 			tr.OnUnknown = map[string]UnknownPolicy{"hold": UnknownHold, "fail": UnknownFail}[v]
 		case "hold_for":
 			tr.HoldFor = s.Dur(v)
+		case "down_delay":
+			tr.DownDelay = s.Dur(v)
+		case "up_delay":
+			tr.UpDelay = s.Dur(v)
 		case "remove":
 			c.Tracks = slices.DeleteFunc(c.Tracks, func(t Track) bool { return t.Check == f[1] })
 			return
 		default:
 			s.fatalf("unknown track key %q", k)
+		}
+	}
+	c.Tracks = append(c.Tracks, tr)
+}
+
+// trackFile declares a track file on a router: NAME weight=N [reverse=on]
+// [remove=true].
+func (s *script) trackFile(f []string) {
+	if len(f) < 2 {
+		s.fatalf("want: trackfile ROUTER FILE key=value...")
+	}
+	c := s.configs[f[0]]
+	if c == nil {
+		s.fatalf("trackfile for undeclared router %q", f[0])
+	}
+	tr := Track{File: f[1]}
+	for k, v := range golden.KeyValues(f[2:]) {
+		switch k {
+		case "weight":
+			tr.Weight = s.Int(v)
+		case "reverse":
+			tr.Reverse = s.OnOff(v)
+		case "remove":
+			c.Tracks = slices.DeleteFunc(c.Tracks, func(t Track) bool { return t.File == f[1] })
+			return
+		default:
+			s.fatalf("unknown trackfile key %q", k)
 		}
 	}
 	c.Tracks = append(c.Tracks, tr)

@@ -42,6 +42,36 @@ type Config struct {
 	// NeedsPermit makes mastership depend on a Permit input (a quorum
 	// witness): without one the machine never becomes Master.
 	NeedsPermit bool
+	// DownTimerAdverts is the number of advert intervals in
+	// Master_Down_Interval before Skew_Time is added (keepalived
+	// down_timer_adverts); 0 means the RFC's 3. Every router of the
+	// instance must use the same value.
+	DownTimerAdverts int
+	// LowerPrioNoAdvert: a Master that hears a lower priority does not
+	// answer with an advert of its own at once (keepalived
+	// lower_prio_no_advert, the RFC 5798 behaviour); the next regular
+	// advert still goes out on time.
+	LowerPrioNoAdvert bool
+	// HigherPrioSendAdvert: a Master that hears a higher priority sends
+	// one advert at its own priority before it steps down (keepalived
+	// higher_prio_send_advert), so the other master, after a split, hears
+	// that there were two and announces its addresses again.
+	HigherPrioSendAdvert bool
+}
+
+// DefaultDownTimerAdverts is the RFC's advert count in
+// Master_Down_Interval.
+const DefaultDownTimerAdverts = 3
+
+// MaxDownTimerAdverts is keepalived's upper bound for down_timer_adverts.
+const MaxDownTimerAdverts = 100
+
+// downAdverts is DownTimerAdverts with its default.
+func (c *Config) downAdverts() int {
+	if c.DownTimerAdverts == 0 {
+		return DefaultDownTimerAdverts
+	}
+	return c.DownTimerAdverts
 }
 
 // owner reports whether the instance is the address owner.
@@ -67,6 +97,8 @@ func (c *Config) Validate() error {
 		return bad("address owner must have priority %d, have %d", OwnerPriority, c.Priority)
 	case c.PreemptDelay < 0:
 		return bad("negative preempt delay %s", c.PreemptDelay)
+	case c.DownTimerAdverts < 0 || c.DownTimerAdverts > MaxDownTimerAdverts:
+		return bad("down timer adverts %d, want 1-%d", c.DownTimerAdverts, MaxDownTimerAdverts)
 	}
 	minI, maxI := 10*time.Millisecond, 4095*10*time.Millisecond
 	if c.Version == 2 {

@@ -264,9 +264,10 @@ func (m *Machine) SkewTime() time.Duration {
 }
 
 // MasterDownInterval returns Master_Down_Interval for the effective priority
-// and Master_Adver_Interval.
+// and Master_Adver_Interval, with Config.DownTimerAdverts intervals (the
+// RFC's 3 by default).
 func (m *Machine) MasterDownInterval() time.Duration {
-	return MasterDownInterval(m.cfg.Version, m.prio, m.masterAdver)
+	return MasterDownIntervalN(m.cfg.Version, m.prio, m.masterAdver, m.cfg.downAdverts())
 }
 
 // NextDeadline returns when the next timer fires: Adver_Timer in Master,
@@ -509,12 +510,23 @@ func (m *Machine) masterReceive(now time.Time, a *Advert) []Action {
 		reason = ReasonHigherAddress
 	}
 	if reason == ReasonNone {
+		if m.cfg.LowerPrioNoAdvert {
+			// RFC 5798 §6.4.3 discards it: the next regular advert tells
+			// the other router soon enough.
+			return nil
+		}
 		// Tell the lower-priority router at once that we are here, rather
 		// than leave two masters until our next advert.
 		m.adverAt = now.Add(m.cfg.AdvertInterval)
 		return []Action{SendAdvert{m.prio}}
 	}
-	acts := m.leaveMaster(now, StateBackup, reason, fmt.Sprintf("%s prio=%d", a.Src, a.Priority), false)
+	var acts []Action
+	if m.cfg.HigherPrioSendAdvert {
+		// Our own priority, not 0: the winner learns it was not alone
+		// (and announces again), but nobody is told to take over.
+		acts = append(acts, SendAdvert{m.prio})
+	}
+	acts = append(acts, m.leaveMaster(now, StateBackup, reason, fmt.Sprintf("%s prio=%d", a.Src, a.Priority), false)...)
 	if d := a.IntervalDuration(); d > 0 {
 		m.masterAdver = d
 	}

@@ -58,6 +58,7 @@ func (s *scenario) fatalf(format string, args ...any) {
 // runCommand runs one script line:
 //
 //	config key=value...      version vrid prio interval preempt preempt_delay owner local vips pass needs_permit
+//	                         down_timer_adverts lower_prio_no_advert higher_prio_send_advert
 //	at <offset> <event>      events below; offsets never go backwards
 //
 // Events: start | shutdown | tick | run <until> (fire every deadline up to
@@ -160,6 +161,12 @@ func (s *scenario) configure(args []string) {
 			c.AuthPass = v
 		case "needs_permit":
 			c.NeedsPermit = s.OnOff(v)
+		case "down_timer_adverts":
+			c.DownTimerAdverts = s.Int(v)
+		case "lower_prio_no_advert":
+			c.LowerPrioNoAdvert = s.OnOff(v)
+		case "higher_prio_send_advert":
+			c.HigherPrioSendAdvert = s.OnOff(v)
 		default:
 			s.fatalf("unknown config key %q", k)
 		}

@@ -25,3 +25,10 @@ func SkewTime(version, priority uint8, masterAdverInterval time.Duration) time.D
 func MasterDownInterval(version, priority uint8, masterAdverInterval time.Duration) time.Duration {
 	return 3*masterAdverInterval + SkewTime(version, priority, masterAdverInterval)
 }
+
+// MasterDownIntervalN is Master_Down_Interval with n advert intervals
+// instead of the RFC's 3 (keepalived down_timer_adverts):
+// n × Master_Adver_Interval + Skew_Time.
+func MasterDownIntervalN(version, priority uint8, masterAdverInterval time.Duration, n int) time.Duration {
+	return time.Duration(n)*masterAdverInterval + SkewTime(version, priority, masterAdverInterval)
+}

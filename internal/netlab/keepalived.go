@@ -41,18 +41,30 @@ type KeepalivedConfig struct {
 	Extra []string
 	// Global lines go verbatim into global_defs.
 	Global []string
+	// Blocks go verbatim at the top level, before the instance
+	// (track_file, vrrp_script ...).
+	Blocks []string
+	// TopLevel lines go verbatim before global_defs (e.g. an
+	// interface_up_down_delays block).
+	TopLevel []string
 }
 
 // Render returns the keepalived.conf text for c.
 func (c KeepalivedConfig) Render() string {
 	c = c.withDefaults()
 	var b strings.Builder
+	for _, l := range c.TopLevel {
+		fmt.Fprintf(&b, "%s\n", l)
+	}
 	b.WriteString("global_defs {\n")
 	fmt.Fprintf(&b, "    router_id %s\n", c.Instance)
 	for _, l := range c.Global {
 		fmt.Fprintf(&b, "    %s\n", l)
 	}
 	b.WriteString("}\n\n")
+	for _, blk := range c.Blocks {
+		b.WriteString(blk + "\n\n")
+	}
 
 	fmt.Fprintf(&b, "vrrp_instance %s {\n", c.Instance)
 	fmt.Fprintf(&b, "    state %s\n", c.State)

@@ -138,13 +138,13 @@ vrrp_instance "VI_WEB" {
   # same, but the advertised priorities differ from a keepalived peer's by 20 while healthy
   # line 78: track of vrrp_script chk_missing, which does not exist; keepalived ignored it, and so
   # does the policy
-  # line 80: track_interface {...} not converted: hawatch follows only the instance's own interface
-  # (gone or set down: FAULT), not other links or carrier; write a check plugin if another link must
-  # move the VIP
+  # line 81: track_interface eth1 dropped: it is the instance's own interface, which keepalived
+  # ignores here and hawatch always follows
   # line 83: use_vmac with unicast peers: xmit_base = true added (keepalived requires vmac_xmit_base
   # there, and so does hawatch)
-  # line 84: dont_track_primary not converted: hawatch faults an instance only when its interface is
-  # gone or set down, not on carrier loss, which is close to what dont_track_primary asked for
+  # line 84: dont_track_primary not converted: hawatch always puts an instance whose own interface
+  # is gone, down or without carrier in FAULT (it can neither advertise nor hold the VIP there); to
+  # ride out flaps, give the interface a down_delay in an interface block
   # line 86: notify_master: user/group "root" not converted; the script runs as the notify plugin's
   # user (set user in plugin "notify")
   interface         = "eth1"

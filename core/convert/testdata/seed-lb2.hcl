@@ -16,7 +16,7 @@ plugin "process" {
 
 plugin "splitbrain" {
   command = "hawatch-splitbrain"
-  # needs CAP_NET_RAW for ARP probes, so not "nobody"
+  # needs CAP_NET_RAW for ARP and neighbour discovery probes, so not "nobody"
 }
 
 plugin "notify" {

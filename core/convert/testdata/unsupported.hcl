@@ -70,8 +70,8 @@ vrrp_instance "VI_1" {
 # - line 2: include /etc/keepalived/conf.d/*.conf not followed: merge the included file into this
 # one (or convert it on its own) first
 # - line 3: parameter definition "$IFACE=eth0" not supported; substitute it by hand
-# - line 4: conditional configuration "@lb1" not supported; the line was skipped (convert each
-# node's file with its own values)
+# - line 4: conditional configuration "@lb1": the line was skipped; convert each node's file with
+# --config-id ID (keepalived's -i ID)
 # - line 18: static_ipaddress {...} not converted: hawatch manages only the virtual IPs; configure
 # static addresses with the system's network tools
 # - line 22: virtual_server {...} not converted: LVS/IPVS load balancing is not part of hawatch

@@ -1,5 +1,6 @@
 // Package splitbrain is the logic of the hawatch "splitbrain" check plugin,
-// the peer guard: it asks the segment who owns the VIP (an ARP probe) and
+// the peer guard: it asks the segment who owns the VIP (an ARP probe for
+// an IPv4 VIP, a neighbour solicitation for an IPv6 one) and
 // fails when a MAC other than ours answers, optionally only when the peer's
 // application answers too. The engine uses it while the instance is MASTER
 // to find out whether a second master exists.
@@ -49,10 +50,12 @@ func (c Config) settings() (*settings, error) {
 		return nil, fmt.Errorf("%w: vip %q: %w", ErrConfig, c.VIP, err)
 	}
 	vip = vip.Unmap()
-	if !vip.Is4() {
-		return nil, fmt.Errorf("%w: vip %s: only IPv4 VIPs are supported (IPv6 needs NDP, not yet implemented)", ErrConfig, vip)
+	if vip.Zone() != "" {
+		// The probe goes out on interface; a zone would say it twice, and
+		// could say it differently.
+		return nil, fmt.Errorf("%w: vip %s: leave the zone out (interface says where to look)", ErrConfig, vip)
 	}
-	if vip.IsUnspecified() || vip.IsMulticast() || vip == netip.AddrFrom4([4]byte{255, 255, 255, 255}) {
+	if vip.IsUnspecified() || vip.IsMulticast() || vip.IsLoopback() || vip == netip.AddrFrom4([4]byte{255, 255, 255, 255}) {
 		return nil, fmt.Errorf("%w: vip %s is not a unicast address", ErrConfig, vip)
 	}
 	s.vip = vip
@@ -78,13 +81,13 @@ func (c Config) settings() (*settings, error) {
 func Schema() sdk.Schema {
 	return sdk.Schema{Attributes: []sdk.Attribute{
 		{Name: "interface", Type: sdk.TypeString, Required: true,
-			Description: "interface that carries the VIP; the ARP probe goes out here"},
+			Description: "interface that carries the VIP; the ARP probe (IPv4) or neighbour solicitation (IPv6) goes out here"},
 		{Name: "vip", Type: sdk.TypeString, Required: true,
-			Description: "IPv4 virtual address whose other owners are looked for"},
+			Description: "virtual address (IPv4 or IPv6) whose other owners are looked for"},
 		{Name: "peer_app", Type: sdk.TypeListString, Default: []string{},
 			Description: "host:port of the peer's application; if set, another owner counts only when one of these accepts a connection"},
 		{Name: "probe_timeout", Type: sdk.TypeDuration, Default: DefaultProbeTimeout.String(),
-			Description: "how long ARP replies are collected, and the connect timeout for peer_app"},
+			Description: "how long ARP replies or neighbour advertisements are collected, and the connect timeout for peer_app"},
 		{Name: "vrid", Type: sdk.TypeNumber, Default: 0,
 			Description: "virtual_router_id whose adverts show the other owner alive; 0: any (set it when the node runs several instances)"},
 	}}

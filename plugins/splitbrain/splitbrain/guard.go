@@ -43,9 +43,29 @@ type arpConn interface {
 	Close() error
 }
 
+// ndpConn is what a check needs from a socket that sends and reads
+// neighbour discovery frames on the interface (the IPv6 path).
+type ndpConn interface {
+	// Solicit sends a neighbour solicitation for ip to its
+	// solicited-node group, from Source.
+	Solicit(ip netip.Addr) error
+	// ReadFrame returns the next frame that may be a neighbour
+	// solicitation or advertisement; it fails with a timeout error once
+	// the read deadline has passed.
+	ReadFrame() ([]byte, error)
+	// Source is the solicitations' IPv6 source: the interface's
+	// link-local address, else another of its addresses, else :: (a DAD
+	// style probe, answered to all nodes).
+	Source() netip.Addr
+	SetReadDeadline(t time.Time) error
+	HardwareAddr() net.HardwareAddr
+	Close() error
+}
+
 // Plugin is the "splitbrain" check in poll form (sdk.Checker).
 type Plugin struct {
 	dialARP       func(iface string) (arpConn, error)
+	dialNDP       func(iface string, vip netip.Addr) (ndpConn, error)
 	dialTCP       func(ctx context.Context, addr string) error
 	listenAdverts func(iface string) (advertSource, error)
 	now           func() time.Time
@@ -65,7 +85,7 @@ var _ sdk.Checker = (*Plugin)(nil)
 
 // New returns an unconfigured plugin.
 func New() *Plugin {
-	return &Plugin{dialARP: dialARP, dialTCP: dialTCP, listenAdverts: listenAdverts, now: time.Now}
+	return &Plugin{dialARP: dialARP, dialNDP: dialNDP, dialTCP: dialTCP, listenAdverts: listenAdverts, now: time.Now}
 }
 
 func dialTCP(ctx context.Context, addr string) error {
@@ -103,8 +123,8 @@ func (p *Plugin) Configure(_ context.Context, cfg sdk.Config) error {
 
 // Check implements sdk.Checker:
 //   - fail: another owner of the VIP is visible (a MAC other than ours
-//     claims it over ARP) and, when peer_app is set, the peer application
-//     answers too;
+//     claims it over ARP, or over neighbour discovery for an IPv6 VIP)
+//     and, when peer_app is set, the peer application answers too;
 //   - ok: no other owner seen (or one seen while peer_app is down);
 //   - unknown: we could not look (no interface, no CAP_NET_RAW).
 //
@@ -124,7 +144,15 @@ func (p *Plugin) Check(ctx context.Context) sdk.Result {
 	until := p.listenUntil(ctx, s)
 	detail := map[string]string{"vip": s.vip.String(), "interface": s.iface}
 
-	others, err := p.lookARP(ctx, s, until)
+	var (
+		others []net.HardwareAddr
+		err    error
+	)
+	if s.vip.Is4() {
+		others, err = p.lookARP(ctx, s, until)
+	} else {
+		others, err = p.lookNDP(ctx, s, until, detail)
+	}
 	if err != nil {
 		return sdk.Result{Status: sdk.StatusUnknown, Reason: fmt.Sprintf("%s: %v", s.vip, err), Detail: detail}
 	}
@@ -248,8 +276,7 @@ func collect(c arpConn, ip netip.Addr, own net.HardwareAddr) ([]net.HardwareAddr
 	for {
 		pkt, err := c.Read()
 		if err != nil {
-			var ne net.Error
-			if errors.As(err, &ne) && ne.Timeout() || errors.Is(err, os.ErrDeadlineExceeded) {
+			if deadlinePassed(err) {
 				return others, nil
 			}
 			return others, fmt.Errorf("arp read: %w", err)
@@ -262,6 +289,64 @@ func collect(c arpConn, ip netip.Addr, own net.HardwareAddr) ([]net.HardwareAddr
 			others = append(others, mac)
 		}
 	}
+}
+
+// lookNDP is lookARP for an IPv6 VIP: one neighbour solicitation, and the
+// MACs other than ours that claim the VIP until the deadline. The
+// solicitation's source goes into detail (ns_source).
+func (p *Plugin) lookNDP(ctx context.Context, s *settings, until time.Time, detail map[string]string) ([]net.HardwareAddr, error) {
+	c, err := p.dialNDP(s.iface, s.vip)
+	if err != nil {
+		return nil, err
+	}
+	defer c.Close()
+	detail["ns_source"] = c.Source().String()
+	stop := context.AfterFunc(ctx, func() { _ = c.SetReadDeadline(time.Unix(1, 0)) })
+	defer stop()
+	if err := c.SetReadDeadline(until); err != nil {
+		return nil, fmt.Errorf("ndp on %s: %w", s.iface, err)
+	}
+	if err := c.Solicit(s.vip); err != nil {
+		return nil, fmt.Errorf("ndp probe on %s: %w", s.iface, err)
+	}
+	return collectNDP(c, s.vip, c.HardwareAddr())
+}
+
+// collectNDP reads frames until the read deadline and returns the
+// distinct link-layer addresses, other than own, that claim ip (see
+// claimant). Frames that do not decode are skipped: the socket's filter
+// is coarse, and a malformed frame is nobody's claim.
+func collectNDP(c ndpConn, ip netip.Addr, own net.HardwareAddr) ([]net.HardwareAddr, error) {
+	var others []net.HardwareAddr
+	for {
+		frame, err := c.ReadFrame()
+		if err != nil {
+			if deadlinePassed(err) {
+				return others, nil
+			}
+			return others, fmt.Errorf("ndp read: %w", err)
+		}
+		pkt, err := parseNDP(frame)
+		if err != nil {
+			continue
+		}
+		mac, ok := claimant(pkt, ip)
+		// Our own frames (the probe, our kernel's answers to the peer's
+		// probes) come back on the socket: skip them by either address.
+		if !ok || bytes.Equal(mac, own) || bytes.Equal(pkt.ethSrc, own) || isZeroOrBroadcast(mac) || mac[0]&1 != 0 {
+			continue
+		}
+		if !slices.ContainsFunc(others, func(m net.HardwareAddr) bool { return bytes.Equal(m, mac) }) {
+			others = append(others, mac)
+		}
+	}
+}
+
+// deadlinePassed reports whether a read failed because its deadline
+// passed: the end of the window, not an error.
+func deadlinePassed(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout() || errors.Is(err, os.ErrDeadlineExceeded)
 }
 
 func isZeroOrBroadcast(mac net.HardwareAddr) bool {
