@@ -72,6 +72,7 @@ func build(d *decoder, raw *fileSchema, cfg *Config) {
 	b.crossInstance(insts)
 	cfg.Static = b.static(raw.Static)
 	b.crossStatic(cfg.Static, insts)
+	b.crossVMAC(insts)
 	cfg.Interfaces = b.interfaces(raw.Interfaces, insts)
 	var members []groupMembers
 	for _, g := range raw.SyncGroups {

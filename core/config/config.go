@@ -233,6 +233,9 @@ type Instance struct {
 	// VIPs (core/fence). Default: Node.Strict, as in keepalived.
 	NoAccept bool
 	GARP     GARP
+	// VMAC is the vmac block (a macvlan with the virtual router MAC),
+	// nil without one.
+	VMAC *VMAC
 	// Witness names a witness block; empty: VRRP alone decides.
 	Witness       string
 	OnWitnessLost string // OnWitnessLostRelease (default) or OnWitnessLostKeep

@@ -31,6 +31,8 @@ func FuzzLoad(f *testing.F) {
 		"vrrp_instance \"a\" {\n virtual_ips = [[[[[[[[[[]]]]]]]]]]\n}",
 		"vrrp_instance \"a\" {\n notify = [null, {a = 1}, [\"x\"]]\n}",
 		"check \"c\" {\n interval = \"9999999999999999999h\"\n}",
+		"vrrp_instance \"a\" {\n interface = \"eth0\"\n virtual_router_id = 5\n priority = 9\n virtual_ips = [\"198.51.100.5\"]\n vmac {\n  name = \"v\"\n  xmit_base = true\n }\n}",
+		"vrrp_instance \"a\" {\n vmac {\n  name = null\n }\n vmac {}\n}",
 	} {
 		f.Add([]byte(s))
 	}

@@ -120,6 +120,7 @@ func (b *builder) instance(r *instanceBlock) *instanceInfo {
 	b.unicast(r, info)
 	b.instanceRoutes(r, info)
 	b.authHMAC(r, inst)
+	b.vmac(r, info)
 
 	b.bool(r.Preempt, &inst.Preempt)
 	b.duration(r.PreemptDelay, &inst.PreemptDelay, true)

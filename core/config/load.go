@@ -110,6 +110,7 @@ type instanceBlock struct {
 	PreemptDelay   *hcl.Attribute         `hcl:"preempt_delay,attr"`
 	Notify         *hcl.Attribute         `hcl:"notify,attr"`
 	GARP           *garpBlock             `hcl:"garp,block"`
+	VMAC           *vmacBlock             `hcl:"vmac,block"`
 	Tracks         []*trackBlock          `hcl:"track,block"`
 	TrackIfaces    []*trackInterfaceBlock `hcl:"track_interface,block"`
 	DefRange       hcl.Range              `hcl:",def_range"`

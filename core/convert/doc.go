@@ -63,6 +63,11 @@
 //   - nopreempt → preempt = false; preempt_delay → preempt_delay.
 //   - garp_master_delay / garp_master_repeat / garp_master_refresh →
 //     garp { delay, repeat, refresh } over the global defaults.
+//   - use_vmac [NAME] → vmac { name }; vmac_xmit_base → xmit_base = true
+//     (added with a warning when unicast peers need it); a MAC given to
+//     use_vmac is dropped (hawatch uses the RFC 5798 one), as is a vmac of
+//     an IPv6 instance or of the address owner; use_ipvlan is not
+//     converted (an ipvlan shares its parent's MAC: nothing to move).
 //   - track_script { NAME [weight W [reverse]] } and track_process {} →
 //     track "NAME" blocks. The weight is the entry's, else the script's.
 //     Weight 0 → a FAULT track (`track "x" {}`); a negative weight is
@@ -149,6 +154,6 @@
 // dont_track_primary is not converted (see link.go).
 //
 // Not converted, with a warning each: LVS (virtual_server and friends),
-// BFD, virtual MACs, notify FIFOs, multicast group settings, TTL checks,
+// BFD, use_ipvlan, notify FIFOs, multicast group settings, TTL checks,
 // track_interface's reverse.
 package convert

@@ -46,6 +46,7 @@ type instance struct {
 	unicastTTL int               // 0: not set
 
 	hmac *hmacConf
+	vmac *vmacConf // use_vmac, vmac_xmit_base
 
 	strict strictConf // accept, no_accept, strict_mode (strict.go)
 
@@ -85,10 +86,7 @@ type trackRef struct {
 // Why vrrp_instance keywords are not converted, where there is more to say
 // than "no equivalent".
 var instanceDropped = map[string]string{
-	"use_vmac":                   "hawatch does not use virtual MACs; peers learn the new owner from gratuitous ARP",
-	"vmac_xmit_base":             "hawatch does not use virtual MACs",
-	"use_vmac_addr":              "hawatch does not use virtual MACs",
-	"use_ipvlan":                 "hawatch does not create interfaces",
+	"use_vmac_addr":              "hawatch puts every VIP on the instance's own macvlan (vmac block); per-VIP interfaces are not supported",
 	"native_ipv6":                "deprecated in keepalived; IPv6 VIPs make an instance IPv6",
 	"mcast_dst_ip":               "hawatch always uses the standard VRRP groups 224.0.0.18 / ff02::12",
 	"track_src_ip":               "not supported",
@@ -205,6 +203,8 @@ func (c *converter) instance(s *stmt) {
 			in.hmac = c.authHMAC(notes, e)
 		case "accept", "no_accept", "strict_mode":
 			c.strictKeyword(in, e)
+		case "use_vmac", "vmac_xmit_base", "use_ipvlan":
+			c.vmacStmt(in, e)
 		case "nopreempt", "no_preempt":
 			in.nopreempt = true
 		case "preempt":
@@ -532,6 +532,7 @@ func (c *converter) finishInstance(in *instance) {
 	}
 	in.out = append(in.out, in.routeOut...)
 	c.acceptOut(in)
+	c.renderVMAC(in)
 
 	c.renderTracks(in)
 	c.finishExtras(in)

@@ -76,6 +76,11 @@ type Options struct {
 	// default too; with another Listen the sockets are not the kernel's,
 	// and nil means interfaces are taken as always there.
 	Links LinkWatcher
+	// VMACs creates the instances' virtual MAC macvlans (vmac blocks).
+	// Default: vip.NewVMACs, opened on first use, when Listen is the
+	// default; with another Listen, nil means the macvlans are taken as
+	// there.
+	VMACs VMACOwner
 }
 
 // Errors of the control calls.
@@ -91,6 +96,8 @@ type Engine struct {
 	log  zerolog.Logger
 	cfg  *config.Config
 	opts Options
+	// realKernel: the sockets are the kernel's (Listen is the default).
+	realKernel bool
 
 	bindings []*binding // in config order
 	byName   map[string]*binding
@@ -140,6 +147,7 @@ func New(log zerolog.Logger, cfg *config.Config, opts Options) (*Engine, error) 
 	if opts.VIPTimeout == 0 {
 		opts.VIPTimeout = 2 * time.Second
 	}
+	realKernel := opts.Listen == nil
 	if opts.Listen == nil {
 		if opts.NewFence == nil {
 			opts.NewFence = defaultNewFence
@@ -159,6 +167,7 @@ func New(log zerolog.Logger, cfg *config.Config, opts Options) (*Engine, error) 
 		log:        log,
 		cfg:        cfg,
 		opts:       opts,
+		realKernel: realKernel,
 		byName:     map[string]*binding{},
 		sockets:    map[socketKey]*socket{},
 		workers:    map[string]*vipWorker{},

@@ -88,9 +88,13 @@ func linkTrack(ifname string, weight int, ifc *config.Interface) vrouter.Track {
 }
 
 // linkNames are the interfaces an instance follows: its own first, its
-// track_interface ones, then those of its addresses and routes (devsOnly).
+// vmac's macvlan (vmac.go), its track_interface ones, then those of its
+// addresses and routes (devsOnly).
 func linkNames(ic *config.Instance) []string {
 	names := []string{ic.Interface}
+	if ic.VMAC != nil {
+		names = append(names, ic.VMAC.Name)
+	}
 	for _, ti := range ic.TrackInterfaces {
 		names = append(names, ti.Name)
 	}
@@ -133,6 +137,9 @@ func (e *Engine) tracks(ic *config.Instance, checks []*config.Check) []vrouter.T
 	t := routerTracks(ic, checks)
 	if e.opts.Links != nil {
 		t = append(t, linkTrack(ic.Interface, 0, e.cfg.Interface(ic.Interface)))
+		if ic.VMAC != nil {
+			t = append(t, linkTrack(ic.VMAC.Name, 0, e.cfg.Interface(ic.VMAC.Name)))
+		}
 		for _, ti := range ic.TrackInterfaces {
 			t = append(t, linkTrack(ti.Name, ti.Weight, e.cfg.Interface(ti.Name)))
 		}
@@ -220,6 +227,7 @@ func (e *Engine) linkChanged(now time.Time, st LinkState) {
 	if l := e.links[st.Name]; l != nil {
 		l.seen = st
 		e.syncLink(now, l)
+		e.reviveVMACs(now, st.Name)
 	}
 }
 

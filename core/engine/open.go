@@ -85,27 +85,32 @@ func (e *Engine) open(ctx context.Context) error {
 // (opening either on first use) and builds its router.
 func (e *Engine) attach(ctx context.Context, b *binding) error {
 	ic := b.cfg
-	key := socketKey{ifname: ic.Interface, family: ic.Family(), unicast: len(ic.UnicastPeers) > 0, source: ic.UnicastSource}
+	key := socketKey{ifname: ic.AdvertInterface(), family: ic.Family(), unicast: len(ic.UnicastPeers) > 0, source: ic.UnicastSource}
 	if key.unicast {
 		key.ttl = ic.UnicastTTL
 	} else {
 		key.source = ic.McastSource
 	}
 	now := time.Now()
+	// The macvlan first: the link code follows it, and the socket and the
+	// VIP manager bind to it.
+	if err := e.ensureVMAC(ctx, ic); err != nil {
+		return err
+	}
 	if err := e.followAll(now, ic); err != nil {
 		return fmt.Errorf("instance %s: %w", ic.Name, err)
 	}
 	s := e.sockets[key]
 	if s == nil {
-		opts := transport.Options{Interface: ic.Interface, Family: transport.Family(ic.Family()), Unicast: key.unicast,
-			Source: key.source, UnicastTTL: key.ttl}
+		opts := transport.Options{Interface: key.ifname, Family: transport.Family(ic.Family()), Unicast: key.unicast,
+			Source: key.source, SourceInterface: ic.Interface, UnicastTTL: key.ttl}
 		if key.unicast {
 			// The allow-list is the union of the peers of the instances
 			// that share this unicast socket, and only theirs: a multicast
 			// socket on the same interface takes every sender, and each
 			// router filters by its own mode and peers.
 			for _, other := range e.cfg.Instances {
-				if other.Interface == ic.Interface && other.Family() == ic.Family() &&
+				if other.AdvertInterface() == key.ifname && other.Family() == ic.Family() &&
 					len(other.UnicastPeers) > 0 && other.UnicastSource == ic.UnicastSource && other.UnicastTTL == ic.UnicastTTL {
 					opts.Peers = append(opts.Peers, other.UnicastPeers...)
 				}
@@ -116,7 +121,7 @@ func (e *Engine) attach(ctx context.Context, b *binding) error {
 			return fmt.Errorf("instance %s: %w", ic.Name, err)
 		}
 		s = &socket{key: key, opts: opts, conn: conn, local: conn.LocalAddr(), byVRID: map[uint8]*binding{}, drops: map[string]uint64{}, peers: map[netip.Addr]bool{}}
-		if l := e.links[ic.Interface]; l != nil {
+		if l := e.links[key.ifname]; l != nil {
 			s.index = l.bound
 		}
 		for _, p := range opts.Peers {
@@ -144,7 +149,7 @@ func (e *Engine) attach(ctx context.Context, b *binding) error {
 	if err != nil {
 		return err
 	}
-	w, err := e.vipWorker(ctx, ic.Interface)
+	w, err := e.vipWorker(ctx, ic.VIPInterface())
 	if err != nil {
 		return fmt.Errorf("instance %s: %w", ic.Name, err)
 	}
@@ -271,4 +276,5 @@ func (e *Engine) closeAll(cancel context.CancelFunc) {
 	}
 	e.wg.Wait()
 	e.closeFence()
+	e.closeVMACs()
 }

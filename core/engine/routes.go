@@ -296,7 +296,7 @@ func addressesByDev(ic *config.Instance) map[string][]*config.Address {
 	for _, a := range ic.Owned() {
 		dev := a.Dev
 		if dev == "" {
-			dev = ic.Interface
+			dev = ic.VIPInterface() // the vmac's macvlan, if any
 		}
 		out[dev] = append(out[dev], a)
 	}

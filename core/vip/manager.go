@@ -36,6 +36,14 @@ type Options struct {
 	// it, deleting the first address of a subnet deletes every other
 	// address in that subnet, including VIPs other owners hold.
 	KeepPromoteSecondaries bool
+	// GARPReplyOnly announces IPv4 addresses with the reply form of
+	// gratuitous ARP only. NewManager sets it on an interface whose MAC is
+	// a virtual router MAC (a vmac macvlan, see VirtualMAC): there the
+	// neighbours' entries never change on a takeover, only the switch has
+	// to learn the MAC's new port, and a request form would draw an ARP
+	// reply, from the same MAC, out of a node whose daemon died with the
+	// VIP still on its macvlan, which moves the MAC straight back there.
+	GARPReplyOnly bool
 }
 
 func (o Options) withDefaults() (Options, error) {
@@ -144,9 +152,11 @@ type Manager struct {
 	log    zerolog.Logger
 	noisy  zerolog.Logger // for what a fight over an address or a dead link repeats: sampled
 	ifname string
-	be     backend
-	tx     sender
-	clock  Clock
+	// replyOnly: Options.GARPReplyOnly.
+	replyOnly bool
+	be        backend
+	tx        sender
+	clock     Clock
 
 	limMu sync.Mutex
 	lim   *tokenBucket
@@ -173,16 +183,17 @@ func newManager(log zerolog.Logger, ifname string, be backend, tx sender, opts O
 	life, cancel := context.WithCancel(context.Background())
 	log = log.With().Str("interface", ifname).Logger()
 	return &Manager{
-		log:    log,
-		noisy:  log.Sample(&zerolog.BurstSampler{Burst: noisyBurst, Period: noisyPeriod}),
-		ifname: ifname,
-		be:     be,
-		tx:     tx,
-		clock:  opts.Clock,
-		lim:    newTokenBucket(opts.RateLimit, opts.Clock.Now()),
-		owners: make(map[string]*owner),
-		life:   life,
-		cancel: cancel,
+		log:       log,
+		noisy:     log.Sample(&zerolog.BurstSampler{Burst: noisyBurst, Period: noisyPeriod}),
+		ifname:    ifname,
+		replyOnly: opts.GARPReplyOnly,
+		be:        be,
+		tx:        tx,
+		clock:     opts.Clock,
+		lim:       newTokenBucket(opts.RateLimit, opts.Clock.Now()),
+		owners:    make(map[string]*owner),
+		life:      life,
+		cancel:    cancel,
 	}, nil
 }
 
@@ -732,7 +743,7 @@ func (m *Manager) startAnnouncer(name string, o *owner) {
 	ctx, cancel := context.WithCancel(m.life)
 	a := &announcer{cancel: cancel, done: make(chan struct{})}
 	o.ann = a
-	pkts := announcementsFor(o.announce)
+	pkts := announcementsFor(o.announce, m.replyOnly)
 	s := schedule{p: o.policy, start: m.clock.Now()}
 	m.wg.Add(1)
 	go func() {

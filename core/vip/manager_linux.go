@@ -33,6 +33,9 @@ func NewManager(log zerolog.Logger, ifname string, opts Options) (*Manager, erro
 		return nil, err
 	}
 	attrs := be.link.Attrs()
+	if IsVirtualRouterMAC(attrs.HardwareAddr) {
+		opts.GARPReplyOnly = true
+	}
 	tx := &packetSender{ifindex: attrs.Index, mac: attrs.HardwareAddr, netns: opts.NetNS}
 	m, err := newManager(log, ifname, be, tx, opts)
 	if err != nil {

@@ -39,14 +39,18 @@ type announcement struct {
 
 // announcementsFor lists the packets of one send for a set of prefixes.
 // Both ARP forms go out because neighbours differ in which one they learn
-// from: some only update their cache from requests, some only from replies.
-func announcementsFor(prefixes []netip.Prefix) []announcement {
+// from: some only update their cache from requests, some only from replies;
+// with replyOnly (Options.GARPReplyOnly) only the reply.
+func announcementsFor(prefixes []netip.Prefix, replyOnly bool) []announcement {
 	out := make([]announcement, 0, 2*len(prefixes))
 	for _, p := range prefixes {
 		a := p.Addr()
-		if a.Is4() {
+		switch {
+		case a.Is4() && replyOnly:
+			out = append(out, announcement{kindARPReply, a})
+		case a.Is4():
 			out = append(out, announcement{kindARPRequest, a}, announcement{kindARPReply, a})
-		} else {
+		default:
 			out = append(out, announcement{kindNA, a})
 		}
 	}

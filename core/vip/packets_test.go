@@ -100,10 +100,11 @@ func TestUnsolicitedNA(t *testing.T) {
 }
 
 func TestAnnouncementsFor(t *testing.T) {
-	got := announcementsFor([]netip.Prefix{
+	prefixes := []netip.Prefix{
 		netip.MustParsePrefix("198.51.100.50/24"),
 		netip.MustParsePrefix("2001:db8::50/64"),
-	})
+	}
+	got := announcementsFor(prefixes, false)
 	want := []announcement{
 		{kindARPRequest, netip.MustParseAddr("198.51.100.50")},
 		{kindARPReply, netip.MustParseAddr("198.51.100.50")},
@@ -111,5 +112,14 @@ func TestAnnouncementsFor(t *testing.T) {
 	}
 	if !slices.Equal(got, want) {
 		t.Fatalf("got %v, want %v", got, want)
+	}
+	// On a virtual MAC interface: the reply form only.
+	got = announcementsFor(prefixes, true)
+	want = []announcement{
+		{kindARPReply, netip.MustParseAddr("198.51.100.50")},
+		{kindNA, netip.MustParseAddr("2001:db8::50")},
+	}
+	if !slices.Equal(got, want) {
+		t.Fatalf("reply only: got %v, want %v", got, want)
 	}
 }

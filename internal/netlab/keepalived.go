@@ -28,9 +28,14 @@ type KeepalivedConfig struct {
 	HMAC []string
 	// Binary runs another keepalived than Debian's (a 2.4 build, which has
 	// no LVS and so no --vrrp option); empty: keepalived from the PATH.
-	Binary    string
-	Preempt   bool // keepalived preempts by default; kept for symmetry
-	NoPreempt bool
+	Binary string
+	// VMAC, when set, is use_vmac with that macvlan name; the VIPs are
+	// then listed without "dev", so keepalived puts them on the macvlan.
+	VMAC string
+	// VMACXmitBase adds vmac_xmit_base (with VMAC).
+	VMACXmitBase bool
+	Preempt      bool // keepalived preempts by default; kept for symmetry
+	NoPreempt    bool
 	// Extra lines go verbatim into the vrrp_instance block
 	// (e.g. "preempt_delay 5", "garp_master_delay 1").
 	Extra []string
@@ -91,8 +96,18 @@ func (c KeepalivedConfig) Render() string {
 		}
 		b.WriteString("    }\n")
 	}
+	if c.VMAC != "" {
+		fmt.Fprintf(&b, "    use_vmac %s\n", c.VMAC)
+		if c.VMACXmitBase {
+			b.WriteString("    vmac_xmit_base\n")
+		}
+	}
 	b.WriteString("    virtual_ipaddress {\n")
 	for _, v := range c.VIPs {
+		if c.VMAC != "" {
+			fmt.Fprintf(&b, "        %s\n", v)
+			continue
+		}
 		fmt.Fprintf(&b, "        %s dev %s\n", v, c.Interface)
 	}
 	b.WriteString("    }\n")

@@ -141,8 +141,8 @@ vrrp_instance "VI_WEB" {
   # does the policy
   # line 81: track_interface eth1 dropped: it is the instance's own interface, which keepalived
   # ignores here and hawatch always follows
-  # line 83: use_vmac not converted: hawatch does not use virtual MACs; peers learn the new owner
-  # from gratuitous ARP
+  # line 83: use_vmac with unicast peers: xmit_base = true added (keepalived requires vmac_xmit_base
+  # there, and so does hawatch)
   # line 84: dont_track_primary not converted: hawatch always puts an instance whose own interface
   # is gone, down or without carrier in FAULT (it can neither advertise nor hold the VIP there); to
   # ride out flaps, give the interface a down_delay in an interface block
@@ -171,7 +171,10 @@ vrrp_instance "VI_WEB" {
     refresh           = "0s" # off
     lower_prio_repeat = 0    # no announcement on a lower priority
   }
-  accept               = false # strict mode's default
+  accept = false # strict mode's default
+  vmac {
+    xmit_base = true
+  }
   lower_prio_no_advert = true
 
   track "chk_haproxy" { weight = -20 } # track_script weight +20 while passing

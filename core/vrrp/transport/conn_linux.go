@@ -88,8 +88,16 @@ func Listen(opts Options) (*Conn, error) {
 		if c.local.Is4() != (opts.Family == IPv4) {
 			return nil, fmt.Errorf("listen %s %s: source %s: %w", opts.Family, opts.Interface, c.local, ErrAddressFamily)
 		}
-	} else if c.local, err = sourceAddr(ifi, opts.Family); err != nil {
-		return nil, fmt.Errorf("listen %s %s: %w", opts.Family, opts.Interface, err)
+	} else {
+		srcIfi := ifi
+		if opts.SourceInterface != "" && opts.SourceInterface != opts.Interface {
+			if srcIfi, err = net.InterfaceByName(opts.SourceInterface); err != nil {
+				return nil, fmt.Errorf("listen %s %s: source interface: %w", opts.Family, opts.Interface, err)
+			}
+		}
+		if c.local, err = sourceAddr(srcIfi, opts.Family); err != nil {
+			return nil, fmt.Errorf("listen %s %s: %w", opts.Family, opts.Interface, err)
+		}
 	}
 
 	if opts.Family == IPv4 {

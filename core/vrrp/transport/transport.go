@@ -87,6 +87,11 @@ type Options struct {
 	Unicast bool
 	// Source overrides the source address (keepalived's unicast_src_ip).
 	Source netip.Addr
+	// SourceInterface is the interface whose address is the source when
+	// Source is not set; empty means Interface. A socket on a virtual MAC
+	// macvlan, which has no address of its own, sends from its parent's
+	// primary address, as keepalived does.
+	SourceInterface string
 	// Peers, when not empty, is an allow-list: packets from other sources
 	// are dropped and counted as DropPeer. Meant for unicast mode, applied in
 	// either mode. IPv6 zones are ignored when comparing.
