@@ -85,19 +85,24 @@ type trackRef struct {
 
 // Why vrrp_instance keywords are not converted, where there is more to say
 // than "no equivalent".
+// instanceBuiltIn are keywords that ask for what hawatch always does: the
+// meaning carries over with nothing to write, so a note, no warning.
+var instanceBuiltIn = map[string]string{
+	"check_unicast_src":   "hawatch always accepts unicast adverts only from the listed peers",
+	"native_ipv6":         "an instance is IPv6 when its VIPs are (keepalived deprecated the keyword)",
+	"promote_secondaries": "hawatch turns promote_secondaries on for the interface while it runs (and restores it on stop)",
+}
+
 var instanceDropped = map[string]string{
 	"use_vmac_addr":              "hawatch puts every VIP on the instance's own macvlan (vmac block); per-VIP interfaces are not supported",
-	"native_ipv6":                "deprecated in keepalived; IPv6 VIPs make an instance IPv6",
 	"mcast_dst_ip":               "hawatch always uses the standard VRRP groups 224.0.0.18 / ff02::12",
 	"track_src_ip":               "not supported",
-	"check_unicast_src":          "hawatch accepts unicast adverts from the listed peers only",
 	"unicast_fault_no_peer":      "hawatch never falls back to multicast: unicast_peers decides",
 	"old_unicast_checksum":       "hawatch sends the RFC 5798 checksum and accepts both forms",
 	"skip_check_adv_addr":        "not supported",
 	"garp_master_refresh_repeat": "not configurable in hawatch",
 	"garp_extra_if":              "not supported",
 	"garp_extra_if_vmac":         "not supported",
-	"promote_secondaries":        "set net.ipv4.conf.IFACE.promote_secondaries with sysctl",
 	"track_bfd":                  "no BFD in hawatch",
 	"notify_deleted":             "hawatch does not report DELETED",
 	"notify_master_rx_lower_pri": "hawatch resolves a second master itself (see the splitbrain plugin)",
@@ -244,6 +249,10 @@ func (c *converter) instance(s *stmt) {
 			in.smtpAlert = &b
 		default:
 			if c.instanceExtra(in, e) {
+				continue
+			}
+			if how, ok := instanceBuiltIn[kw]; ok {
+				note(notes, e.Line, "%s: %s", kw, how)
 				continue
 			}
 			c.dropStmt(notes, e, instanceDropped[kw])
