@@ -61,18 +61,14 @@ type routeWorker struct {
 	mgr     RouteManager
 	timeout time.Duration
 
-	mu     sync.Mutex
-	owners map[string]*routeOwner
-	kick   chan struct{}
-	passed chan struct{}
+	intents[*routeOwner]
 
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 }
 
 func newRouteWorker(log zerolog.Logger, mgr RouteManager, timeout time.Duration) *routeWorker {
-	return &routeWorker{log: log, mgr: mgr, timeout: timeout, owners: map[string]*routeOwner{},
-		kick: make(chan struct{}, 1), passed: make(chan struct{})}
+	return &routeWorker{log: log, mgr: mgr, timeout: timeout, intents: newIntents[*routeOwner]()}
 }
 
 func (w *routeWorker) start(parent context.Context) {
@@ -83,7 +79,7 @@ func (w *routeWorker) start(parent context.Context) {
 			w.log.Error().Err(err).Msg("route reconciler stopped")
 		}
 	})
-	w.wg.Go(func() { w.loop(ctx) })
+	w.wg.Go(func() { w.run(ctx, w.pass) })
 }
 
 func (w *routeWorker) stop() error {
@@ -126,49 +122,6 @@ func (w *routeWorker) forget(owner string) {
 	}
 	w.mu.Unlock()
 	w.poke()
-}
-
-func (w *routeWorker) poke() {
-	select {
-	case w.kick <- struct{}{}:
-	default:
-	}
-}
-
-func (w *routeWorker) drain(ctx context.Context) error {
-	for {
-		w.mu.Lock()
-		done := true
-		for _, o := range w.owners {
-			done = done && o.settled()
-		}
-		passed := w.passed
-		w.mu.Unlock()
-		if done {
-			return nil
-		}
-		select {
-		case <-passed:
-		case <-ctx.Done():
-			return ctx.Err()
-		}
-	}
-}
-
-func (w *routeWorker) loop(ctx context.Context) {
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-w.kick:
-		}
-		for w.pass(ctx) {
-		}
-		w.mu.Lock()
-		close(w.passed)
-		w.passed = make(chan struct{})
-		w.mu.Unlock()
-	}
 }
 
 // pass applies the first unsettled owner; false when there was none.

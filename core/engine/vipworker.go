@@ -108,10 +108,7 @@ type vipWorker struct {
 	timeout time.Duration
 	report  func(ctx context.Context, d vipDone)
 
-	mu     sync.Mutex
-	owners map[string]*vipOwner
-	kick   chan struct{}
-	passed chan struct{} // closed and replaced after every pass
+	intents[*vipOwner]
 
 	// rebindGen is the latest Rebind asked for, reboundGen the latest
 	// carried out.
@@ -124,7 +121,7 @@ type vipWorker struct {
 func newVIPWorker(log zerolog.Logger, ifname string, mgr VIPManager, timeout time.Duration, report func(context.Context, vipDone)) *vipWorker {
 	return &vipWorker{
 		ifname: ifname, log: log, mgr: mgr, timeout: timeout, report: report,
-		owners: map[string]*vipOwner{}, kick: make(chan struct{}, 1), passed: make(chan struct{}),
+		intents: newIntents[*vipOwner](),
 	}
 }
 
@@ -137,7 +134,7 @@ func (w *vipWorker) start(parent context.Context) {
 			w.log.Error().Str("interface", w.ifname).Err(err).Msg("VIP reconciler stopped")
 		}
 	})
-	w.wg.Go(func() { w.loop(ctx) })
+	w.wg.Go(func() { w.run(ctx, w.pass) })
 }
 
 // stop ends both goroutines, waits for them and closes the manager. It
@@ -220,50 +217,6 @@ func (w *vipWorker) forget(instance string) {
 	}
 	w.mu.Unlock()
 	w.poke()
-}
-
-func (w *vipWorker) poke() {
-	select {
-	case w.kick <- struct{}{}:
-	default:
-	}
-}
-
-// drain waits until every instance's wanted state is applied, or ctx ends.
-func (w *vipWorker) drain(ctx context.Context) error {
-	for {
-		w.mu.Lock()
-		done := true
-		for _, o := range w.owners {
-			done = done && o.settled()
-		}
-		passed := w.passed
-		w.mu.Unlock()
-		if done {
-			return nil
-		}
-		select {
-		case <-passed:
-		case <-ctx.Done():
-			return ctx.Err()
-		}
-	}
-}
-
-func (w *vipWorker) loop(ctx context.Context) {
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-w.kick:
-		}
-		for w.pass(ctx) {
-		}
-		w.mu.Lock()
-		close(w.passed)
-		w.passed = make(chan struct{})
-		w.mu.Unlock()
-	}
 }
 
 // pass carries out a Rebind asked for, else applies the first unsettled
