@@ -1,0 +1,69 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"sync/atomic"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/hawatch/hawatch/sdk"
+)
+
+// stuckNotifier blocks in Notify until released: the contract says Notify
+// never blocks, so this stands for a bug that wedges the loop.
+// It lets transitions pass until armed.
+type stuckNotifier struct {
+	armed   atomic.Bool
+	entered chan struct{}
+	release chan struct{}
+}
+
+func (n *stuckNotifier) Notify(sdk.Transition) {
+	if !n.armed.Load() {
+		return
+	}
+	n.entered <- struct{}{}
+	<-n.release
+}
+
+// TestAliveFailsWhileLoopIsWedged: Alive (the systemd watchdog's probe)
+// answers while the loop runs, times out while a step is stuck, answers
+// again once it returns, and reports ErrStopped after Run has ended.
+func TestAliveFailsWhileLoopIsWedged(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		l := &lan{}
+		stuck := &stuckNotifier{entered: make(chan struct{}, 1), release: make(chan struct{})}
+		pol := policy(100, `notify = ["page"]`) + `
+action "page" {
+  plugin = "process"
+}
+`
+		n := startNodeWith(t, l, "198.51.100.11", pol, Options{Actions: map[string]Notifier{"page": stuck}})
+		ctx := context.Background()
+		if err := n.eng.Alive(ctx); err != nil {
+			t.Fatalf("running loop: %v", err)
+		}
+		// The next transition (BACKUP to MASTER, the node is alone) enters
+		// the notifier and the loop is stuck there.
+		stuck.armed.Store(true)
+		<-stuck.entered
+		tctx, cancel := context.WithTimeout(ctx, 500*time.Millisecond)
+		err := n.eng.Alive(tctx)
+		cancel()
+		if !errors.Is(err, context.DeadlineExceeded) {
+			t.Fatalf("wedged loop: Alive = %v, want a timeout", err)
+		}
+		// Unstick it for good.
+		stuck.armed.Store(false)
+		stuck.release <- struct{}{}
+		if err := n.eng.Alive(ctx); err != nil {
+			t.Fatalf("loop running again: %v", err)
+		}
+		n.stop(t)
+		if err := n.eng.Alive(ctx); !errors.Is(err, ErrStopped) {
+			t.Fatalf("after Run: Alive = %v, want ErrStopped", err)
+		}
+	})
+}
