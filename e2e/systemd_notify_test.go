@@ -177,3 +177,81 @@ count:
 		t.Errorf("the loop missed a watchdog probe on an idle node:\n%s", d.proc.Output())
 	}
 }
+
+// uncomment turns the packaged template into the policy it describes:
+// the commented blocks (`# word "label" {` to `# }`) and the commented
+// node attributes (`  # name = ...`) become live.
+func uncomment(template string) string {
+	var out []string
+	in := false
+	for _, l := range strings.Split(template, "\n") {
+		switch {
+		case !in && strings.HasPrefix(l, "# ") && strings.HasSuffix(l, "{") && strings.Contains(l, `"`):
+			in = true
+			l = strings.TrimPrefix(l, "# ")
+		case in:
+			if l == "# }" {
+				in = false
+			}
+			l = strings.TrimPrefix(strings.TrimPrefix(l, "#"), " ")
+		case strings.HasPrefix(strings.TrimSpace(l), "# ") && strings.Contains(l, " = "):
+			l = strings.Replace(l, "# ", "", 1)
+		}
+		out = append(out, l)
+	}
+	return strings.Join(out, "\n")
+}
+
+// TestSystemdConditionSkipsTemplate runs the unit's ExecCondition and
+// ExecStartPre as systemd would: the packaged template (no instance) is
+// skipped (exit 1, not a failure), the policy its comments describe runs
+// (exit 0, and validates with its plugins), a broken file fails the unit
+// (exit 255).
+func TestSystemdConditionSkipsTemplate(t *testing.T) {
+	u := parseUnit(t, unitPath)
+	run := func(key, path string) (int, string) {
+		t.Helper()
+		args := unitCommand(t, u, key)
+		args[len(args)-1] = path
+		out, err := exec.Command(args[0], args[1:]...).CombinedOutput()
+		if ee, ok := err.(*exec.ExitError); ok {
+			return ee.ExitCode(), string(out)
+		} else if err != nil {
+			t.Fatal(err)
+		}
+		return 0, string(out)
+	}
+	const template = "../packaging/hawatch.hcl"
+	if code, out := run("ExecCondition", template); code != 1 {
+		t.Errorf("ExecCondition on the template: exit %d, want 1 (skip)\n%s", code, out)
+	}
+	if code, out := run("ExecStartPre", template); code != 0 {
+		t.Errorf("validate of the template: exit %d\n%s", code, out)
+	}
+	b, err := os.ReadFile(template)
+	if err != nil {
+		t.Fatal(err)
+	}
+	live := strings.Replace(uncomment(string(b)), `"/usr/libexec/hawatch"`, `"`+binDir+`"`, 1)
+	if strings.Count(live, "\nvrrp_instance \"") != 1 {
+		t.Fatalf("uncommenting found no instance:\n%s", live)
+	}
+	dir := t.TempDir()
+	livePath := filepath.Join(dir, "hawatch.hcl")
+	if err := os.WriteFile(livePath, []byte(live), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if code, out := run("ExecCondition", livePath); code != 0 {
+		t.Errorf("ExecCondition on the uncommented template: exit %d, want 0\n%s\n%s", code, out, live)
+	}
+	if code, out := run("ExecStartPre", livePath); code != 0 || !strings.Contains(out, "1 instance, 1 check") {
+		t.Errorf("validate (with plugins) of the uncommented template: exit %d\n%s", code, out)
+	}
+	broken := filepath.Join(dir, "broken.hcl")
+	if err := os.WriteFile(broken, []byte("vrrp_instance \"x\" {\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if code, out := run("ExecCondition", broken); code != 255 {
+		t.Errorf("ExecCondition on a broken file: exit %d, want 255 (fail the unit)\n%s", code, out)
+	}
+}
