@@ -20,9 +20,17 @@ if [[ -z ${DEB_VERSION:-} ]]; then
 fi
 DEB_ARCH=${DEB_ARCH:-$($GO env GOARCH)}
 export DEB_VERSION DEB_ARCH
-STAGE=$(mktemp -d "${TMPDIR:-/tmp}/hawatch-deb.XXXXXX")
-trap 'rm -rf "$STAGE"' EXIT
+# DEB_STAGE keeps the staged tree; given again, it is packaged as it is
+# (another version of the same build: the install test's upgrade).
+if [[ -n ${DEB_STAGE:-} ]]; then
+	STAGE=$DEB_STAGE
+	mkdir -p "$STAGE"
+else
+	STAGE=$(mktemp -d "${TMPDIR:-/tmp}/hawatch-deb.XXXXXX")
+	trap 'rm -rf "$STAGE"' EXIT
+fi
 export STAGE
+if [[ ! -f $STAGE/.staged ]]; then
 
 ldflags="-s -w -X main.version=$VERSION"
 build() { CGO_ENABLED=0 GOARCH=$DEB_ARCH $GO build -buildmode=pie -trimpath -ldflags "$ldflags" -o "$@"; }
@@ -64,8 +72,11 @@ install -m 0644 packaging/deb/copyright "$doc/copyright"
 find "$doc" -type d -exec chmod 0755 {} +
 find "$doc" -type f -exec chmod 0644 {} +
 
-mkdir -p bin
-out=bin/hawatch_${DEB_VERSION}_${DEB_ARCH}.deb
+touch "$STAGE/.staged"
+fi
+
+mkdir -p "${DEB_OUT:-bin}"
+out=${DEB_OUT:-bin}/hawatch_${DEB_VERSION}_${DEB_ARCH}.deb
 rm -f "$out"
 # nfpm expands variables in a few fields only: fill them all in here.
 sed -e "s|\${STAGE}|$STAGE|g" -e "s|\${DEB_VERSION}|$DEB_VERSION|g" -e "s|\${DEB_ARCH}|$DEB_ARCH|g" \
