@@ -221,6 +221,25 @@ printf "reply:%s\n" "${COMPREPLY[@]}"'`)
 		}
 	}
 
+	// The policy the template's comments describe, without plugin_dir (as
+	// `hawatch convert` writes it): the packaged plugins are found.
+	tmpl, err := os.ReadFile(filepath.Join(c.root, "etc/hawatch/hawatch.hcl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var live []string
+	for _, l := range strings.Split(uncomment(string(tmpl)), "\n") {
+		if !strings.Contains(l, "plugin_dir") && !strings.Contains(l, "control_group") {
+			live = append(live, l)
+		}
+	}
+	if err := os.WriteFile(filepath.Join(c.root, "tmp/policy.hcl"), []byte(strings.Join(live, "\n")), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if out := c.must("hawatch validate /tmp/policy.hcl 2>&1"); !strings.Contains(out, "ok (1 instance, 1 check") || strings.Contains(out, "Warning") {
+		t.Errorf("the template's example policy without plugin_dir:\n%s", out)
+	}
+
 	// Upgrade to the rebuilt package with an edited conffile: dpkg keeps
 	// the edit without asking (no stdin: a question would fail).
 	c.must(`echo '# edited by the operator' >> /etc/hawatch/hawatch.hcl`)

@@ -32,7 +32,7 @@ fi
 export STAGE
 if [[ ! -f $STAGE/.staged ]]; then
 
-ldflags="-s -w -X main.version=$VERSION"
+ldflags="-s -w -X main.version=$VERSION -X github.com/hawatch/hawatch/core/config.DefaultPluginDir=/usr/libexec/hawatch"
 build() { CGO_ENABLED=0 GOARCH=$DEB_ARCH $GO build -buildmode=pie -trimpath -ldflags "$ldflags" -o "$@"; }
 build "$STAGE/hawatch" ./cmd/hawatch
 mkdir -p "$STAGE/libexec"
