@@ -12,6 +12,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"net"
 	"os"
 	"strconv"
@@ -88,7 +89,7 @@ func watchdogInterval(usec, pid string, self int) (time.Duration, error) {
 		}
 	}
 	us, err := strconv.ParseInt(usec, 10, 64)
-	if err != nil || us <= 0 {
+	if err != nil || us <= 0 || us > int64(math.MaxInt64/time.Microsecond) {
 		return 0, fmt.Errorf("WATCHDOG_USEC=%q: not a positive number of microseconds", usec)
 	}
 	return time.Duration(us) * time.Microsecond, nil

@@ -85,6 +85,7 @@ func TestWatchdogInterval(t *testing.T) {
 		{"0", "", 0, true},
 		{"ten", "", 0, true},
 		{"1000", "x", 0, true},
+		{"9223372036854776", "", 0, true}, // overflows a Duration
 	} {
 		got, err := watchdogInterval(tc.usec, tc.pid, 42)
 		if (err != nil) != tc.bad || got != tc.want {
@@ -190,4 +191,18 @@ func TestWatchdogStopsWhenLoopStalls(t *testing.T) {
 	if len(pings) > 0 {
 		t.Errorf("%d stray pings", len(pings))
 	}
+}
+
+// FuzzWatchdogInterval: whatever systemd (or anyone) puts in the
+// environment, the parse neither panics nor yields a negative interval.
+func FuzzWatchdogInterval(f *testing.F) {
+	for _, s := range [][2]string{{"10000000", ""}, {"1", "42"}, {"-5", ""}, {"99999999999999999999", "x"}} {
+		f.Add(s[0], s[1])
+	}
+	f.Fuzz(func(t *testing.T, usec, pid string) {
+		d, err := watchdogInterval(usec, pid, 42)
+		if d < 0 || (err != nil && d != 0) {
+			t.Errorf("USEC=%q PID=%q: %v, %v", usec, pid, d, err)
+		}
+	})
 }
