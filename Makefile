@@ -9,7 +9,7 @@ PLUGINS  := $(notdir $(patsubst %/,%,$(dir $(wildcard plugins/*/main.go))))
 # Packages with goroutines of their own: run again under the race detector.
 RACE_PKGS := ./core/... ./sdk/... ./plugins/etcd/... ./plugins/splitbrain/...
 
-.PHONY: all build test test-race install proto demo bench clean
+.PHONY: all build test test-race install proto demo bench clean deb
 
 all: build
 
@@ -50,3 +50,8 @@ proto:
 
 clean:
 	rm -rf bin
+
+# The Debian package (bin/hawatch_<version>_<arch>.deb) built with nfpm:
+# see scripts/deb.sh and packaging/. `apt install ./bin/hawatch_*.deb`.
+deb:
+	GO=$(GO) VERSION=$(VERSION) bash scripts/deb.sh

@@ -89,8 +89,13 @@ func TestSystemdUnitKeyLines(t *testing.T) {
 	for _, tc := range []struct {
 		key, want string
 	}{
-		{"ExecStart", "/usr/local/bin/hawatch run --config /etc/hawatch/hawatch.hcl"},
-		{"ExecReload", "/bin/kill -HUP $MAINPID"},
+		{"Type", "notify"},
+		{"NotifyAccess", "main"},
+		{"WatchdogSec", "10s"},
+		{"ExecCondition", "/usr/sbin/hawatch validate --configured --no-plugins /etc/hawatch/hawatch.hcl"},
+		{"ExecStartPre", "/usr/sbin/hawatch validate /etc/hawatch/hawatch.hcl"},
+		{"ExecStart", "/usr/sbin/hawatch run --config /etc/hawatch/hawatch.hcl"},
+		{"ExecReload", "/usr/sbin/hawatch reload"},
 		{"NoNewPrivileges", "yes"},
 		{"ProtectSystem", "strict"},
 		{"ReadWritePaths", "/var/lib/hawatch"},
@@ -118,6 +123,9 @@ func TestSystemdUnitKeyLines(t *testing.T) {
 	// Writing promote_secondaries needs a writable /proc/sys.
 	if v := u["Service"]["ProtectKernelTunables"]; len(v) > 0 && v[len(v)-1] == "yes" {
 		t.Error("ProtectKernelTunables=yes makes /proc/sys read-only; the daemon writes promote_secondaries")
+	}
+	if got := u["Unit"]["ConditionPathExists"]; !slices.Equal(got, []string{"/etc/hawatch/hawatch.hcl"}) {
+		t.Errorf("[Unit] ConditionPathExists = %q", got)
 	}
 	if got := u["Install"]["WantedBy"]; !slices.Equal(got, []string{"multi-user.target"}) {
 		t.Errorf("[Install] WantedBy = %q", got)
@@ -150,7 +158,7 @@ func TestSystemdUnitVerifies(t *testing.T) {
 		t.Fatal(err)
 	}
 	// The binary is not installed here; any executable stands in for it.
-	unit := strings.ReplaceAll(string(b), "/usr/local/bin/hawatch", "/bin/true")
+	unit := strings.ReplaceAll(string(b), "/usr/sbin/hawatch", "/bin/true")
 	dir := t.TempDir()
 	path := filepath.Join(dir, "hawatch.service")
 	if err := os.WriteFile(path, []byte(unit), 0o644); err != nil {

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Installs the Debian packages hawatch's demo and tests use. Packages must
+# Installs the Debian packages hawatch's demo and tests use (lintian,
+# debootstrap and man-db for the package tests, prometheus for promtool). Packages must
 # not start their own daemons on the host (nginx would bind :80), so a
 # temporary policy-rc.d refuses service starts during the install.
 set -euo pipefail
@@ -11,4 +12,5 @@ if [[ ! -e /usr/sbin/policy-rc.d ]]; then
 fi
 apt-get update
 apt-get install -y --no-install-recommends \
-	keepalived nginx-light nftables iproute2 iputils-ping procps tcpdump curl gawk make gcc etcd-server
+	keepalived nginx-light nftables iproute2 iputils-ping procps tcpdump curl gawk make gcc etcd-server \
+	lintian debootstrap prometheus man-db bash-completion

@@ -16,7 +16,15 @@ import (
 	"github.com/hawatch/hawatch/core/pluginhost"
 )
 
+// Exit codes of `validate --configured`, as systemd reads ExecCondition:
+// 1-254 skip the unit without failing it, 255 fails it.
+const (
+	exitConditionUnmet  = 1
+	exitConditionFailed = 255
+)
+
 func newValidateCmd(a *app) *cobra.Command {
+	var configured bool
 	cmd := &cobra.Command{
 		Use:   "validate FILE...",
 		Short: "Check policy files and report every mistake with file:line:col",
@@ -27,27 +35,39 @@ func newValidateCmd(a *app) *cobra.Command {
 			"config {} block is checked against it; a plugin binary that is not installed is a warning.",
 		Args: minArgs(1),
 		RunE: func(_ *cobra.Command, files []string) error {
-			failed := 0
+			failed, empty := 0, 0
 			for _, path := range files {
-				if !a.validateFile(path) {
+				ok, instances := a.validateFile(path)
+				if !ok {
 					failed++
+				} else if instances == 0 {
+					empty++
 				}
 			}
-			if failed > 0 {
+			switch {
+			case failed > 0 && configured:
+				return &exitError{code: exitConditionFailed}
+			case failed > 0:
 				return &exitError{code: exitFailure}
+			case empty > 0 && configured:
+				fmt.Fprintln(a.stderr, "no vrrp_instance configured: nothing to run (edit the policy to start the service)")
+				return &exitError{code: exitConditionUnmet}
 			}
 			return nil
 		},
 	}
 	cmd.Flags().StringVar(&a.pluginDir, "plugin-dir", "", "look for plugin binaries here instead of node.plugin_dir")
 	cmd.Flags().BoolVar(&a.noPlugins, "no-plugins", false, "do not start plugins to check their config blocks")
+	cmd.Flags().BoolVar(&configured, "configured", false,
+		"for systemd's ExecCondition: exit 1 (skip the unit) when a valid file has no vrrp_instance, as the packaged template, and 255 (fail the unit) when a file is invalid")
 	return cmd
 }
 
 // validateFile prints a one-line summary to stdout for a valid file, or the
 // diagnostics and an error count to stderr, and reports whether it was valid.
-// Warnings are shown in both cases.
-func (a *app) validateFile(path string) bool {
+// Warnings are shown in both cases. instances counts the file's
+// vrrp_instance blocks.
+func (a *app) validateFile(path string) (ok bool, instances int) {
 	cfg, diags := config.Load(path)
 	if !diags.HasErrors() && !a.noPlugins {
 		diags = append(diags, a.validatePlugins(cfg)...)
@@ -59,10 +79,10 @@ func (a *app) validateFile(path string) bool {
 	}
 	if n := len(diags.Errs()); n > 0 {
 		fmt.Fprintf(a.stderr, "%s: %s\n", path, count(n, "error", "errors"))
-		return false
+		return false, 0
 	}
 	fmt.Fprintf(a.stdout, "%s: ok (%s)\n", path, summary(cfg))
-	return true
+	return true, len(cfg.Instances)
 }
 
 // summary is "1 instance, 3 checks, 1 action, 3 plugins[, 1 sync group]".

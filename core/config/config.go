@@ -31,7 +31,6 @@ import (
 const (
 	DefaultControlSocket = "/run/hawatch/hawatch.sock"
 	DefaultStateDir      = "/var/lib/hawatch"
-	DefaultPluginDir     = "/usr/local/libexec/hawatch"
 	DefaultLogLevel      = "info"
 	DefaultLogFormat     = "json"
 

@@ -21,6 +21,7 @@ import (
 	"github.com/hawatch/hawatch/core/control"
 	"github.com/hawatch/hawatch/core/engine"
 	"github.com/hawatch/hawatch/core/pluginhost"
+	"github.com/hawatch/hawatch/core/sdnotify"
 	"github.com/hawatch/hawatch/internal/realtime"
 )
 
@@ -39,6 +40,9 @@ type Daemon struct {
 	pcfg      PluginConfigs
 
 	reloads reloadStats
+
+	notify   sdnotify.Notifier // systemd's, when run as a Type=notify unit
+	watchdog time.Duration     // WatchdogSec, 0 when off
 }
 
 type reloadStats struct {
@@ -72,6 +76,7 @@ func Run(ctx context.Context, log zerolog.Logger, path string, cfg *config.Confi
 	defer host.Close()
 
 	d := &Daemon{log: log, path: path, cfg: cfg, host: host}
+	d.takeNotifier() // before any plugin starts
 	pc, diags := ValidatePlugins(ctx, host, cfg, "", false)
 	if diags.HasErrors() {
 		return &control.ReloadError{Diagnostics: renderDiags(cfg, diags)}
@@ -138,6 +143,7 @@ func Run(ctx context.Context, log zerolog.Logger, path string, cfg *config.Confi
 	}()
 
 	log.Info().Str("config", path).Int("instances", len(cfg.Instances)).Int("checks", len(cfg.Checks)).Msg("hawatch running")
+	defer d.serveSystemd(ctx)()
 	err = d.eng.Run(ctx)
 	log.Info().Msg("hawatch stopped")
 	return err
