@@ -132,3 +132,27 @@ func (m *Manager) storeDescription(key string, d Description) error {
 	}
 	return nil
 }
+
+// TryConfigure starts spec's plugin once, as a kind plugin, and hands it
+// each of configs in turn through Configure, so `hawatch validate` (and a
+// start or reload, before anything changes) sees the plugin's own verdict on
+// every config block. errs[i] is Configure's error for configs[i]; err is a
+// failure to start the plugin at all. Configure must therefore be free of
+// side effects: the SDK documents that.
+func (m *Manager) TryConfigure(ctx context.Context, spec PluginSpec, kind sdk.Kind, configs []json.RawMessage) (errs []error, err error) {
+	p, err := m.launch(ctx, spec, kind)
+	if err != nil {
+		return nil, err
+	}
+	defer p.kill()
+	errs = make([]error, len(configs))
+	for i, raw := range configs {
+		cctx, cancel := context.WithTimeout(ctx, m.opts.CallTimeout)
+		errs[i] = p.base().Configure(cctx, sdk.Config{Raw: raw})
+		cancel()
+		if p.exited() {
+			return errs, fmt.Errorf("plugin %s (%s): exited during configure", spec.Name, spec.Path())
+		}
+	}
+	return errs, nil
+}

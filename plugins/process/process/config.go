@@ -113,16 +113,19 @@ func Schema() sdk.Schema {
 			Description: "match the process whose PID is in this file"},
 		{Name: "cmdline", Type: sdk.TypeString,
 			Description: "match processes whose command line (arguments joined by spaces) matches this regular expression"},
-		{Name: "min", Type: sdk.TypeNumber, Default: DefaultMin,
+		{Name: "min", Type: sdk.TypeNumber, Default: DefaultMin, Min: sdk.Float(0),
 			Description: "fewest matching processes for ok"},
-		{Name: "max", Type: sdk.TypeNumber, Default: 0,
+		{Name: "max", Type: sdk.TypeNumber, Default: 0, Min: sdk.Float(0),
 			Description: "most matching processes for ok; 0 means no upper bound"},
 		{Name: "debounce", Type: sdk.TypeDuration, Default: "0s",
 			Description: "a change between ok and fail must last this long before it is reported"},
-		{Name: "rescan", Type: sdk.TypeDuration, Default: DefaultRescan.String(),
+		{Name: "rescan", Type: sdk.TypeDuration, Default: DefaultRescan.String(), Min: sdk.Float(0.001),
 			Description: "period of the /proc rescan used when the kernel's proc connector is unavailable"},
 		{Name: "use_connector", Type: sdk.TypeBool, Default: true,
 			Description: "listen to the netlink proc connector for new processes; false forces the periodic rescan"},
+	}, Rules: []sdk.Rule{
+		{Op: sdk.RuleGE, Attrs: []string{"max", "min"}, ZeroUnset: true},
+		{Op: sdk.RuleOneRequired, Attrs: []string{"name", "pidfile", "cmdline"}},
 	}}
 }
 

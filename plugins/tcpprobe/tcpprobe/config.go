@@ -87,7 +87,7 @@ func (c Config) settings() (*settings, error) {
 func Schema() sdk.Schema {
 	return sdk.Schema{
 		Attributes: []sdk.Attribute{
-			{Name: "address", Type: sdk.TypeString, Required: true,
+			{Name: "address", Type: sdk.TypeAddress, Required: true,
 				Description: "host:port to connect to"},
 			{Name: "send", Type: sdk.TypeString,
 				Description: "bytes to write after connecting (not with http)"},
@@ -97,13 +97,14 @@ func Schema() sdk.Schema {
 		Blocks: []sdk.BlockSchema{{
 			Name: "http",
 			Schema: sdk.Schema{Attributes: []sdk.Attribute{
-				{Name: "path", Type: sdk.TypeString, Required: true,
+				{Name: "path", Type: sdk.TypeString, Required: true, Pattern: `/[^ \r\n]*`,
 					Description: "path of the GET request, such as \"/healthz\""},
-				{Name: "status", Type: sdk.TypeNumber, Default: DefaultHTTPStatus,
+				{Name: "status", Type: sdk.TypeNumber, Default: DefaultHTTPStatus, Min: sdk.Float(100), Max: sdk.Float(599),
 					Description: "expected response status"},
 				{Name: "host", Type: sdk.TypeString,
 					Description: "Host header; default the address"},
 			}},
 		}},
+		Rules: []sdk.Rule{{Op: sdk.RuleConflicts, Attrs: []string{"http", "send"}}},
 	}
 }
