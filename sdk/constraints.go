@@ -56,6 +56,9 @@ func CheckAttribute(a Attribute, v any) string {
 	switch a.Type {
 	case TypeDuration:
 		s, _ := v.(string)
+		if s == "" {
+			s = "0s" // an empty duration is zero, as sdk.Duration reads it
+		}
 		d, err := time.ParseDuration(s)
 		if err != nil {
 			return fmt.Sprintf("%q is not a duration; use a number with a unit, such as \"250ms\", \"2s\" or \"1m30s\".", s)

@@ -3,6 +3,7 @@ package sdk
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"reflect"
 	"strconv"
@@ -101,7 +102,7 @@ func Decode[C any](cfg Config) (*C, error) {
 	}
 	out := new(C)
 	if err := p.decode(obj, reflect.ValueOf(out).Elem(), ""); err != nil {
-		return nil, err
+		return nil, fmt.Errorf("%w: %w", ErrInvalidConfig, err)
 	}
 	if v, ok := any(out).(interface{ Validate() error }); ok {
 		if err := v.Validate(); err != nil {
@@ -110,6 +111,10 @@ func Decode[C any](cfg Config) (*C, error) {
 	}
 	return out, nil
 }
+
+// ErrInvalidConfig is wrapped by every error Decode finds itself; a
+// config's Validate should wrap it too.
+var ErrInvalidConfig = errors.New("invalid config")
 
 type plan struct {
 	schema Schema
@@ -392,9 +397,12 @@ func set(f reflect.Value, ptr bool, a Attribute, v any) error {
 		if !ok {
 			return fmt.Errorf("want a duration string, got %T", v)
 		}
-		d, err := time.ParseDuration(s)
-		if err != nil {
-			return err
+		var d time.Duration
+		if s != "" {
+			var err error
+			if d, err = time.ParseDuration(s); err != nil {
+				return err
+			}
 		}
 		f.SetInt(int64(d))
 	case TypeString, TypeAddress:

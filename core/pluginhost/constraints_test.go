@@ -67,23 +67,7 @@ func TestConstraints(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			raw, diags := DecodeConfig(constrained, parseConfigBlock(t, tt.src), fallback)
-			var got []string
-			for _, d := range diags {
-				pos := "?"
-				if d.Subject != nil {
-					pos = fmt.Sprintf("%d:%d", d.Subject.Start.Line, d.Subject.Start.Column)
-				}
-				got = append(got, d.Summary+"@"+pos+"|"+d.Detail)
-			}
-			if len(got) != len(tt.want) {
-				t.Fatalf("diagnostics:\n  %s\nwant:\n  %s", strings.Join(got, "\n  "), strings.Join(tt.want, "\n  "))
-			}
-			for i, w := range tt.want {
-				head, detail, _ := strings.Cut(w, "|")
-				if !strings.HasPrefix(got[i], head+"|") || !strings.Contains(got[i], detail) {
-					t.Errorf("diagnostic %d = %q, want %q", i, got[i], w)
-				}
-			}
+			matchDiags(t, diags, tt.want)
 			if tt.want == nil && raw == nil {
 				t.Error("no config for a valid block")
 			}
@@ -133,4 +117,27 @@ func parseHCL(src string) (hcl.Body, hcl.Diagnostics) {
 		return nil, hcl.Diagnostics{{Severity: hcl.DiagError}}
 	}
 	return content.Blocks[0].Body, nil
+}
+
+// matchDiags compares diags with want, each "summary@line:col|detail
+// substring" (line:col of the Subject's start).
+func matchDiags(t *testing.T, diags hcl.Diagnostics, want []string) {
+	t.Helper()
+	var got []string
+	for _, d := range diags {
+		pos := "?"
+		if d.Subject != nil {
+			pos = fmt.Sprintf("%d:%d", d.Subject.Start.Line, d.Subject.Start.Column)
+		}
+		got = append(got, d.Summary+"@"+pos+"|"+d.Detail)
+	}
+	if len(got) != len(want) {
+		t.Fatalf("diagnostics:\n  %s\nwant:\n  %s", strings.Join(got, "\n  "), strings.Join(want, "\n  "))
+	}
+	for i, w := range want {
+		head, detail, _ := strings.Cut(w, "|")
+		if !strings.HasPrefix(got[i], head+"|") || !strings.Contains(got[i], detail) {
+			t.Errorf("diagnostic %d = %q, want %q", i, got[i], w)
+		}
+	}
 }
