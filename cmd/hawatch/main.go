@@ -114,6 +114,7 @@ func newRootCmd(a *app) *cobra.Command {
 	root.AddCommand(newValidateCmd(a))
 	root.AddCommand(newConvertCmd(a))
 	root.AddCommand(newVersionCmd(a))
+	root.AddCommand(newPluginCmd(a))
 	for _, c := range newStubCmds(a) {
 		root.AddCommand(c)
 	}

@@ -156,3 +156,21 @@ func (m *Manager) TryConfigure(ctx context.Context, spec PluginSpec, kind sdk.Ki
 	}
 	return errs, nil
 }
+
+// DescribeBinary starts the plugin binary at path (an absolute path, with
+// the usual path-safety checks) just long enough to read its identity and
+// schema, whatever name it reports: `hawatch plugin describe`.
+func (m *Manager) DescribeBinary(ctx context.Context, path string) (Description, error) {
+	p, err := m.launch(ctx, PluginSpec{Command: path}, "")
+	if err != nil {
+		return Description{}, err
+	}
+	defer p.kill()
+	cctx, cancel := context.WithTimeout(ctx, m.opts.CallTimeout)
+	defer cancel()
+	schema, err := p.base().Schema(cctx)
+	if err != nil {
+		return Description{}, fmt.Errorf("plugin %s: schema: %w", path, err)
+	}
+	return Description{Info: p.info, Schema: schema}, nil
+}

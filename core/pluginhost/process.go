@@ -280,7 +280,9 @@ func (m *Manager) launch(ctx context.Context, spec PluginSpec, kind sdk.Kind) (*
 		if err != nil {
 			return fail(fmt.Errorf("info: %w", err))
 		}
-		if info.Name != spec.Name || info.Kind != k {
+		// An empty spec.Name (DescribeBinary) accepts whatever name the
+		// binary reports.
+		if (spec.Name != "" && info.Name != spec.Name) || info.Kind != k {
 			return fail(fmt.Errorf("%w: binary reports %s plugin %q, config expects %s plugin %q",
 				ErrIdentity, info.Kind, info.Name, k, spec.Name))
 		}
