@@ -216,4 +216,3 @@ func ruleSummary(r sdk.Rule) string {
 	}
 	return s
 }
-
