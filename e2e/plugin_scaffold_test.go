@@ -4,6 +4,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -104,6 +105,11 @@ check "ready" {
 		t.Fatal(err)
 	}
 	waitStatus("ok", "present", "age=")
+	// The JSON form names every key in snake_case (vip counters too).
+	js, _ := exec.Command(hawatch, "status", "--json", "--socket", d.socket).CombinedOutput()
+	if k := regexp.MustCompile(`"[A-Za-z]*[A-Z]\w*":`).Find(js); k != nil || !strings.Contains(string(js), `"announcements_sent"`) {
+		t.Errorf("status JSON key %s is not snake_case:\n%s", k, js)
+	}
 	d.stop()
 }
 
