@@ -106,6 +106,7 @@ func newRootCmd(a *app) *cobra.Command {
 		"log format (json or console); overrides node.log_format and the terminal check")
 
 	root.AddCommand(newRunCmd(a))
+	root.AddCommand(newPluginCmd(a))
 	root.AddCommand(newStatusCmd(a))
 	root.AddCommand(newReloadCmd(a))
 	root.AddCommand(newDemoteCmd(a, true))
@@ -114,7 +115,6 @@ func newRootCmd(a *app) *cobra.Command {
 	root.AddCommand(newValidateCmd(a))
 	root.AddCommand(newConvertCmd(a))
 	root.AddCommand(newVersionCmd(a))
-	root.AddCommand(newPluginCmd(a))
 	for _, c := range newStubCmds(a) {
 		root.AddCommand(c)
 	}
