@@ -79,8 +79,13 @@ func (m *Manager) Describe(ctx context.Context, spec PluginSpec) (Description, e
 	return d, nil
 }
 
+// cacheVersion changes when Description gains fields (v2: constraints and
+// rules), so an entry written by an older host, which dropped them, is not
+// trusted for the same binary.
+const cacheVersion = "v2"
+
 func (m *Manager) cachePath(key string) string {
-	return filepath.Join(m.opts.SchemaCacheDir, key+".json")
+	return filepath.Join(m.opts.SchemaCacheDir, key+"."+cacheVersion+".json")
 }
 
 func (m *Manager) cachedDescription(key string) (Description, bool) {
