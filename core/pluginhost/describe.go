@@ -61,18 +61,10 @@ func (m *Manager) Describe(ctx context.Context, spec PluginSpec) (Description, e
 		return d, nil
 	}
 
-	p, err := m.launch(ctx, spec, "")
+	d, err := m.probe(ctx, spec)
 	if err != nil {
 		return Description{}, err
 	}
-	defer p.kill()
-	cctx, cancel := context.WithTimeout(ctx, m.opts.CallTimeout)
-	defer cancel()
-	schema, err := p.base().Schema(cctx)
-	if err != nil {
-		return Description{}, fmt.Errorf("plugin %s (%s): schema: %w", spec.Name, path, err)
-	}
-	d := Description{Info: p.info, Schema: schema}
 	if err := m.storeDescription(key, d); err != nil {
 		m.log.Warn().Err(err).Str("plugin", spec.Name).Msg("cannot cache plugin schema")
 	}
@@ -166,7 +158,13 @@ func (m *Manager) TryConfigure(ctx context.Context, spec PluginSpec, kind sdk.Ki
 // the usual path-safety checks) just long enough to read its identity and
 // schema, whatever name it reports: `hawatch plugin describe`.
 func (m *Manager) DescribeBinary(ctx context.Context, path string) (Description, error) {
-	p, err := m.launch(ctx, PluginSpec{Command: path}, "")
+	return m.probe(ctx, PluginSpec{Command: path})
+}
+
+// probe starts spec's plugin just long enough to read its identity and
+// schema.
+func (m *Manager) probe(ctx context.Context, spec PluginSpec) (Description, error) {
+	p, err := m.launch(ctx, spec, "")
 	if err != nil {
 		return Description{}, err
 	}
@@ -175,7 +173,7 @@ func (m *Manager) DescribeBinary(ctx context.Context, path string) (Description,
 	defer cancel()
 	schema, err := p.base().Schema(cctx)
 	if err != nil {
-		return Description{}, fmt.Errorf("plugin %s: schema: %w", path, err)
+		return Description{}, fmt.Errorf("plugin %s (%s): schema: %w", spec.Name, spec.Path(), err)
 	}
 	return Description{Info: p.info, Schema: schema}, nil
 }
