@@ -1,4 +1,4 @@
-# lb1: the MASTER of the seed scenario (design.md §1).
+# lb1: the MASTER of a two-node failover pair (lb2.hcl is its BACKUP).
 #
 #   lb1 198.51.100.11  priority 100  (this file)
 #   lb2 198.51.100.12  priority 50   (lb2.hcl)

@@ -1,4 +1,4 @@
-# lb2: the BACKUP of the seed scenario (design.md §1).
+# lb2: the BACKUP of a two-node failover pair (lb1.hcl is its MASTER).
 #
 #   lb1 198.51.100.11  priority 100  (lb1.hcl)
 #   lb2 198.51.100.12  priority 50   (this file)

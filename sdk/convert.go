@@ -29,6 +29,11 @@ func schemaToProto(s Schema) (*pluginv1.Schema, error) {
 			Type:        string(a.Type),
 			Required:    a.Required,
 			Description: a.Description,
+			Min:         a.Min,
+			Max:         a.Max,
+			NonEmpty:    a.NonEmpty,
+			OneOf:       a.OneOf,
+			Pattern:     a.Pattern,
 		}
 		if a.Default != nil {
 			b, err := json.Marshal(a.Default)
@@ -46,6 +51,9 @@ func schemaToProto(s Schema) (*pluginv1.Schema, error) {
 		}
 		out.Blocks = append(out.Blocks, &pluginv1.BlockSchema{Name: b.Name, Required: b.Required, Schema: inner})
 	}
+	for _, r := range s.Rules {
+		out.Rules = append(out.Rules, &pluginv1.Rule{Op: string(r.Op), Attrs: r.Attrs, ZeroUnset: r.ZeroUnset})
+	}
 	return out, nil
 }
 
@@ -57,6 +65,11 @@ func schemaFromProto(p *pluginv1.Schema) (Schema, error) {
 			Type:        Type(pa.GetType()),
 			Required:    pa.GetRequired(),
 			Description: pa.GetDescription(),
+			Min:         pa.Min,
+			Max:         pa.Max,
+			NonEmpty:    pa.GetNonEmpty(),
+			OneOf:       pa.GetOneOf(),
+			Pattern:     pa.GetPattern(),
 		}
 		if len(pa.GetDefaultJson()) > 0 {
 			if err := json.Unmarshal(pa.GetDefaultJson(), &a.Default); err != nil {
@@ -83,6 +96,9 @@ func schemaFromProto(p *pluginv1.Schema) (Schema, error) {
 			return Schema{}, fmt.Errorf("schema block %q: %w", pb.GetName(), err)
 		}
 		s.Blocks = append(s.Blocks, BlockSchema{Name: pb.GetName(), Required: pb.GetRequired(), Schema: inner})
+	}
+	for _, r := range p.GetRules() {
+		s.Rules = append(s.Rules, Rule{Op: RuleOp(r.GetOp()), Attrs: r.GetAttrs(), ZeroUnset: r.GetZeroUnset()})
 	}
 	return s, nil
 }

@@ -87,10 +87,10 @@ type Transition struct {
 	FencingToken int64
 }
 
-// Config is a plugin's decoded `config {}` block. The host has already
-// validated it against the plugin's Schema, so Decode only maps it into the
-// plugin's own struct (use `json` tags; durations arrive as strings like
-// "10ms").
+// Config is a plugin's decoded `config {}` block as JSON. The host has
+// already validated it against the plugin's Schema. Configured and Decode
+// map it into a tagged config struct; Config.Decode is the plain JSON
+// mapping (`json` tags; durations arrive as strings like "10ms").
 type Config struct {
 	Raw json.RawMessage
 }
@@ -110,10 +110,14 @@ func (c Config) Decode(v any) error {
 type Base interface {
 	Info() Info
 	// Schema declares the plugin's `config {}` block; the host decodes and
-	// validates user config against it before the plugin runs.
+	// validates user config against it before the plugin runs. Embed
+	// Configured[C] to derive it (and Configure) from a config struct.
 	Schema() Schema
 	// Configure receives the validated config. It is called once before any
-	// Check/Watch/Notify, and again on reload with a new config.
+	// Check/Watch/Notify, and again on reload with a new config. It must
+	// only decide and store: `hawatch validate`, start and reload also call
+	// it on a probe process to ask whether the config is acceptable, and
+	// report its error at the `config {}` block.
 	Configure(ctx context.Context, cfg Config) error
 }
 

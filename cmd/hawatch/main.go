@@ -106,6 +106,7 @@ func newRootCmd(a *app) *cobra.Command {
 		"log format (json or console); overrides node.log_format and the terminal check")
 
 	root.AddCommand(newRunCmd(a))
+	root.AddCommand(newPluginCmd(a))
 	root.AddCommand(newStatusCmd(a))
 	root.AddCommand(newReloadCmd(a))
 	root.AddCommand(newDemoteCmd(a, true))

@@ -310,7 +310,7 @@ func TestCommandSet(t *testing.T) {
 		}
 	}
 	got := strings.Join(names, " ")
-	for _, want := range []string{"validate", "version", "status", "reload", "demote", "promote", "convert"} {
+	for _, want := range []string{"validate", "version", "status", "reload", "demote", "promote", "convert", "plugin"} {
 		if !strings.Contains(got, want) {
 			t.Errorf("command %q missing from %q", want, got)
 		}

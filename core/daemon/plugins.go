@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/hashicorp/hcl/v2"
 
@@ -91,11 +92,24 @@ func ValidatePlugins(ctx context.Context, host *pluginhost.Manager, cfg *config.
 		})
 		return false
 	}
+	// Every block that decodes is then handed to its plugin's Configure
+	// (one probe start per plugin), so what validate accepts, run accepts.
+	var probes []configProbe
+	probe := func(plugin string, kind sdk.Kind, raw json.RawMessage, ds hcl.Diagnostics, what string, at, def hcl.Range) {
+		if ds.HasErrors() {
+			return
+		}
+		if at.Filename == "" {
+			at = def
+		}
+		probes = append(probes, configProbe{plugin: plugin, kind: kind, raw: raw, what: what, at: at})
+	}
 	for _, c := range cfg.Checks {
 		if d := describe(c.Plugin, c.DefRange); d != nil && kindOK(d, sdk.KindCheck, c.Plugin, c.DefRange) {
 			raw, ds := pluginhost.DecodeConfig(d.Schema, c.Config, c.DefRange)
 			diags = append(diags, ds...)
 			out.Checks[c.Name] = raw
+			probe(c.Plugin, sdk.KindCheck, raw, ds, fmt.Sprintf("check %q", c.Name), c.ConfigRange, c.DefRange)
 		}
 	}
 	for _, a := range cfg.Actions {
@@ -103,6 +117,7 @@ func ValidatePlugins(ctx context.Context, host *pluginhost.Manager, cfg *config.
 			raw, ds := pluginhost.DecodeConfig(d.Schema, a.Config, a.DefRange)
 			diags = append(diags, ds...)
 			out.Actions[a.Name] = raw
+			probe(a.Plugin, sdk.KindAction, raw, ds, fmt.Sprintf("action %q", a.Name), a.ConfigRange, a.DefRange)
 		}
 	}
 	for _, w := range cfg.Witnesses {
@@ -110,9 +125,73 @@ func ValidatePlugins(ctx context.Context, host *pluginhost.Manager, cfg *config.
 			raw, ds := pluginhost.DecodeConfig(d.Schema, w.Config, w.DefRange)
 			diags = append(diags, ds...)
 			out.Witnesses[w.Name] = raw
+			probe(w.Plugin, sdk.KindWitness, raw, ds, fmt.Sprintf("witness %q", w.Name), w.ConfigRange, w.DefRange)
 		}
 	}
+	if !diags.HasErrors() {
+		diags = append(diags, configureProbes(ctx, host, specs, cfg, probes)...)
+	}
 	return out, diags
+}
+
+// configProbe is one decoded config block waiting for its plugin's verdict.
+type configProbe struct {
+	plugin string
+	kind   sdk.Kind
+	raw    json.RawMessage
+	what   string    // "check \"web\"", for the message
+	at     hcl.Range // the `config {}` block (or the check, without one)
+}
+
+// configureProbes asks each plugin, started once, to Configure every block
+// that uses it, and reports a refusal at that block.
+func configureProbes(ctx context.Context, host *pluginhost.Manager, specs map[string]pluginhost.PluginSpec, cfg *config.Config, probes []configProbe) hcl.Diagnostics {
+	var diags hcl.Diagnostics
+	byPlugin := map[string][]configProbe{}
+	var order []string
+	for _, p := range probes {
+		if _, seen := byPlugin[p.plugin]; !seen {
+			order = append(order, p.plugin)
+		}
+		byPlugin[p.plugin] = append(byPlugin[p.plugin], p)
+	}
+	for _, name := range order {
+		ps := byPlugin[name]
+		raws := make([]json.RawMessage, len(ps))
+		for i, p := range ps {
+			raws[i] = p.raw
+		}
+		errs, err := host.TryConfigure(ctx, specs[name], ps[0].kind, raws)
+		if err != nil && len(errs) == 0 {
+			diags = append(diags, &hcl.Diagnostic{
+				Severity: hcl.DiagError,
+				Summary:  "Cannot load plugin",
+				Detail:   fmt.Sprintf("Plugin %q could not be started to check its config: %v.", name, err),
+				Subject:  pluginRange(cfg, name, ps[0].at).Ptr(),
+			})
+			continue
+		}
+		for i, e := range errs {
+			if e == nil {
+				continue
+			}
+			diags = append(diags, &hcl.Diagnostic{
+				Severity: hcl.DiagError,
+				Summary:  "Plugin refused its config",
+				Detail:   fmt.Sprintf("Plugin %q refused the config of %s: %v.", name, ps[i].what, strings.TrimPrefix(e.Error(), "configure: ")),
+				Subject:  ps[i].at.Ptr(),
+			})
+		}
+		if err != nil {
+			diags = append(diags, &hcl.Diagnostic{
+				Severity: hcl.DiagError,
+				Summary:  "Plugin failed while checking its config",
+				Detail:   err.Error(),
+				Subject:  pluginRange(cfg, name, ps[0].at).Ptr(),
+			})
+		}
+	}
+	return diags
 }
 
 func pluginRange(cfg *config.Config, name string, fallback hcl.Range) hcl.Range {

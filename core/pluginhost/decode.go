@@ -31,7 +31,11 @@ func DecodeConfig(s sdk.Schema, body hcl.Body, fallback hcl.Range) (json.RawMess
 		body = emptyBody{rng: fallback}
 	}
 	val, valDiags := hcldec.Decode(body, spec, nil)
-	diags = append(diags, valDiags...)
+	diags = append(diags, listValidNames(s, body, valDiags)...)
+	if diags.HasErrors() {
+		return nil, diags
+	}
+	diags = append(diags, checkRules(s, spec, body, val, fallback)...)
 	if diags.HasErrors() {
 		return nil, diags
 	}
@@ -61,9 +65,9 @@ func schemaError(fallback hcl.Range, format string, args ...any) *hcl.Diagnostic
 
 func ctyType(t sdk.Type) (cty.Type, bool) {
 	switch t {
-	case sdk.TypeString, sdk.TypeDuration:
+	case sdk.TypeString, sdk.TypeDuration, sdk.TypeAddress:
 		return cty.String, true
-	case sdk.TypeNumber:
+	case sdk.TypeNumber, sdk.TypePort:
 		return cty.Number, true
 	case sdk.TypeBool:
 		return cty.Bool, true
@@ -93,8 +97,13 @@ func buildSpec(s sdk.Schema, path string, fallback hcl.Range) (hcldec.ObjectSpec
 			continue
 		}
 		var attr hcldec.Spec = &hcldec.AttrSpec{Name: a.Name, Type: typ, Required: a.Required}
-		if a.Type == sdk.TypeDuration {
-			attr = &hcldec.ValidateSpec{Wrapped: attr, Func: validateDuration}
+		check, err := attrValidator(a)
+		if err != nil {
+			diags = append(diags, schemaError(fallback, "%v", err))
+			continue
+		}
+		if check != nil {
+			attr = &hcldec.ValidateSpec{Wrapped: attr, Func: check}
 		}
 		if a.Default != nil {
 			if a.Required {
@@ -186,29 +195,6 @@ func defaultValue(v any, typ cty.Type) (cty.Value, error) {
 		return cty.NilVal, fmt.Errorf("%#v does not fit %s", v, typ.FriendlyName())
 	}
 	return out, nil
-}
-
-func validateDuration(v cty.Value) hcl.Diagnostics {
-	if v.IsNull() || !v.IsKnown() {
-		return nil
-	}
-	s := v.AsString()
-	d, err := time.ParseDuration(s)
-	if err != nil {
-		return hcl.Diagnostics{{
-			Severity: hcl.DiagError,
-			Summary:  "Invalid duration",
-			Detail:   fmt.Sprintf("%q is not a duration; use a number with a unit, such as \"250ms\", \"2s\" or \"1m30s\".", s),
-		}}
-	}
-	if d < 0 {
-		return hcl.Diagnostics{{
-			Severity: hcl.DiagError,
-			Summary:  "Invalid duration",
-			Detail:   fmt.Sprintf("%q is negative.", s),
-		}}
-	}
-	return nil
 }
 
 // emptyBody stands in for an absent config block; unlike hcl.EmptyBody it

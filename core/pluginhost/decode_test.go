@@ -2,9 +2,7 @@ package pluginhost
 
 import (
 	"encoding/json"
-	"fmt"
 	"reflect"
-	"strings"
 	"testing"
 
 	"github.com/hashicorp/hcl/v2"
@@ -180,23 +178,7 @@ func TestDecodeConfig(t *testing.T) {
 				body = parseConfigBlock(t, tt.src)
 			}
 			raw, diags := DecodeConfig(tt.schema, body, fallback)
-			var got []string
-			for _, d := range diags {
-				pos := "?"
-				if d.Subject != nil {
-					pos = fmt.Sprintf("%d:%d", d.Subject.Start.Line, d.Subject.Start.Column)
-				}
-				got = append(got, d.Summary+"@"+pos+"|"+d.Detail)
-			}
-			if len(got) != len(tt.wantDiags) {
-				t.Fatalf("diagnostics:\n  %s\nwant:\n  %s", strings.Join(got, "\n  "), strings.Join(tt.wantDiags, "\n  "))
-			}
-			for i, w := range tt.wantDiags {
-				head, detail, _ := strings.Cut(w, "|")
-				if !strings.HasPrefix(got[i], head+"|") || !strings.Contains(got[i], detail) {
-					t.Errorf("diagnostic %d = %q, want %q", i, got[i], w)
-				}
-			}
+			matchDiags(t, diags, tt.wantDiags)
 			if tt.wantDiags != nil {
 				if raw != nil {
 					t.Errorf("got config %s despite errors", raw)

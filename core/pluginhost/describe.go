@@ -61,26 +61,23 @@ func (m *Manager) Describe(ctx context.Context, spec PluginSpec) (Description, e
 		return d, nil
 	}
 
-	p, err := m.launch(ctx, spec, "")
+	d, err := m.probe(ctx, spec)
 	if err != nil {
 		return Description{}, err
 	}
-	defer p.kill()
-	cctx, cancel := context.WithTimeout(ctx, m.opts.CallTimeout)
-	defer cancel()
-	schema, err := p.base().Schema(cctx)
-	if err != nil {
-		return Description{}, fmt.Errorf("plugin %s (%s): schema: %w", spec.Name, path, err)
-	}
-	d := Description{Info: p.info, Schema: schema}
 	if err := m.storeDescription(key, d); err != nil {
 		m.log.Warn().Err(err).Str("plugin", spec.Name).Msg("cannot cache plugin schema")
 	}
 	return d, nil
 }
 
+// cacheVersion changes when Description gains fields (v2: constraints and
+// rules), so an entry written by an older host, which dropped them, is not
+// trusted for the same binary.
+const cacheVersion = "v2"
+
 func (m *Manager) cachePath(key string) string {
-	return filepath.Join(m.opts.SchemaCacheDir, key+".json")
+	return filepath.Join(m.opts.SchemaCacheDir, key+"."+cacheVersion+".json")
 }
 
 func (m *Manager) cachedDescription(key string) (Description, bool) {
@@ -131,4 +128,52 @@ func (m *Manager) storeDescription(key string, d Description) error {
 		return fmt.Errorf("schema cache: %w", err)
 	}
 	return nil
+}
+
+// TryConfigure starts spec's plugin once, as a kind plugin, and hands it
+// each of configs in turn through Configure, so `hawatch validate` (and a
+// start or reload, before anything changes) sees the plugin's own verdict on
+// every config block. errs[i] is Configure's error for configs[i]; err is a
+// failure to start the plugin at all. Configure must therefore be free of
+// side effects: the SDK documents that.
+func (m *Manager) TryConfigure(ctx context.Context, spec PluginSpec, kind sdk.Kind, configs []json.RawMessage) (errs []error, err error) {
+	p, err := m.launch(ctx, spec, kind)
+	if err != nil {
+		return nil, err
+	}
+	defer p.kill()
+	errs = make([]error, len(configs))
+	for i, raw := range configs {
+		cctx, cancel := context.WithTimeout(ctx, m.opts.CallTimeout)
+		errs[i] = p.base().Configure(cctx, sdk.Config{Raw: raw})
+		cancel()
+		if p.exited() {
+			return errs, fmt.Errorf("plugin %s (%s): exited during configure", spec.Name, spec.Path())
+		}
+	}
+	return errs, nil
+}
+
+// DescribeBinary starts the plugin binary at path (an absolute path, with
+// the usual path-safety checks) just long enough to read its identity and
+// schema, whatever name it reports: `hawatch plugin describe`.
+func (m *Manager) DescribeBinary(ctx context.Context, path string) (Description, error) {
+	return m.probe(ctx, PluginSpec{Command: path})
+}
+
+// probe starts spec's plugin just long enough to read its identity and
+// schema.
+func (m *Manager) probe(ctx context.Context, spec PluginSpec) (Description, error) {
+	p, err := m.launch(ctx, spec, "")
+	if err != nil {
+		return Description{}, err
+	}
+	defer p.kill()
+	cctx, cancel := context.WithTimeout(ctx, m.opts.CallTimeout)
+	defer cancel()
+	schema, err := p.base().Schema(cctx)
+	if err != nil {
+		return Description{}, fmt.Errorf("plugin %s (%s): schema: %w", spec.Name, spec.Path(), err)
+	}
+	return Description{Info: p.info, Schema: schema}, nil
 }

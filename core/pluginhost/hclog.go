@@ -5,6 +5,7 @@ import (
 	"io"
 	"log"
 	"strings"
+	"sync/atomic"
 
 	"github.com/hashicorp/go-hclog"
 	"github.com/rs/zerolog"
@@ -17,15 +18,26 @@ type hclogAdapter struct {
 	log  zerolog.Logger
 	name string
 	args []any
+	// stopping is set when the host ends the plugin on purpose (a schema
+	// probe, a reload, shutdown): go-plugin's "plugin process exited" is
+	// then routine and logged at debug, not at info where it reads like a
+	// crash. Shared by the adapter's With/Named copies.
+	stopping *atomic.Bool
 }
+
+// exitMsg is the line go-plugin logs when a plugin process ends.
+const exitMsg = "plugin process exited"
 
 var _ hclog.Logger = (*hclogAdapter)(nil)
 
 func newHclogAdapter(log zerolog.Logger) *hclogAdapter {
-	return &hclogAdapter{log: log}
+	return &hclogAdapter{log: log, stopping: new(atomic.Bool)}
 }
 
 func (a *hclogAdapter) Log(level hclog.Level, msg string, args ...any) {
+	if level == hclog.Info && msg == exitMsg && a.stopping.Load() {
+		level = hclog.Debug
+	}
 	var ev *zerolog.Event
 	switch level {
 	case hclog.Trace:

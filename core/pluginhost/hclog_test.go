@@ -70,3 +70,22 @@ func TestHclogAdapter(t *testing.T) {
 		t.Errorf("GetLevel = %v, want warn", got)
 	}
 }
+
+// TestHclogAdapterExpectedExit: the exit of a plugin the host stops on
+// purpose (a schema probe) is debug; an exit nobody asked for stays info.
+func TestHclogAdapterExpectedExit(t *testing.T) {
+	var buf bytes.Buffer
+	a := newHclogAdapter(zerolog.New(&buf).Level(zerolog.InfoLevel))
+	child := a.With("plugin", "/x").Named("client")
+	child.Info(exitMsg, "id", 7)
+	if !bytes.Contains(buf.Bytes(), []byte(exitMsg)) {
+		t.Fatalf("a crash's exit was not logged at info: %q", buf.String())
+	}
+	buf.Reset()
+	a.stopping.Store(true)
+	child.Info(exitMsg, "id", 7)
+	child.Info("something else")
+	if bytes.Contains(buf.Bytes(), []byte(exitMsg)) || !bytes.Contains(buf.Bytes(), []byte("something else")) {
+		t.Errorf("after a deliberate stop: %q", buf.String())
+	}
+}

@@ -23,6 +23,7 @@ import (
 // process is one running plugin binary and its dispensed client.
 type process struct {
 	client  *plugin.Client
+	logger  *hclogAdapter
 	sockDir string
 	pid     int
 	started time.Time
@@ -78,6 +79,9 @@ func (p *process) base() sdk.BaseClient {
 // kill stops the plugin gracefully (go-plugin closes the connection and
 // waits up to 2 s before SIGKILL) and removes its socket directory.
 func (p *process) kill() {
+	if p.logger != nil {
+		p.logger.stopping.Store(true)
+	}
 	done := make(chan struct{})
 	go func() {
 		p.client.Kill()
@@ -216,6 +220,7 @@ func (m *Manager) launch(ctx context.Context, spec PluginSpec, kind sdk.Kind) (*
 	}
 
 	log := m.log.With().Str("plugin", spec.Name).Logger()
+	logger := newHclogAdapter(log)
 	client := plugin.NewClient(&plugin.ClientConfig{
 		HandshakeConfig:  sdk.Handshake,
 		Plugins:          sdk.PluginSet(),
@@ -225,9 +230,9 @@ func (m *Manager) launch(ctx context.Context, spec PluginSpec, kind sdk.Kind) (*
 		SkipHostEnv:      true,
 		SecureConfig:     secure,
 		StartTimeout:     m.opts.StartTimeout,
-		Logger:           newHclogAdapter(log),
+		Logger:           logger,
 	})
-	p := &process{client: client, sockDir: sockDir, started: time.Now(), stopped: make(chan struct{})}
+	p := &process{client: client, logger: logger, sockDir: sockDir, started: time.Now(), stopped: make(chan struct{})}
 	fail := func(err error) (*process, error) {
 		p.kill()
 		return nil, fmt.Errorf("plugin %s (%s): %w", spec.Name, path, err)
@@ -280,7 +285,9 @@ func (m *Manager) launch(ctx context.Context, spec PluginSpec, kind sdk.Kind) (*
 		if err != nil {
 			return fail(fmt.Errorf("info: %w", err))
 		}
-		if info.Name != spec.Name || info.Kind != k {
+		// An empty spec.Name (DescribeBinary) accepts whatever name the
+		// binary reports.
+		if (spec.Name != "" && info.Name != spec.Name) || info.Kind != k {
 			return fail(fmt.Errorf("%w: binary reports %s plugin %q, config expects %s plugin %q",
 				ErrIdentity, info.Kind, info.Name, k, spec.Name))
 		}

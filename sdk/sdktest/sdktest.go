@@ -4,7 +4,13 @@
 package sdktest
 
 import (
+	"encoding/json"
+	"io"
+	"sync"
+
 	"testing"
+
+	hclog "github.com/hashicorp/go-hclog"
 
 	"github.com/hashicorp/go-plugin"
 	"github.com/hawatch/hawatch/sdk"
@@ -44,8 +50,15 @@ func Witness(t testing.TB, impl sdk.Witness) *sdk.WitnessClient {
 	return c
 }
 
+// quiet silences go-plugin's in-memory pair, which logs its connection
+// chatter at debug level to stderr through hclog's default output (it takes
+// no logger). Set once, before the first pair is made; errors still reach
+// the test as returned errors.
+var quiet sync.Once
+
 func dispense(t testing.TB, kind sdk.Kind, p plugin.Plugin) any {
 	t.Helper()
+	quiet.Do(func() { hclog.DefaultOutput = io.Discard })
 	client, server := plugin.TestPluginGRPCConn(t, false, map[string]plugin.Plugin{string(kind): p})
 	// Not client.Close: it asks the server to stop itself over gRPC, which
 	// would race with this Stop; closing the connection ends the client.
@@ -58,4 +71,16 @@ func dispense(t testing.TB, kind sdk.Kind, p plugin.Plugin) any {
 		t.Fatalf("sdktest: dispense %s: %v", kind, err)
 	}
 	return raw
+}
+
+// Config encodes attrs (attribute name → value, as in HCL: strings for
+// durations) as the config the host would send; the plugin applies the
+// defaults and checks the constraints itself, as it does for the daemon.
+func Config(t testing.TB, attrs map[string]any) sdk.Config {
+	t.Helper()
+	b, err := json.Marshal(attrs)
+	if err != nil {
+		t.Fatalf("sdktest: config: %v", err)
+	}
+	return sdk.Config{Raw: b}
 }

@@ -8,33 +8,41 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
-	"sync"
 	"time"
 
 	"github.com/hawatch/hawatch/sdk"
-	"github.com/rs/zerolog"
 )
 
-// config is the plugin's `config {}` block, already validated by hawatch
-// against schema() and delivered as JSON.
+// config is the plugin's `config {}` block. The tags are the whole schema:
+// hawatch checks names, types, defaults and bounds (`hawatch validate`
+// reports a mistake at its line), and the SDK decodes into this struct.
 type config struct {
-	URL    string  `json:"url"`
-	Status float64 `json:"status"`
+	URL    string `hawatch:"url,required" doc:"URL to GET (http or https)"`
+	Status int    `hawatch:"status,min=100,max=599" default:"200" doc:"expected response status"`
+}
+
+// Validate adds what tags cannot say; the SDK calls it after decoding.
+func (c *config) Validate() error {
+	u, err := url.Parse(c.URL)
+	if err != nil {
+		return fmt.Errorf("url: %w", err)
+	}
+	if u.Scheme != "http" && u.Scheme != "https" || u.Host == "" {
+		return fmt.Errorf("url %q: want http:// or https:// with a host", c.URL)
+	}
+	return nil
 }
 
 // httpCheck is a poll-form check: the SDK calls Check every interval with
-// the check's timeout as the context deadline.
+// the check's timeout as the context deadline. Configured supplies Schema,
+// Configure and Config (the current config, safe to read at any time).
 type httpCheck struct {
-	log    zerolog.Logger
+	sdk.Configured[config]
 	client *http.Client
-
-	mu  sync.Mutex
-	cfg config
 }
 
-func newHTTPCheck(log zerolog.Logger) *httpCheck {
+func newHTTPCheck() *httpCheck {
 	return &httpCheck{
-		log: log,
 		client: &http.Client{
 			// A health endpoint answers itself; following a redirect
 			// would judge some other page.
@@ -47,39 +55,8 @@ func (c *httpCheck) Info() sdk.Info {
 	return sdk.Info{Name: "httpcheck", Kind: sdk.KindCheck, Version: "1.0.0"}
 }
 
-func (c *httpCheck) Schema() sdk.Schema {
-	return sdk.Schema{Attributes: []sdk.Attribute{
-		{Name: "url", Type: sdk.TypeString, Required: true, Description: "URL to GET (http or https)"},
-		{Name: "status", Type: sdk.TypeNumber, Default: 200, Description: "expected response status"},
-	}}
-}
-
-func (c *httpCheck) Configure(_ context.Context, raw sdk.Config) error {
-	var cfg config
-	if err := raw.Decode(&cfg); err != nil {
-		return err
-	}
-	u, err := url.Parse(cfg.URL)
-	if err != nil {
-		return fmt.Errorf("url: %w", err)
-	}
-	if u.Scheme != "http" && u.Scheme != "https" || u.Host == "" {
-		return fmt.Errorf("url %q: want http:// or https:// with a host", cfg.URL)
-	}
-	if cfg.Status < 100 || cfg.Status > 599 || cfg.Status != float64(int(cfg.Status)) {
-		return fmt.Errorf("status %v: want an HTTP status code (100-599)", cfg.Status)
-	}
-	c.mu.Lock()
-	c.cfg = cfg
-	c.mu.Unlock()
-	c.log.Info().Str("url", cfg.URL).Int("status", int(cfg.Status)).Msg("configured")
-	return nil
-}
-
 func (c *httpCheck) Check(ctx context.Context) sdk.Result {
-	c.mu.Lock()
-	cfg := c.cfg
-	c.mu.Unlock()
+	cfg := c.Config()
 
 	start := time.Now()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, cfg.URL, nil)
@@ -103,8 +80,8 @@ func (c *httpCheck) Check(ctx context.Context) sdk.Result {
 		"status":     strconv.Itoa(resp.StatusCode),
 		"latency_ms": strconv.FormatFloat(float64(took.Microseconds())/1000, 'f', 1, 64),
 	}}
-	if resp.StatusCode != int(cfg.Status) {
-		r.Status, r.Reason = sdk.StatusFail, fmt.Sprintf("GET %s: status %d, want %d", cfg.URL, resp.StatusCode, int(cfg.Status))
+	if resp.StatusCode != cfg.Status {
+		r.Status, r.Reason = sdk.StatusFail, fmt.Sprintf("GET %s: status %d, want %d", cfg.URL, resp.StatusCode, cfg.Status)
 		return r
 	}
 	r.Status, r.Reason = sdk.StatusOK, fmt.Sprintf("GET %s: %d in %v", cfg.URL, resp.StatusCode, took.Round(time.Millisecond))

@@ -11,7 +11,6 @@ import (
 
 	"github.com/hawatch/hawatch/sdk"
 	"github.com/hawatch/hawatch/sdk/sdktest"
-	"github.com/rs/zerolog"
 )
 
 func configure(t *testing.T, c *httpCheck, cfg map[string]any) error {
@@ -64,7 +63,7 @@ func TestCheck(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			c := newHTTPCheck(zerolog.Nop())
+			c := newHTTPCheck()
 			if err := configure(t, c, tt.cfg); err != nil {
 				t.Fatal(err)
 			}
@@ -86,12 +85,12 @@ func TestConfigureRejects(t *testing.T) {
 	}{
 		{"no scheme", map[string]any{"url": "198.51.100.10/health", "status": 200}, "want http:// or https://"},
 		{"ftp", map[string]any{"url": "ftp://198.51.100.10/", "status": 200}, "want http:// or https://"},
-		{"status out of range", map[string]any{"url": "http://198.51.100.10/", "status": 42}, "want an HTTP status code"},
-		{"fractional status", map[string]any{"url": "http://198.51.100.10/", "status": 200.5}, "want an HTTP status code"},
+		{"status out of range", map[string]any{"url": "http://198.51.100.10/", "status": 42}, "status 42 is below the minimum 100"},
+		{"fractional status", map[string]any{"url": "http://198.51.100.10/", "status": 200.5}, "want a whole number"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			err := configure(t, newHTTPCheck(zerolog.Nop()), tt.cfg)
+			err := configure(t, newHTTPCheck(), tt.cfg)
 			if err == nil || !strings.Contains(err.Error(), tt.want) {
 				t.Errorf("Configure error %v, want %q", err, tt.want)
 			}
@@ -104,7 +103,7 @@ func TestConfigureRejects(t *testing.T) {
 func TestOverGRPC(t *testing.T) {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
 	defer srv.Close()
-	client := sdktest.Check(t, newHTTPCheck(zerolog.Nop()))
+	client := sdktest.Check(t, newHTTPCheck())
 	ctx := t.Context()
 
 	schema, err := client.Schema(ctx)

@@ -6,5 +6,5 @@ package main
 import "github.com/hawatch/hawatch/sdk"
 
 func main() {
-	sdk.Serve(newHTTPCheck(sdk.Logger()))
+	sdk.Serve(newHTTPCheck())
 }

@@ -19,7 +19,7 @@ import (
 )
 
 // ErrConfig is wrapped by every configuration error.
-var ErrConfig = errors.New("invalid etcd witness config")
+var ErrConfig = sdk.ErrInvalidConfig
 
 // Defaults.
 const (
@@ -28,25 +28,33 @@ const (
 	minMargin          = 150 * time.Millisecond
 )
 
-// Config is the plugin's `config {}` block as the host sends it (JSON).
+// Config is the plugin's `config {}` block; its tags are the schema.
 type Config struct {
-	Endpoints    []string      `json:"endpoints"`
-	Prefix       string        `json:"prefix"`
-	TTL          *sdk.Duration `json:"ttl"`
-	Node         string        `json:"node"`
-	Margin       *sdk.Duration `json:"margin"`
-	DialTimeout  *sdk.Duration `json:"dial_timeout"`
-	Username     string        `json:"username"`
-	PasswordFile string        `json:"password_file"`
-	TLS          *TLSConfig    `json:"tls"`
+	Endpoints    []string      `hawatch:"endpoints,required,nonempty" doc:"etcd client URLs, such as \"http://198.51.100.31:2379\""`
+	Prefix       string        `hawatch:"prefix,required,nonempty" doc:"key prefix of this site's rights; an instance's right is PREFIX/INSTANCE"`
+	TTL          *sdk.Duration `hawatch:"ttl" default:"1s" doc:"lease TTL (whole seconds): how long a crashed master's right outlives it"`
+	Node         string        `hawatch:"node" doc:"this node's name, written as the key's value; default the host name"`
+	Margin       *sdk.Duration `hawatch:"margin" doc:"how much earlier than the lease can expire a master gives up its VIPs; default max(ttl/4, 150ms)"`
+	DialTimeout  *sdk.Duration `hawatch:"dial_timeout" default:"2s" doc:"bound of one connection attempt"`
+	Username     string        `hawatch:"username" doc:"etcd user (with password_file)"`
+	PasswordFile string        `hawatch:"password_file,requires=username" doc:"file holding the etcd user's password"`
+	TLS          *TLSConfig    `hawatch:"tls"`
+
+	s *settings // derived by Validate
+}
+
+// Validate derives the witness's settings (called by the SDK after decoding).
+func (c *Config) Validate() (err error) {
+	c.s, err = c.settings()
+	return err
 }
 
 // TLSConfig is the optional `tls {}` block.
 type TLSConfig struct {
-	CAFile     string `json:"ca_file"`
-	CertFile   string `json:"cert_file"`
-	KeyFile    string `json:"key_file"`
-	ServerName string `json:"server_name"`
+	CAFile     string `hawatch:"ca_file" doc:"CA bundle that signs the etcd servers' certificates"`
+	CertFile   string `hawatch:"cert_file,requires=key_file" doc:"client certificate (with key_file)"`
+	KeyFile    string `hawatch:"key_file,requires=cert_file" doc:"client key"`
+	ServerName string `hawatch:"server_name" doc:"name to verify the servers' certificates against"`
 }
 
 // settings is a validated Config.
@@ -155,32 +163,4 @@ func (t *TLSConfig) config() (*tls.Config, error) {
 }
 
 // Schema is the declared `config {}` block.
-func Schema() sdk.Schema {
-	return sdk.Schema{
-		Attributes: []sdk.Attribute{
-			{Name: "endpoints", Type: sdk.TypeListString, Required: true,
-				Description: "etcd client URLs, such as \"http://198.51.100.31:2379\""},
-			{Name: "prefix", Type: sdk.TypeString, Required: true,
-				Description: "key prefix of this site's rights; an instance's right is PREFIX/INSTANCE"},
-			{Name: "ttl", Type: sdk.TypeDuration, Default: "1s",
-				Description: "lease TTL (whole seconds): how long a crashed master's right outlives it"},
-			{Name: "node", Type: sdk.TypeString,
-				Description: "this node's name, written as the key's value; default the host name"},
-			{Name: "margin", Type: sdk.TypeDuration,
-				Description: "how much earlier than the lease can expire a master gives up its VIPs; default max(ttl/4, 150ms)"},
-			{Name: "dial_timeout", Type: sdk.TypeDuration, Default: "2s",
-				Description: "bound of one connection attempt"},
-			{Name: "username", Type: sdk.TypeString, Description: "etcd user (with password_file)"},
-			{Name: "password_file", Type: sdk.TypeString, Description: "file holding the etcd user's password"},
-		},
-		Blocks: []sdk.BlockSchema{{
-			Name: "tls",
-			Schema: sdk.Schema{Attributes: []sdk.Attribute{
-				{Name: "ca_file", Type: sdk.TypeString, Description: "CA bundle that signs the etcd servers' certificates"},
-				{Name: "cert_file", Type: sdk.TypeString, Description: "client certificate (with key_file)"},
-				{Name: "key_file", Type: sdk.TypeString, Description: "client key"},
-				{Name: "server_name", Type: sdk.TypeString, Description: "name to verify the servers' certificates against"},
-			}},
-		}},
-	}
-}
+func Schema() sdk.Schema { return sdk.SchemaOf[Config]() }

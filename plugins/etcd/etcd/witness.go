@@ -28,8 +28,7 @@ var ErrNotConfigured = errors.New("etcd witness: Serve before Configure")
 
 // Plugin is the "etcd" witness (sdk.Witness).
 type Plugin struct {
-	mu  sync.Mutex
-	cfg *settings
+	sdk.Configured[Config]
 	now func() time.Time
 }
 
@@ -43,35 +42,15 @@ func (p *Plugin) Info() sdk.Info {
 	return sdk.Info{Name: "etcd", Kind: sdk.KindWitness, Version: Version}
 }
 
-// Schema implements sdk.Base.
-func (p *Plugin) Schema() sdk.Schema { return Schema() }
-
-// Configure implements sdk.Base.
-func (p *Plugin) Configure(_ context.Context, cfg sdk.Config) error {
-	var c Config
-	if err := cfg.Decode(&c); err != nil {
-		return fmt.Errorf("etcd: %w", err)
-	}
-	s, err := c.settings()
-	if err != nil {
-		return err
-	}
-	p.mu.Lock()
-	p.cfg = s
-	p.mu.Unlock()
-	return nil
-}
-
 // Serve implements sdk.Witness: one etcd client and one lease for the
 // session; every right the session holds is a key bound to that lease, so
 // the lease's revocation at the end gives them all up at once.
 func (p *Plugin) Serve(ctx context.Context, wants <-chan sdk.Want, report func(sdk.Grant)) error {
-	p.mu.Lock()
-	s := p.cfg
-	p.mu.Unlock()
-	if s == nil {
+	cfg := p.Config()
+	if cfg == nil {
 		return ErrNotConfigured
 	}
+	s := cfg.s
 	e := &elector{s: s, report: report, now: p.now, rights: map[string]*right{}}
 	return e.run(ctx, wants)
 }

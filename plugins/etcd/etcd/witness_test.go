@@ -529,12 +529,12 @@ func TestConfig(t *testing.T) {
 		want string
 	}{
 		{map[string]any{"endpoints": []string{"http://198.51.100.31:2379"}, "prefix": "/hawatch/a"}, ""},
-		{map[string]any{"prefix": "/hawatch/a"}, "at least one etcd endpoint"},
+		{map[string]any{"prefix": "/hawatch/a"}, "endpoints is required"},
 		{map[string]any{"endpoints": []string{"198.51.100.31:2379"}, "prefix": "/hawatch/a"}, "want http://host:port"},
 		{map[string]any{"endpoints": []string{"http://198.51.100.31:2379"}, "prefix": "hawatch"}, "absolute key prefix"},
 		{map[string]any{"endpoints": []string{"http://198.51.100.31:2379"}, "prefix": "/hawatch/a", "ttl": "1500ms"}, "whole seconds"},
 		{map[string]any{"endpoints": []string{"http://198.51.100.31:2379"}, "prefix": "/hawatch/a", "margin": "600ms"}, "under half the ttl"},
-		{map[string]any{"endpoints": []string{"http://198.51.100.31:2379"}, "prefix": "/hawatch/a", "password_file": "/x"}, "without username"},
+		{map[string]any{"endpoints": []string{"http://198.51.100.31:2379"}, "prefix": "/hawatch/a", "password_file": "/x"}, "password_file needs username"},
 	} {
 		raw, _ := json.Marshal(tc.cfg)
 		err := New().Configure(context.Background(), sdk.Config{Raw: raw})

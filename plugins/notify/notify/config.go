@@ -5,7 +5,6 @@
 package notify
 
 import (
-	"errors"
 	"fmt"
 	"net"
 	"net/mail"
@@ -27,40 +26,48 @@ const (
 )
 
 // ErrConfig is wrapped by every configuration error.
-var ErrConfig = errors.New("invalid notify config")
+var ErrConfig = sdk.ErrInvalidConfig
 
-// Config is the plugin's `config {}` block as the host sends it (JSON).
-// An absent block arrives as null.
+// Config is the plugin's `config {}` block; its tags are the schema. Each
+// block has a required attribute, so an absent block is nil.
 type Config struct {
-	Node    string         `json:"node"`
-	Exec    *ExecConfig    `json:"exec"`
-	SMTP    *SMTPConfig    `json:"smtp"`
-	Webhook *WebhookConfig `json:"webhook"`
+	Node    string         `hawatch:"node" doc:"this node's name in mail subjects, bodies and webhooks; default the host name"`
+	Exec    *ExecConfig    `hawatch:"exec,one_required=smtp|webhook"`
+	SMTP    *SMTPConfig    `hawatch:"smtp"`
+	Webhook *WebhookConfig `hawatch:"webhook"`
+
+	s *settings // derived by Validate
+}
+
+// Validate derives the sinks' settings (called by the SDK after decoding).
+func (c *Config) Validate() (err error) {
+	c.s, err = c.settings()
+	return err
 }
 
 // ExecConfig is the `exec {}` block.
 type ExecConfig struct {
-	Command string   `json:"command"`
-	Args    []string `json:"args"`
-	Timeout Duration `json:"timeout"`
-	Grace   Duration `json:"grace"`
+	Command string   `hawatch:"command,required,nonempty" doc:"program to run (no shell); gets the args, then INSTANCE|GROUP, name, new state, priority"`
+	Args    []string `hawatch:"args" default:"" doc:"arguments placed before keepalived's notify arguments"`
+	Timeout Duration `hawatch:"timeout" doc:"how long the command may run; default the action's deadline"`
+	Grace   Duration `hawatch:"grace" default:"2s" doc:"time between SIGTERM and SIGKILL of the command's process group on timeout"`
 }
 
 // SMTPConfig is the `smtp {}` block.
 type SMTPConfig struct {
-	Server         string   `json:"server"`
-	From           string   `json:"from"`
-	To             []string `json:"to"`
-	Helo           string   `json:"helo"`
-	ConnectTimeout Duration `json:"connect_timeout"`
+	Server         string   `hawatch:"server,required,kind=address" doc:"SMTP server host:port (plain SMTP, no TLS or auth, as keepalived)"`
+	From           string   `hawatch:"from,required" doc:"envelope and header sender"`
+	To             []string `hawatch:"to,required,nonempty" doc:"recipients"`
+	Helo           string   `hawatch:"helo" doc:"name sent in EHLO/HELO; default node"`
+	ConnectTimeout Duration `hawatch:"connect_timeout" default:"30s" doc:"bound on the TCP connect to the server"`
 }
 
 // WebhookConfig is the `webhook {}` block.
 type WebhookConfig struct {
-	URL     string   `json:"url"`
-	Retries *int     `json:"retries"`
-	Timeout Duration `json:"timeout"`
-	Backoff Duration `json:"backoff"`
+	URL     string   `hawatch:"url,required" pattern:"https?://.+" doc:"http:// or https:// URL that receives a JSON POST per transition"`
+	Retries *int     `hawatch:"retries,min=0,max=100" default:"3" doc:"further attempts after a failed POST (network error, 408, 429 or 5xx)"`
+	Timeout Duration `hawatch:"timeout" default:"5s" doc:"bound on each attempt"`
+	Backoff Duration `hawatch:"backoff" default:"200ms" doc:"wait before the first retry; doubles after each"`
 }
 
 type settings struct {
@@ -192,50 +199,8 @@ func (c *WebhookConfig) settings() (*webhookSettings, error) {
 	return w, nil
 }
 
-// Schema is the declared `config {}` block. Each block has a required
-// attribute, so an absent block reaches the plugin as null.
-func Schema() sdk.Schema {
-	return sdk.Schema{
-		Attributes: []sdk.Attribute{
-			{Name: "node", Type: sdk.TypeString,
-				Description: "this node's name in mail subjects, bodies and webhooks; default the host name"},
-		},
-		Blocks: []sdk.BlockSchema{
-			{Name: "exec", Schema: sdk.Schema{Attributes: []sdk.Attribute{
-				{Name: "command", Type: sdk.TypeString, Required: true,
-					Description: "program to run (no shell); gets the args, then INSTANCE|GROUP, name, new state, priority"},
-				{Name: "args", Type: sdk.TypeListString, Default: []string{},
-					Description: "arguments placed before keepalived's notify arguments"},
-				{Name: "timeout", Type: sdk.TypeDuration,
-					Description: "how long the command may run; default the action's deadline"},
-				{Name: "grace", Type: sdk.TypeDuration, Default: DefaultGrace.String(),
-					Description: "time between SIGTERM and SIGKILL of the command's process group on timeout"},
-			}}},
-			{Name: "smtp", Schema: sdk.Schema{Attributes: []sdk.Attribute{
-				{Name: "server", Type: sdk.TypeString, Required: true,
-					Description: "SMTP server host:port (plain SMTP, no TLS or auth, as keepalived)"},
-				{Name: "from", Type: sdk.TypeString, Required: true,
-					Description: "envelope and header sender"},
-				{Name: "to", Type: sdk.TypeListString, Required: true,
-					Description: "recipients"},
-				{Name: "helo", Type: sdk.TypeString,
-					Description: "name sent in EHLO/HELO; default node"},
-				{Name: "connect_timeout", Type: sdk.TypeDuration, Default: DefaultConnectTimeout.String(),
-					Description: "bound on the TCP connect to the server"},
-			}}},
-			{Name: "webhook", Schema: sdk.Schema{Attributes: []sdk.Attribute{
-				{Name: "url", Type: sdk.TypeString, Required: true,
-					Description: "http:// or https:// URL that receives a JSON POST per transition"},
-				{Name: "retries", Type: sdk.TypeNumber, Default: DefaultRetries,
-					Description: "further attempts after a failed POST (network error, 408, 429 or 5xx)"},
-				{Name: "timeout", Type: sdk.TypeDuration, Default: DefaultWebhookTimeout.String(),
-					Description: "bound on each attempt"},
-				{Name: "backoff", Type: sdk.TypeDuration, Default: DefaultBackoff.String(),
-					Description: "wait before the first retry; doubles after each"},
-			}}},
-		},
-	}
-}
+// Schema is the declared `config {}` block.
+func Schema() sdk.Schema { return sdk.SchemaOf[Config]() }
 
 // Duration is a config duration ("250ms"); see sdk.Duration.
 type Duration = sdk.Duration

@@ -24,10 +24,8 @@ var ErrNotConfigured = errors.New("notify: Notify before Configure")
 
 // Plugin is the "notify" action.
 type Plugin struct {
+	sdk.Configured[Config]
 	now func() time.Time
-
-	mu  sync.Mutex
-	cfg *settings
 }
 
 var _ sdk.Action = (*Plugin)(nil)
@@ -40,35 +38,15 @@ func (p *Plugin) Info() sdk.Info {
 	return sdk.Info{Name: "notify", Kind: sdk.KindAction, Version: Version}
 }
 
-// Schema implements sdk.Base.
-func (p *Plugin) Schema() sdk.Schema { return Schema() }
-
-// Configure implements sdk.Base.
-func (p *Plugin) Configure(_ context.Context, cfg sdk.Config) error {
-	var c Config
-	if err := cfg.Decode(&c); err != nil {
-		return fmt.Errorf("notify: %w", err)
-	}
-	s, err := c.settings()
-	if err != nil {
-		return err
-	}
-	p.mu.Lock()
-	p.cfg = s
-	p.mu.Unlock()
-	return nil
-}
-
 // Notify implements sdk.Action. The configured sinks run in parallel so a
 // slow mail server does not hold back the script; their errors are joined
 // (the host logs and counts them).
 func (p *Plugin) Notify(ctx context.Context, t sdk.Transition) error {
-	p.mu.Lock()
-	s := p.cfg
-	p.mu.Unlock()
-	if s == nil {
+	cfg := p.Config()
+	if cfg == nil {
 		return ErrNotConfigured
 	}
+	s := cfg.s
 	if _, ok := ctx.Deadline(); !ok {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, DefaultDeadline)

@@ -6,7 +6,6 @@
 package process
 
 import (
-	"errors"
 	"fmt"
 	"regexp"
 	"time"
@@ -21,18 +20,26 @@ const (
 )
 
 // ErrConfig is wrapped by every configuration error.
-var ErrConfig = errors.New("invalid process check config")
+var ErrConfig = sdk.ErrInvalidConfig
 
-// Config is the plugin's `config {}` block as the host sends it (JSON).
+// Config is the plugin's `config {}` block; its tags are the schema.
 type Config struct {
-	Name         string   `json:"name"`
-	Pidfile      string   `json:"pidfile"`
-	Cmdline      string   `json:"cmdline"`
-	Min          *int     `json:"min"`
-	Max          int      `json:"max"`
-	Debounce     Duration `json:"debounce"`
-	Rescan       Duration `json:"rescan"`
-	UseConnector *bool    `json:"use_connector"`
+	Name         string   `hawatch:"name,one_required=pidfile|cmdline" doc:"match processes whose comm (/proc/PID/comm) or executable basename equals this"`
+	Pidfile      string   `hawatch:"pidfile" doc:"match the process whose PID is in this file"`
+	Cmdline      string   `hawatch:"cmdline" doc:"match processes whose command line (arguments joined by spaces) matches this regular expression"`
+	Min          *int     `hawatch:"min,min=0" default:"1" doc:"fewest matching processes for ok"`
+	Max          int      `hawatch:"max,min=0,ge=min,zero_unset" default:"0" doc:"most matching processes for ok; 0 means no upper bound"`
+	Debounce     Duration `hawatch:"debounce" default:"0s" doc:"a change between ok and fail must last this long before it is reported"`
+	Rescan       Duration `hawatch:"rescan,min=1ms" default:"100ms" doc:"period of the /proc rescan used when the kernel's proc connector is unavailable"`
+	UseConnector *bool    `hawatch:"use_connector" default:"true" doc:"listen to the netlink proc connector for new processes; false forces the periodic rescan"`
+
+	s *settings // derived by Validate
+}
+
+// Validate derives the watch's settings (called by the SDK after decoding).
+func (c *Config) Validate() (err error) {
+	c.s, err = c.settings()
+	return err
 }
 
 // settings is a validated Config with defaults applied.
@@ -105,26 +112,7 @@ func (c Config) settings() (*settings, error) {
 }
 
 // Schema is the declared `config {}` block.
-func Schema() sdk.Schema {
-	return sdk.Schema{Attributes: []sdk.Attribute{
-		{Name: "name", Type: sdk.TypeString,
-			Description: "match processes whose comm (/proc/PID/comm) or executable basename equals this"},
-		{Name: "pidfile", Type: sdk.TypeString,
-			Description: "match the process whose PID is in this file"},
-		{Name: "cmdline", Type: sdk.TypeString,
-			Description: "match processes whose command line (arguments joined by spaces) matches this regular expression"},
-		{Name: "min", Type: sdk.TypeNumber, Default: DefaultMin,
-			Description: "fewest matching processes for ok"},
-		{Name: "max", Type: sdk.TypeNumber, Default: 0,
-			Description: "most matching processes for ok; 0 means no upper bound"},
-		{Name: "debounce", Type: sdk.TypeDuration, Default: "0s",
-			Description: "a change between ok and fail must last this long before it is reported"},
-		{Name: "rescan", Type: sdk.TypeDuration, Default: DefaultRescan.String(),
-			Description: "period of the /proc rescan used when the kernel's proc connector is unavailable"},
-		{Name: "use_connector", Type: sdk.TypeBool, Default: true,
-			Description: "listen to the netlink proc connector for new processes; false forces the periodic rescan"},
-	}}
-}
+func Schema() sdk.Schema { return sdk.SchemaOf[Config]() }
 
 // Duration is a config duration ("250ms"); see sdk.Duration.
 type Duration = sdk.Duration

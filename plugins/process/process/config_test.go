@@ -67,7 +67,7 @@ func TestConfigure(t *testing.T) {
 				return
 			}
 			if tt.check != nil {
-				tt.check(t, p.cfg)
+				tt.check(t, p.Config().s)
 			}
 		})
 	}

@@ -3,8 +3,6 @@ package process
 import (
 	"context"
 	"errors"
-	"fmt"
-	"sync"
 
 	"github.com/rs/zerolog"
 
@@ -19,11 +17,10 @@ var ErrNotConfigured = errors.New("process check: Watch before Configure")
 
 // Plugin is the "process" check in push form (sdk.Watcher).
 type Plugin struct {
+	sdk.Configured[Config]
 	log  zerolog.Logger
 	root string // procfs mount point
 
-	mu  sync.Mutex
-	cfg *settings
 }
 
 var _ sdk.Watcher = (*Plugin)(nil)
@@ -48,34 +45,13 @@ func (p *Plugin) Info() sdk.Info {
 	return sdk.Info{Name: "process", Kind: sdk.KindCheck, Version: Version}
 }
 
-// Schema implements sdk.Base.
-func (p *Plugin) Schema() sdk.Schema { return Schema() }
-
-// Configure implements sdk.Base. A running Watch keeps the configuration it
-// started with; the host restarts the watch to apply a new one.
-func (p *Plugin) Configure(_ context.Context, cfg sdk.Config) error {
-	var c Config
-	if err := cfg.Decode(&c); err != nil {
-		return fmt.Errorf("process check: %w", err)
-	}
-	s, err := c.settings()
-	if err != nil {
-		return err
-	}
-	p.mu.Lock()
-	p.cfg = s
-	p.mu.Unlock()
-	return nil
-}
-
 // Watch implements sdk.Watcher: it reports once at start and then on every
 // change of the matching set, until ctx ends.
 func (p *Plugin) Watch(ctx context.Context, report func(sdk.Result)) error {
-	p.mu.Lock()
-	s := p.cfg
-	p.mu.Unlock()
-	if s == nil {
+	cfg := p.Config()
+	if cfg == nil {
 		return ErrNotConfigured
 	}
+	s := cfg.s
 	return watch(ctx, s, p.root, p.log, report)
 }

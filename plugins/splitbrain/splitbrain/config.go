@@ -7,7 +7,6 @@
 package splitbrain
 
 import (
-	"errors"
 	"fmt"
 	"net"
 	"net/netip"
@@ -21,15 +20,23 @@ import (
 const DefaultProbeTimeout = 100 * time.Millisecond
 
 // ErrConfig is wrapped by every configuration error.
-var ErrConfig = errors.New("invalid splitbrain config")
+var ErrConfig = sdk.ErrInvalidConfig
 
-// Config is the plugin's `config {}` block as the host sends it (JSON).
+// Config is the plugin's `config {}` block; its tags are the schema.
 type Config struct {
-	Interface    string   `json:"interface"`
-	VIP          string   `json:"vip"`
-	PeerApp      []string `json:"peer_app"`
-	ProbeTimeout Duration `json:"probe_timeout"`
-	VRID         int      `json:"vrid"`
+	Interface    string   `hawatch:"interface,required" doc:"interface that carries the VIP; the ARP probe (IPv4) or neighbour solicitation (IPv6) goes out here"`
+	VIP          string   `hawatch:"vip,required" doc:"virtual address (IPv4 or IPv6) whose other owners are looked for"`
+	PeerApp      []string `hawatch:"peer_app" default:"" doc:"host:port of the peer's application; if set, another owner counts only when one of these accepts a connection"`
+	ProbeTimeout Duration `hawatch:"probe_timeout,min=1ms" default:"100ms" doc:"how long ARP replies or neighbour advertisements are collected, and the connect timeout for peer_app"`
+	VRID         int      `hawatch:"vrid,min=0,max=255" default:"0" doc:"virtual_router_id whose adverts show the other owner alive; 0: any (set it when the node runs several instances)"`
+
+	s *settings // derived by Validate
+}
+
+// Validate derives the guard's settings (called by the SDK after decoding).
+func (c *Config) Validate() (err error) {
+	c.s, err = c.settings()
+	return err
 }
 
 type settings struct {
@@ -78,20 +85,7 @@ func (c Config) settings() (*settings, error) {
 }
 
 // Schema is the declared `config {}` block.
-func Schema() sdk.Schema {
-	return sdk.Schema{Attributes: []sdk.Attribute{
-		{Name: "interface", Type: sdk.TypeString, Required: true,
-			Description: "interface that carries the VIP; the ARP probe (IPv4) or neighbour solicitation (IPv6) goes out here"},
-		{Name: "vip", Type: sdk.TypeString, Required: true,
-			Description: "virtual address (IPv4 or IPv6) whose other owners are looked for"},
-		{Name: "peer_app", Type: sdk.TypeListString, Default: []string{},
-			Description: "host:port of the peer's application; if set, another owner counts only when one of these accepts a connection"},
-		{Name: "probe_timeout", Type: sdk.TypeDuration, Default: DefaultProbeTimeout.String(),
-			Description: "how long ARP replies or neighbour advertisements are collected, and the connect timeout for peer_app"},
-		{Name: "vrid", Type: sdk.TypeNumber, Default: 0,
-			Description: "virtual_router_id whose adverts show the other owner alive; 0: any (set it when the node runs several instances)"},
-	}}
-}
+func Schema() sdk.Schema { return sdk.SchemaOf[Config]() }
 
 // Duration is a config duration ("250ms"); see sdk.Duration.
 type Duration = sdk.Duration

@@ -64,14 +64,12 @@ type ndpConn interface {
 
 // Plugin is the "splitbrain" check in poll form (sdk.Checker).
 type Plugin struct {
+	sdk.Configured[Config]
 	dialARP       func(iface string) (arpConn, error)
 	dialNDP       func(iface string, vip netip.Addr) (ndpConn, error)
 	dialTCP       func(ctx context.Context, addr string) error
 	listenAdverts func(iface string) (advertSource, error)
 	now           func() time.Time
-
-	mu  sync.Mutex
-	cfg *settings
 
 	// The wire watch, kept from check to check (checks run one at a
 	// time; wmu guards it against a Close).
@@ -102,25 +100,6 @@ func (p *Plugin) Info() sdk.Info {
 	return sdk.Info{Name: "splitbrain", Kind: sdk.KindCheck, Version: Version}
 }
 
-// Schema implements sdk.Base.
-func (p *Plugin) Schema() sdk.Schema { return Schema() }
-
-// Configure implements sdk.Base.
-func (p *Plugin) Configure(_ context.Context, cfg sdk.Config) error {
-	var c Config
-	if err := cfg.Decode(&c); err != nil {
-		return fmt.Errorf("splitbrain: %w", err)
-	}
-	s, err := c.settings()
-	if err != nil {
-		return err
-	}
-	p.mu.Lock()
-	p.cfg = s
-	p.mu.Unlock()
-	return nil
-}
-
 // Check implements sdk.Checker:
 //   - fail: another owner of the VIP is visible (a MAC other than ours
 //     claims it over ARP, or over neighbour discovery for an IPv6 VIP)
@@ -135,12 +114,11 @@ func (p *Plugin) Configure(_ context.Context, cfg sdk.Config) error {
 // Both nodes see the VIP owner's reply, the holder and the node that only
 // watches it; the engine acts on the guard only while MASTER.
 func (p *Plugin) Check(ctx context.Context) sdk.Result {
-	p.mu.Lock()
-	s := p.cfg
-	p.mu.Unlock()
-	if s == nil {
+	cfg := p.Config()
+	if cfg == nil {
 		return sdk.Result{Status: sdk.StatusUnknown, Reason: ErrNotConfigured.Error()}
 	}
+	s := cfg.s
 	until := p.listenUntil(ctx, s)
 	detail := map[string]string{"vip": s.vip.String(), "interface": s.iface}
 

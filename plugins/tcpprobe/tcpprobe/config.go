@@ -4,7 +4,6 @@
 package tcpprobe
 
 import (
-	"errors"
 	"fmt"
 	"net"
 	"strings"
@@ -16,21 +15,29 @@ import (
 const DefaultHTTPStatus = 200
 
 // ErrConfig is wrapped by every configuration error.
-var ErrConfig = errors.New("invalid tcpprobe config")
+var ErrConfig = sdk.ErrInvalidConfig
 
-// Config is the plugin's `config {}` block as the host sends it (JSON).
+// Config is the plugin's `config {}` block; its tags are the schema.
 type Config struct {
-	Address string      `json:"address"`
-	Send    string      `json:"send"`
-	Expect  string      `json:"expect"`
-	HTTP    *HTTPConfig `json:"http"`
+	Address string      `hawatch:"address,required,kind=address" doc:"host:port to connect to"`
+	Send    string      `hawatch:"send,conflicts=http" doc:"bytes to write after connecting (not with http)"`
+	Expect  string      `hawatch:"expect" doc:"substring that must appear in what is read back (the response body in http mode)"`
+	HTTP    *HTTPConfig `hawatch:"http"`
+
+	s *settings // derived by Validate
 }
 
 // HTTPConfig is the optional `http {}` block.
 type HTTPConfig struct {
-	Path   string `json:"path"`
-	Status *int   `json:"status"`
-	Host   string `json:"host"`
+	Path   string `hawatch:"path,required" pattern:"/\\S*" doc:"path of the GET request, such as \"/healthz\""`
+	Status *int   `hawatch:"status,min=100,max=599" default:"200" doc:"expected response status"`
+	Host   string `hawatch:"host" doc:"Host header; default the address"`
+}
+
+// Validate derives the probe's settings (called by the SDK after decoding).
+func (c *Config) Validate() (err error) {
+	c.s, err = c.settings()
+	return err
 }
 
 type settings struct {
@@ -84,26 +91,4 @@ func (c Config) settings() (*settings, error) {
 }
 
 // Schema is the declared `config {}` block.
-func Schema() sdk.Schema {
-	return sdk.Schema{
-		Attributes: []sdk.Attribute{
-			{Name: "address", Type: sdk.TypeString, Required: true,
-				Description: "host:port to connect to"},
-			{Name: "send", Type: sdk.TypeString,
-				Description: "bytes to write after connecting (not with http)"},
-			{Name: "expect", Type: sdk.TypeString,
-				Description: "substring that must appear in what is read back (the response body in http mode)"},
-		},
-		Blocks: []sdk.BlockSchema{{
-			Name: "http",
-			Schema: sdk.Schema{Attributes: []sdk.Attribute{
-				{Name: "path", Type: sdk.TypeString, Required: true,
-					Description: "path of the GET request, such as \"/healthz\""},
-				{Name: "status", Type: sdk.TypeNumber, Default: DefaultHTTPStatus,
-					Description: "expected response status"},
-				{Name: "host", Type: sdk.TypeString,
-					Description: "Host header; default the address"},
-			}},
-		}},
-	}
-}
+func Schema() sdk.Schema { return sdk.SchemaOf[Config]() }

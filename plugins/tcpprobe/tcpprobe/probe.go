@@ -11,7 +11,6 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/hawatch/hawatch/sdk"
@@ -32,10 +31,8 @@ var ErrNotConfigured = errors.New("tcpprobe: Check before Configure")
 
 // Plugin is the "tcpprobe" check in poll form (sdk.Checker).
 type Plugin struct {
+	sdk.Configured[Config]
 	now func() time.Time
-
-	mu  sync.Mutex
-	cfg *settings
 }
 
 var _ sdk.Checker = (*Plugin)(nil)
@@ -48,35 +45,15 @@ func (p *Plugin) Info() sdk.Info {
 	return sdk.Info{Name: "tcpprobe", Kind: sdk.KindCheck, Version: Version}
 }
 
-// Schema implements sdk.Base.
-func (p *Plugin) Schema() sdk.Schema { return Schema() }
-
-// Configure implements sdk.Base.
-func (p *Plugin) Configure(_ context.Context, cfg sdk.Config) error {
-	var c Config
-	if err := cfg.Decode(&c); err != nil {
-		return fmt.Errorf("tcpprobe: %w", err)
-	}
-	s, err := c.settings()
-	if err != nil {
-		return err
-	}
-	p.mu.Lock()
-	p.cfg = s
-	p.mu.Unlock()
-	return nil
-}
-
 // Check implements sdk.Checker. A connection that cannot be made, a wrong
 // answer or the deadline passing are failures; only the host cancelling
 // the call (shutdown) gives unknown.
 func (p *Plugin) Check(ctx context.Context) sdk.Result {
-	p.mu.Lock()
-	s := p.cfg
-	p.mu.Unlock()
-	if s == nil {
+	cfg := p.Config()
+	if cfg == nil {
 		return sdk.Result{Status: sdk.StatusUnknown, Reason: ErrNotConfigured.Error()}
 	}
+	s := cfg.s
 	if _, ok := ctx.Deadline(); !ok {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, DefaultTimeout)

@@ -313,6 +313,7 @@ type Schema struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Attributes    []*Attribute           `protobuf:"bytes,1,rep,name=attributes,proto3" json:"attributes,omitempty"`
 	Blocks        []*BlockSchema         `protobuf:"bytes,2,rep,name=blocks,proto3" json:"blocks,omitempty"`
+	Rules         []*Rule                `protobuf:"bytes,3,rep,name=rules,proto3" json:"rules,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -361,22 +362,97 @@ func (x *Schema) GetBlocks() []*BlockSchema {
 	return nil
 }
 
+func (x *Schema) GetRules() []*Rule {
+	if x != nil {
+		return x.Rules
+	}
+	return nil
+}
+
+// Rule is a cross-field constraint (sdk.Rule); the host checks it.
+type Rule struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Op            string                 `protobuf:"bytes,1,opt,name=op,proto3" json:"op,omitempty"` // sdk.RuleOp
+	Attrs         []string               `protobuf:"bytes,2,rep,name=attrs,proto3" json:"attrs,omitempty"`
+	ZeroUnset     bool                   `protobuf:"varint,3,opt,name=zero_unset,json=zeroUnset,proto3" json:"zero_unset,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Rule) Reset() {
+	*x = Rule{}
+	mi := &file_plugin_proto_msgTypes[5]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Rule) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Rule) ProtoMessage() {}
+
+func (x *Rule) ProtoReflect() protoreflect.Message {
+	mi := &file_plugin_proto_msgTypes[5]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Rule.ProtoReflect.Descriptor instead.
+func (*Rule) Descriptor() ([]byte, []int) {
+	return file_plugin_proto_rawDescGZIP(), []int{5}
+}
+
+func (x *Rule) GetOp() string {
+	if x != nil {
+		return x.Op
+	}
+	return ""
+}
+
+func (x *Rule) GetAttrs() []string {
+	if x != nil {
+		return x.Attrs
+	}
+	return nil
+}
+
+func (x *Rule) GetZeroUnset() bool {
+	if x != nil {
+		return x.ZeroUnset
+	}
+	return false
+}
+
 type Attribute struct {
 	state    protoimpl.MessageState `protogen:"open.v1"`
 	Name     string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
-	Type     string                 `protobuf:"bytes,2,opt,name=type,proto3" json:"type,omitempty"` // sdk.Type: "string", "number", "bool", "duration", "list(string)"
+	Type     string                 `protobuf:"bytes,2,opt,name=type,proto3" json:"type,omitempty"` // sdk.Type: "string", "number", "bool", "duration", "port", "address", "list(string)"
 	Required bool                   `protobuf:"varint,3,opt,name=required,proto3" json:"required,omitempty"`
 	// JSON encoding of the default value; empty for none. JSON keeps the
 	// dynamic type (string, number, bool, list) without a oneof per type.
-	DefaultJson   []byte `protobuf:"bytes,4,opt,name=default_json,json=defaultJson,proto3" json:"default_json,omitempty"`
-	Description   string `protobuf:"bytes,5,opt,name=description,proto3" json:"description,omitempty"`
+	DefaultJson []byte `protobuf:"bytes,4,opt,name=default_json,json=defaultJson,proto3" json:"default_json,omitempty"`
+	Description string `protobuf:"bytes,5,opt,name=description,proto3" json:"description,omitempty"`
+	// Declarative constraints (sdk.Attribute), checked by the host at the
+	// attribute's position. Absent fields mean no constraint.
+	Min           *float64 `protobuf:"fixed64,6,opt,name=min,proto3,oneof" json:"min,omitempty"`
+	Max           *float64 `protobuf:"fixed64,7,opt,name=max,proto3,oneof" json:"max,omitempty"`
+	NonEmpty      bool     `protobuf:"varint,8,opt,name=non_empty,json=nonEmpty,proto3" json:"non_empty,omitempty"`
+	OneOf         []string `protobuf:"bytes,9,rep,name=one_of,json=oneOf,proto3" json:"one_of,omitempty"`
+	Pattern       string   `protobuf:"bytes,10,opt,name=pattern,proto3" json:"pattern,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Attribute) Reset() {
 	*x = Attribute{}
-	mi := &file_plugin_proto_msgTypes[5]
+	mi := &file_plugin_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -388,7 +464,7 @@ func (x *Attribute) String() string {
 func (*Attribute) ProtoMessage() {}
 
 func (x *Attribute) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[5]
+	mi := &file_plugin_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -401,7 +477,7 @@ func (x *Attribute) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Attribute.ProtoReflect.Descriptor instead.
 func (*Attribute) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{5}
+	return file_plugin_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *Attribute) GetName() string {
@@ -439,6 +515,41 @@ func (x *Attribute) GetDescription() string {
 	return ""
 }
 
+func (x *Attribute) GetMin() float64 {
+	if x != nil && x.Min != nil {
+		return *x.Min
+	}
+	return 0
+}
+
+func (x *Attribute) GetMax() float64 {
+	if x != nil && x.Max != nil {
+		return *x.Max
+	}
+	return 0
+}
+
+func (x *Attribute) GetNonEmpty() bool {
+	if x != nil {
+		return x.NonEmpty
+	}
+	return false
+}
+
+func (x *Attribute) GetOneOf() []string {
+	if x != nil {
+		return x.OneOf
+	}
+	return nil
+}
+
+func (x *Attribute) GetPattern() string {
+	if x != nil {
+		return x.Pattern
+	}
+	return ""
+}
+
 type BlockSchema struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Name          string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
@@ -450,7 +561,7 @@ type BlockSchema struct {
 
 func (x *BlockSchema) Reset() {
 	*x = BlockSchema{}
-	mi := &file_plugin_proto_msgTypes[6]
+	mi := &file_plugin_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -462,7 +573,7 @@ func (x *BlockSchema) String() string {
 func (*BlockSchema) ProtoMessage() {}
 
 func (x *BlockSchema) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[6]
+	mi := &file_plugin_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -475,7 +586,7 @@ func (x *BlockSchema) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BlockSchema.ProtoReflect.Descriptor instead.
 func (*BlockSchema) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{6}
+	return file_plugin_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *BlockSchema) GetName() string {
@@ -510,7 +621,7 @@ type ConfigureRequest struct {
 
 func (x *ConfigureRequest) Reset() {
 	*x = ConfigureRequest{}
-	mi := &file_plugin_proto_msgTypes[7]
+	mi := &file_plugin_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -522,7 +633,7 @@ func (x *ConfigureRequest) String() string {
 func (*ConfigureRequest) ProtoMessage() {}
 
 func (x *ConfigureRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[7]
+	mi := &file_plugin_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -535,7 +646,7 @@ func (x *ConfigureRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ConfigureRequest.ProtoReflect.Descriptor instead.
 func (*ConfigureRequest) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{7}
+	return file_plugin_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *ConfigureRequest) GetConfigJson() []byte {
@@ -553,7 +664,7 @@ type ConfigureResponse struct {
 
 func (x *ConfigureResponse) Reset() {
 	*x = ConfigureResponse{}
-	mi := &file_plugin_proto_msgTypes[8]
+	mi := &file_plugin_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -565,7 +676,7 @@ func (x *ConfigureResponse) String() string {
 func (*ConfigureResponse) ProtoMessage() {}
 
 func (x *ConfigureResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[8]
+	mi := &file_plugin_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -578,7 +689,7 @@ func (x *ConfigureResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ConfigureResponse.ProtoReflect.Descriptor instead.
 func (*ConfigureResponse) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{8}
+	return file_plugin_proto_rawDescGZIP(), []int{9}
 }
 
 type WatchRequest struct {
@@ -591,7 +702,7 @@ type WatchRequest struct {
 
 func (x *WatchRequest) Reset() {
 	*x = WatchRequest{}
-	mi := &file_plugin_proto_msgTypes[9]
+	mi := &file_plugin_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -603,7 +714,7 @@ func (x *WatchRequest) String() string {
 func (*WatchRequest) ProtoMessage() {}
 
 func (x *WatchRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[9]
+	mi := &file_plugin_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -616,7 +727,7 @@ func (x *WatchRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WatchRequest.ProtoReflect.Descriptor instead.
 func (*WatchRequest) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{9}
+	return file_plugin_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *WatchRequest) GetInterval() *durationpb.Duration {
@@ -649,7 +760,7 @@ type Result struct {
 
 func (x *Result) Reset() {
 	*x = Result{}
-	mi := &file_plugin_proto_msgTypes[10]
+	mi := &file_plugin_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -661,7 +772,7 @@ func (x *Result) String() string {
 func (*Result) ProtoMessage() {}
 
 func (x *Result) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[10]
+	mi := &file_plugin_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -674,7 +785,7 @@ func (x *Result) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Result.ProtoReflect.Descriptor instead.
 func (*Result) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{10}
+	return file_plugin_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *Result) GetStatus() Status {
@@ -730,7 +841,7 @@ type Transition struct {
 
 func (x *Transition) Reset() {
 	*x = Transition{}
-	mi := &file_plugin_proto_msgTypes[11]
+	mi := &file_plugin_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -742,7 +853,7 @@ func (x *Transition) String() string {
 func (*Transition) ProtoMessage() {}
 
 func (x *Transition) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[11]
+	mi := &file_plugin_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -755,7 +866,7 @@ func (x *Transition) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Transition.ProtoReflect.Descriptor instead.
 func (*Transition) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{11}
+	return file_plugin_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *Transition) GetInstance() string {
@@ -822,7 +933,7 @@ type Ack struct {
 
 func (x *Ack) Reset() {
 	*x = Ack{}
-	mi := &file_plugin_proto_msgTypes[12]
+	mi := &file_plugin_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -834,7 +945,7 @@ func (x *Ack) String() string {
 func (*Ack) ProtoMessage() {}
 
 func (x *Ack) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[12]
+	mi := &file_plugin_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -847,7 +958,7 @@ func (x *Ack) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Ack.ProtoReflect.Descriptor instead.
 func (*Ack) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{12}
+	return file_plugin_proto_rawDescGZIP(), []int{13}
 }
 
 // Want is the host's wish for one instance, sent on a witness Session:
@@ -865,7 +976,7 @@ type Want struct {
 
 func (x *Want) Reset() {
 	*x = Want{}
-	mi := &file_plugin_proto_msgTypes[13]
+	mi := &file_plugin_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -877,7 +988,7 @@ func (x *Want) String() string {
 func (*Want) ProtoMessage() {}
 
 func (x *Want) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[13]
+	mi := &file_plugin_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -890,7 +1001,7 @@ func (x *Want) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Want.ProtoReflect.Descriptor instead.
 func (*Want) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{13}
+	return file_plugin_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *Want) GetInstance() string {
@@ -935,7 +1046,7 @@ type Grant struct {
 
 func (x *Grant) Reset() {
 	*x = Grant{}
-	mi := &file_plugin_proto_msgTypes[14]
+	mi := &file_plugin_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -947,7 +1058,7 @@ func (x *Grant) String() string {
 func (*Grant) ProtoMessage() {}
 
 func (x *Grant) ProtoReflect() protoreflect.Message {
-	mi := &file_plugin_proto_msgTypes[14]
+	mi := &file_plugin_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -960,7 +1071,7 @@ func (x *Grant) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Grant.ProtoReflect.Descriptor instead.
 func (*Grant) Descriptor() ([]byte, []int) {
-	return file_plugin_proto_rawDescGZIP(), []int{14}
+	return file_plugin_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *Grant) GetInstance() string {
@@ -1024,18 +1135,32 @@ const file_plugin_proto_rawDesc = "" +
 	"\aversion\x18\x03 \x01(\tR\aversion\"\x0f\n" +
 	"\rSchemaRequest\"C\n" +
 	"\x0eSchemaResponse\x121\n" +
-	"\x06schema\x18\x01 \x01(\v2\x19.hawatch.plugin.v1.SchemaR\x06schema\"~\n" +
+	"\x06schema\x18\x01 \x01(\v2\x19.hawatch.plugin.v1.SchemaR\x06schema\"\xad\x01\n" +
 	"\x06Schema\x12<\n" +
 	"\n" +
 	"attributes\x18\x01 \x03(\v2\x1c.hawatch.plugin.v1.AttributeR\n" +
 	"attributes\x126\n" +
-	"\x06blocks\x18\x02 \x03(\v2\x1e.hawatch.plugin.v1.BlockSchemaR\x06blocks\"\x94\x01\n" +
+	"\x06blocks\x18\x02 \x03(\v2\x1e.hawatch.plugin.v1.BlockSchemaR\x06blocks\x12-\n" +
+	"\x05rules\x18\x03 \x03(\v2\x17.hawatch.plugin.v1.RuleR\x05rules\"K\n" +
+	"\x04Rule\x12\x0e\n" +
+	"\x02op\x18\x01 \x01(\tR\x02op\x12\x14\n" +
+	"\x05attrs\x18\x02 \x03(\tR\x05attrs\x12\x1d\n" +
+	"\n" +
+	"zero_unset\x18\x03 \x01(\bR\tzeroUnset\"\xa0\x02\n" +
 	"\tAttribute\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x12\n" +
 	"\x04type\x18\x02 \x01(\tR\x04type\x12\x1a\n" +
 	"\brequired\x18\x03 \x01(\bR\brequired\x12!\n" +
 	"\fdefault_json\x18\x04 \x01(\fR\vdefaultJson\x12 \n" +
-	"\vdescription\x18\x05 \x01(\tR\vdescription\"p\n" +
+	"\vdescription\x18\x05 \x01(\tR\vdescription\x12\x15\n" +
+	"\x03min\x18\x06 \x01(\x01H\x00R\x03min\x88\x01\x01\x12\x15\n" +
+	"\x03max\x18\a \x01(\x01H\x01R\x03max\x88\x01\x01\x12\x1b\n" +
+	"\tnon_empty\x18\b \x01(\bR\bnonEmpty\x12\x15\n" +
+	"\x06one_of\x18\t \x03(\tR\x05oneOf\x12\x18\n" +
+	"\apattern\x18\n" +
+	" \x01(\tR\apatternB\x06\n" +
+	"\x04_minB\x06\n" +
+	"\x04_max\"p\n" +
 	"\vBlockSchema\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x1a\n" +
 	"\brequired\x18\x02 \x01(\bR\brequired\x121\n" +
@@ -1121,7 +1246,7 @@ func file_plugin_proto_rawDescGZIP() []byte {
 }
 
 var file_plugin_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_plugin_proto_msgTypes = make([]protoimpl.MessageInfo, 16)
+var file_plugin_proto_msgTypes = make([]protoimpl.MessageInfo, 17)
 var file_plugin_proto_goTypes = []any{
 	(Status)(0),                   // 0: hawatch.plugin.v1.Status
 	(GrantState)(0),               // 1: hawatch.plugin.v1.GrantState
@@ -1130,62 +1255,64 @@ var file_plugin_proto_goTypes = []any{
 	(*SchemaRequest)(nil),         // 4: hawatch.plugin.v1.SchemaRequest
 	(*SchemaResponse)(nil),        // 5: hawatch.plugin.v1.SchemaResponse
 	(*Schema)(nil),                // 6: hawatch.plugin.v1.Schema
-	(*Attribute)(nil),             // 7: hawatch.plugin.v1.Attribute
-	(*BlockSchema)(nil),           // 8: hawatch.plugin.v1.BlockSchema
-	(*ConfigureRequest)(nil),      // 9: hawatch.plugin.v1.ConfigureRequest
-	(*ConfigureResponse)(nil),     // 10: hawatch.plugin.v1.ConfigureResponse
-	(*WatchRequest)(nil),          // 11: hawatch.plugin.v1.WatchRequest
-	(*Result)(nil),                // 12: hawatch.plugin.v1.Result
-	(*Transition)(nil),            // 13: hawatch.plugin.v1.Transition
-	(*Ack)(nil),                   // 14: hawatch.plugin.v1.Ack
-	(*Want)(nil),                  // 15: hawatch.plugin.v1.Want
-	(*Grant)(nil),                 // 16: hawatch.plugin.v1.Grant
-	nil,                           // 17: hawatch.plugin.v1.Result.DetailEntry
-	(*durationpb.Duration)(nil),   // 18: google.protobuf.Duration
-	(*timestamppb.Timestamp)(nil), // 19: google.protobuf.Timestamp
+	(*Rule)(nil),                  // 7: hawatch.plugin.v1.Rule
+	(*Attribute)(nil),             // 8: hawatch.plugin.v1.Attribute
+	(*BlockSchema)(nil),           // 9: hawatch.plugin.v1.BlockSchema
+	(*ConfigureRequest)(nil),      // 10: hawatch.plugin.v1.ConfigureRequest
+	(*ConfigureResponse)(nil),     // 11: hawatch.plugin.v1.ConfigureResponse
+	(*WatchRequest)(nil),          // 12: hawatch.plugin.v1.WatchRequest
+	(*Result)(nil),                // 13: hawatch.plugin.v1.Result
+	(*Transition)(nil),            // 14: hawatch.plugin.v1.Transition
+	(*Ack)(nil),                   // 15: hawatch.plugin.v1.Ack
+	(*Want)(nil),                  // 16: hawatch.plugin.v1.Want
+	(*Grant)(nil),                 // 17: hawatch.plugin.v1.Grant
+	nil,                           // 18: hawatch.plugin.v1.Result.DetailEntry
+	(*durationpb.Duration)(nil),   // 19: google.protobuf.Duration
+	(*timestamppb.Timestamp)(nil), // 20: google.protobuf.Timestamp
 }
 var file_plugin_proto_depIdxs = []int32{
 	6,  // 0: hawatch.plugin.v1.SchemaResponse.schema:type_name -> hawatch.plugin.v1.Schema
-	7,  // 1: hawatch.plugin.v1.Schema.attributes:type_name -> hawatch.plugin.v1.Attribute
-	8,  // 2: hawatch.plugin.v1.Schema.blocks:type_name -> hawatch.plugin.v1.BlockSchema
-	6,  // 3: hawatch.plugin.v1.BlockSchema.schema:type_name -> hawatch.plugin.v1.Schema
-	18, // 4: hawatch.plugin.v1.WatchRequest.interval:type_name -> google.protobuf.Duration
-	18, // 5: hawatch.plugin.v1.WatchRequest.timeout:type_name -> google.protobuf.Duration
-	0,  // 6: hawatch.plugin.v1.Result.status:type_name -> hawatch.plugin.v1.Status
-	19, // 7: hawatch.plugin.v1.Result.observed_at:type_name -> google.protobuf.Timestamp
-	17, // 8: hawatch.plugin.v1.Result.detail:type_name -> hawatch.plugin.v1.Result.DetailEntry
-	19, // 9: hawatch.plugin.v1.Transition.at:type_name -> google.protobuf.Timestamp
-	1,  // 10: hawatch.plugin.v1.Grant.state:type_name -> hawatch.plugin.v1.GrantState
-	18, // 11: hawatch.plugin.v1.Grant.valid_for:type_name -> google.protobuf.Duration
-	2,  // 12: hawatch.plugin.v1.Check.Info:input_type -> hawatch.plugin.v1.InfoRequest
-	4,  // 13: hawatch.plugin.v1.Check.Schema:input_type -> hawatch.plugin.v1.SchemaRequest
-	9,  // 14: hawatch.plugin.v1.Check.Configure:input_type -> hawatch.plugin.v1.ConfigureRequest
-	11, // 15: hawatch.plugin.v1.Check.Watch:input_type -> hawatch.plugin.v1.WatchRequest
-	2,  // 16: hawatch.plugin.v1.Action.Info:input_type -> hawatch.plugin.v1.InfoRequest
-	4,  // 17: hawatch.plugin.v1.Action.Schema:input_type -> hawatch.plugin.v1.SchemaRequest
-	9,  // 18: hawatch.plugin.v1.Action.Configure:input_type -> hawatch.plugin.v1.ConfigureRequest
-	13, // 19: hawatch.plugin.v1.Action.Notify:input_type -> hawatch.plugin.v1.Transition
-	2,  // 20: hawatch.plugin.v1.Witness.Info:input_type -> hawatch.plugin.v1.InfoRequest
-	4,  // 21: hawatch.plugin.v1.Witness.Schema:input_type -> hawatch.plugin.v1.SchemaRequest
-	9,  // 22: hawatch.plugin.v1.Witness.Configure:input_type -> hawatch.plugin.v1.ConfigureRequest
-	15, // 23: hawatch.plugin.v1.Witness.Session:input_type -> hawatch.plugin.v1.Want
-	3,  // 24: hawatch.plugin.v1.Check.Info:output_type -> hawatch.plugin.v1.InfoResponse
-	5,  // 25: hawatch.plugin.v1.Check.Schema:output_type -> hawatch.plugin.v1.SchemaResponse
-	10, // 26: hawatch.plugin.v1.Check.Configure:output_type -> hawatch.plugin.v1.ConfigureResponse
-	12, // 27: hawatch.plugin.v1.Check.Watch:output_type -> hawatch.plugin.v1.Result
-	3,  // 28: hawatch.plugin.v1.Action.Info:output_type -> hawatch.plugin.v1.InfoResponse
-	5,  // 29: hawatch.plugin.v1.Action.Schema:output_type -> hawatch.plugin.v1.SchemaResponse
-	10, // 30: hawatch.plugin.v1.Action.Configure:output_type -> hawatch.plugin.v1.ConfigureResponse
-	14, // 31: hawatch.plugin.v1.Action.Notify:output_type -> hawatch.plugin.v1.Ack
-	3,  // 32: hawatch.plugin.v1.Witness.Info:output_type -> hawatch.plugin.v1.InfoResponse
-	5,  // 33: hawatch.plugin.v1.Witness.Schema:output_type -> hawatch.plugin.v1.SchemaResponse
-	10, // 34: hawatch.plugin.v1.Witness.Configure:output_type -> hawatch.plugin.v1.ConfigureResponse
-	16, // 35: hawatch.plugin.v1.Witness.Session:output_type -> hawatch.plugin.v1.Grant
-	24, // [24:36] is the sub-list for method output_type
-	12, // [12:24] is the sub-list for method input_type
-	12, // [12:12] is the sub-list for extension type_name
-	12, // [12:12] is the sub-list for extension extendee
-	0,  // [0:12] is the sub-list for field type_name
+	8,  // 1: hawatch.plugin.v1.Schema.attributes:type_name -> hawatch.plugin.v1.Attribute
+	9,  // 2: hawatch.plugin.v1.Schema.blocks:type_name -> hawatch.plugin.v1.BlockSchema
+	7,  // 3: hawatch.plugin.v1.Schema.rules:type_name -> hawatch.plugin.v1.Rule
+	6,  // 4: hawatch.plugin.v1.BlockSchema.schema:type_name -> hawatch.plugin.v1.Schema
+	19, // 5: hawatch.plugin.v1.WatchRequest.interval:type_name -> google.protobuf.Duration
+	19, // 6: hawatch.plugin.v1.WatchRequest.timeout:type_name -> google.protobuf.Duration
+	0,  // 7: hawatch.plugin.v1.Result.status:type_name -> hawatch.plugin.v1.Status
+	20, // 8: hawatch.plugin.v1.Result.observed_at:type_name -> google.protobuf.Timestamp
+	18, // 9: hawatch.plugin.v1.Result.detail:type_name -> hawatch.plugin.v1.Result.DetailEntry
+	20, // 10: hawatch.plugin.v1.Transition.at:type_name -> google.protobuf.Timestamp
+	1,  // 11: hawatch.plugin.v1.Grant.state:type_name -> hawatch.plugin.v1.GrantState
+	19, // 12: hawatch.plugin.v1.Grant.valid_for:type_name -> google.protobuf.Duration
+	2,  // 13: hawatch.plugin.v1.Check.Info:input_type -> hawatch.plugin.v1.InfoRequest
+	4,  // 14: hawatch.plugin.v1.Check.Schema:input_type -> hawatch.plugin.v1.SchemaRequest
+	10, // 15: hawatch.plugin.v1.Check.Configure:input_type -> hawatch.plugin.v1.ConfigureRequest
+	12, // 16: hawatch.plugin.v1.Check.Watch:input_type -> hawatch.plugin.v1.WatchRequest
+	2,  // 17: hawatch.plugin.v1.Action.Info:input_type -> hawatch.plugin.v1.InfoRequest
+	4,  // 18: hawatch.plugin.v1.Action.Schema:input_type -> hawatch.plugin.v1.SchemaRequest
+	10, // 19: hawatch.plugin.v1.Action.Configure:input_type -> hawatch.plugin.v1.ConfigureRequest
+	14, // 20: hawatch.plugin.v1.Action.Notify:input_type -> hawatch.plugin.v1.Transition
+	2,  // 21: hawatch.plugin.v1.Witness.Info:input_type -> hawatch.plugin.v1.InfoRequest
+	4,  // 22: hawatch.plugin.v1.Witness.Schema:input_type -> hawatch.plugin.v1.SchemaRequest
+	10, // 23: hawatch.plugin.v1.Witness.Configure:input_type -> hawatch.plugin.v1.ConfigureRequest
+	16, // 24: hawatch.plugin.v1.Witness.Session:input_type -> hawatch.plugin.v1.Want
+	3,  // 25: hawatch.plugin.v1.Check.Info:output_type -> hawatch.plugin.v1.InfoResponse
+	5,  // 26: hawatch.plugin.v1.Check.Schema:output_type -> hawatch.plugin.v1.SchemaResponse
+	11, // 27: hawatch.plugin.v1.Check.Configure:output_type -> hawatch.plugin.v1.ConfigureResponse
+	13, // 28: hawatch.plugin.v1.Check.Watch:output_type -> hawatch.plugin.v1.Result
+	3,  // 29: hawatch.plugin.v1.Action.Info:output_type -> hawatch.plugin.v1.InfoResponse
+	5,  // 30: hawatch.plugin.v1.Action.Schema:output_type -> hawatch.plugin.v1.SchemaResponse
+	11, // 31: hawatch.plugin.v1.Action.Configure:output_type -> hawatch.plugin.v1.ConfigureResponse
+	15, // 32: hawatch.plugin.v1.Action.Notify:output_type -> hawatch.plugin.v1.Ack
+	3,  // 33: hawatch.plugin.v1.Witness.Info:output_type -> hawatch.plugin.v1.InfoResponse
+	5,  // 34: hawatch.plugin.v1.Witness.Schema:output_type -> hawatch.plugin.v1.SchemaResponse
+	11, // 35: hawatch.plugin.v1.Witness.Configure:output_type -> hawatch.plugin.v1.ConfigureResponse
+	17, // 36: hawatch.plugin.v1.Witness.Session:output_type -> hawatch.plugin.v1.Grant
+	25, // [25:37] is the sub-list for method output_type
+	13, // [13:25] is the sub-list for method input_type
+	13, // [13:13] is the sub-list for extension type_name
+	13, // [13:13] is the sub-list for extension extendee
+	0,  // [0:13] is the sub-list for field type_name
 }
 
 func init() { file_plugin_proto_init() }
@@ -1193,13 +1320,14 @@ func file_plugin_proto_init() {
 	if File_plugin_proto != nil {
 		return
 	}
+	file_plugin_proto_msgTypes[6].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_plugin_proto_rawDesc), len(file_plugin_proto_rawDesc)),
 			NumEnums:      2,
-			NumMessages:   16,
+			NumMessages:   17,
 			NumExtensions: 0,
 			NumServices:   3,
 		},
