@@ -211,7 +211,9 @@ func Parse(src []byte, filename string) (*Config, hcl.Diagnostics) {
 	}
 
 	var raw fileSchema
-	diags = append(diags, gohcl.DecodeBody(file.Body, nil, &raw)...)
+	decodeDiags := gohcl.DecodeBody(file.Body, nil, &raw)
+	listValidNames(file.Body, decodeDiags)
+	diags = append(diags, decodeDiags...)
 
 	d := &decoder{}
 	build(d, &raw, cfg)
