@@ -463,26 +463,28 @@ func (e *elector) renewLoop(ctx context.Context, out chan<- renewal) {
 	}
 }
 
-// renew sends one keepalive through every member at once and returns when
-// the first one is answered (or every one failed): a member that is down or
-// cut off costs nothing while another still reaches the leader.
+// renew sends one keepalive through every member at once, and through the
+// client's own balancer, and returns when the first one is answered (or
+// every one failed): a member that is down or cut off costs nothing while
+// another still reaches the leader. The balancer's way counts too: after
+// the whole cluster was down, the per-member connections come back on
+// gRPC's reconnect backoff (seconds), while the balancer that just carried
+// the acquiring transaction is connected; a grant confirmed by nobody for a
+// ttl would lapse although etcd is back.
 func (e *elector) renew(ctx context.Context, lease clientv3.LeaseID) error {
-	if len(e.renewers) == 0 {
-		_, err := e.cli.KeepAliveOnce(ctx, lease)
-		return err
-	}
+	ways := append([]clientv3.Lease{e.cli}, e.renewers...)
 	ctx, cancel := context.WithCancel(ctx)
-	errs := make(chan error, len(e.renewers))
+	errs := make(chan error, len(ways))
 	var wg sync.WaitGroup
 	defer func() { cancel(); wg.Wait() }()
-	for _, l := range e.renewers {
+	for _, l := range ways {
 		wg.Go(func() {
 			_, err := l.KeepAliveOnce(ctx, lease)
 			errs <- err
 		})
 	}
 	var first error
-	for range e.renewers {
+	for range ways {
 		err := <-errs
 		if err == nil || errors.Is(err, rpctypes.ErrLeaseNotFound) {
 			return err // the leader's answer, whichever member carried it
