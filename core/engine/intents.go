@@ -2,7 +2,10 @@ package engine
 
 import (
 	"context"
+	"errors"
 	"sync"
+
+	"github.com/rs/zerolog"
 )
 
 // intents is the half of a kernel worker (VIPs, routes) that the loop
@@ -15,6 +18,39 @@ type intents[O interface{ settled() bool }] struct {
 	owners map[string]O
 	kick   chan struct{}
 	passed chan struct{} // closed and replaced after every pass
+
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+}
+
+// reconciler is the kernel manager a worker runs beside its passes: it
+// puts back what someone else removed, until ctx ends.
+type reconciler interface {
+	Run(ctx context.Context) error
+	Close() error
+}
+
+// start runs the manager's reconciler and the worker's passes until stop;
+// a reconciler that ends with an error is logged as what stopped.
+func (q *intents[O]) start(parent context.Context, mgr reconciler, pass func(context.Context) bool, log zerolog.Logger, what string) {
+	ctx, cancel := context.WithCancel(parent)
+	q.cancel = cancel
+	q.wg.Go(func() {
+		if err := mgr.Run(ctx); err != nil && !errors.Is(err, context.Canceled) {
+			log.Error().Err(err).Msg(what + " stopped")
+		}
+	})
+	q.wg.Go(func() { q.run(ctx, pass) })
+}
+
+// stop ends both goroutines, waits for them and closes the manager. It
+// releases nothing: drain first.
+func (q *intents[O]) stop(mgr reconciler) error {
+	if q.cancel != nil {
+		q.cancel()
+	}
+	q.wg.Wait()
+	return mgr.Close()
 }
 
 func newIntents[O interface{ settled() bool }]() intents[O] {

@@ -2,11 +2,9 @@ package engine
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net/netip"
 	"reflect"
-	"sync"
 	"time"
 
 	"github.com/hashicorp/hcl/v2"
@@ -62,9 +60,6 @@ type routeWorker struct {
 	timeout time.Duration
 
 	intents[*routeOwner]
-
-	cancel context.CancelFunc
-	wg     sync.WaitGroup
 }
 
 func newRouteWorker(log zerolog.Logger, mgr RouteManager, timeout time.Duration) *routeWorker {
@@ -72,23 +67,10 @@ func newRouteWorker(log zerolog.Logger, mgr RouteManager, timeout time.Duration)
 }
 
 func (w *routeWorker) start(parent context.Context) {
-	ctx, cancel := context.WithCancel(parent)
-	w.cancel = cancel
-	w.wg.Go(func() {
-		if err := w.mgr.Run(ctx); err != nil && !errors.Is(err, context.Canceled) {
-			w.log.Error().Err(err).Msg("route reconciler stopped")
-		}
-	})
-	w.wg.Go(func() { w.run(ctx, w.pass) })
+	w.intents.start(parent, w.mgr, w.pass, w.log, "route reconciler")
 }
 
-func (w *routeWorker) stop() error {
-	if w.cancel != nil {
-		w.cancel()
-	}
-	w.wg.Wait()
-	return w.mgr.Close()
-}
+func (w *routeWorker) stop() error { return w.intents.stop(w.mgr) }
 
 // register makes an owner known; a re-registered one (an instance
 // restarted by a reload) keeps what the manager holds for it until its

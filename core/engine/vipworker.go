@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"net/netip"
-	"sync"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -113,9 +112,6 @@ type vipWorker struct {
 	// rebindGen is the latest Rebind asked for, reboundGen the latest
 	// carried out.
 	rebindGen, reboundGen uint64
-
-	cancel context.CancelFunc
-	wg     sync.WaitGroup
 }
 
 func newVIPWorker(log zerolog.Logger, ifname string, mgr VIPManager, timeout time.Duration, report func(context.Context, vipDone)) *vipWorker {
@@ -127,25 +123,12 @@ func newVIPWorker(log zerolog.Logger, ifname string, mgr VIPManager, timeout tim
 
 // start runs the manager's reconciler and the worker until stop.
 func (w *vipWorker) start(parent context.Context) {
-	ctx, cancel := context.WithCancel(parent)
-	w.cancel = cancel
-	w.wg.Go(func() {
-		if err := w.mgr.Run(ctx); err != nil && !errors.Is(err, context.Canceled) {
-			w.log.Error().Str("interface", w.ifname).Err(err).Msg("VIP reconciler stopped")
-		}
-	})
-	w.wg.Go(func() { w.run(ctx, w.pass) })
+	w.intents.start(parent, w.mgr, w.pass, w.log.With().Str("interface", w.ifname).Logger(), "VIP reconciler")
 }
 
-// stop ends both goroutines, waits for them and closes the manager. It
-// does not release anything: drain first.
-func (w *vipWorker) stop() error {
-	if w.cancel != nil {
-		w.cancel()
-	}
-	w.wg.Wait()
-	return w.mgr.Close()
-}
+// stop ends both goroutines and closes the manager. It releases nothing:
+// drain first.
+func (w *vipWorker) stop() error { return w.intents.stop(w.mgr) }
 
 // register makes an instance known (watched, unless it is the address
 // owner) before its first intent. An instance restarted by a reload under
