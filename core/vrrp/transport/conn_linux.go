@@ -9,6 +9,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"syscall"
+	"time"
+	"unsafe"
 
 	"golang.org/x/net/ipv4"
 	"golang.org/x/net/ipv6"
@@ -39,13 +41,17 @@ type Conn struct {
 	closed atomic.Bool
 	drops  dropCounters
 
+	// polled: the descriptor fd is outside the Go runtime's poller
+	// (Options.Polled); pc is closed and raw is not used.
+	polled bool
+	fd     int
+
 	rmu    sync.Mutex
+	rx     recvState
 	rbuf   []byte
-	roob   []byte
 	rn     int
 	roobn  int
 	rflags int
-	rfrom  unix.Sockaddr
 	rerr   error
 	readFn func(fd uintptr) bool
 
@@ -53,9 +59,49 @@ type Conn struct {
 	wbuf     []byte // what goes out: IPv4 header + payload, or IPv6 payload
 	woob     []byte // IPv6: IPV6_PKTINFO with our source and interface
 	wto      unix.Sockaddr
+	wto4     unix.SockaddrInet4 // wto points here or at wto6: no allocation per send
+	wto6     unix.SockaddrInet6
 	wscratch []byte // IPv4 header + payload
 	werr     error
 	writeFn  func(fd uintptr) bool
+}
+
+// recvState is what recvmsg fills in, kept with the Conn so a read
+// allocates nothing (unix.Recvmsg allocates the source address).
+type recvState struct {
+	msg  unix.Msghdr
+	iov  unix.Iovec
+	from unix.RawSockaddrAny
+	oob  [128]byte
+}
+
+// recvmsg reads one datagram into buf with the reused header.
+func (c *Conn) recvmsg(fd int, buf []byte) (n, oobn, flags int, err error) {
+	r := &c.rx
+	r.iov.Base = &buf[0]
+	r.iov.SetLen(len(buf))
+	r.msg.Name = (*byte)(unsafe.Pointer(&r.from))
+	r.msg.Namelen = unix.SizeofSockaddrAny
+	r.msg.Iov = &r.iov
+	r.msg.SetIovlen(1)
+	r.msg.Control = &r.oob[0]
+	r.msg.SetControllen(len(r.oob))
+	rn, _, errno := unix.Syscall(unix.SYS_RECVMSG, uintptr(fd), uintptr(unsafe.Pointer(&r.msg)), 0)
+	r.iov.Base = nil // do not keep the caller's buffer alive
+	if errno != 0 {
+		return 0, 0, 0, errno
+	}
+	return int(rn), int(r.msg.Controllen), int(r.msg.Flags), nil
+}
+
+// source is the sender's address recvmsg reported (IPv6; an IPv4 raw
+// socket has it in the header).
+func (r *recvState) source() netip.Addr {
+	if r.from.Addr.Family != unix.AF_INET6 {
+		return netip.Addr{}
+	}
+	sa := (*unix.RawSockaddrInet6)(unsafe.Pointer(&r.from))
+	return netip.AddrFrom16(sa.Addr)
 }
 
 type dropCounters struct {
@@ -113,9 +159,8 @@ func Listen(opts Options) (*Conn, error) {
 		}
 		return nil, fmt.Errorf("listen %s %s: %w", opts.Family, opts.Interface, err)
 	}
-	c.roob = make([]byte, 128)
 	c.readFn = func(fd uintptr) bool {
-		c.rn, c.roobn, c.rflags, c.rfrom, c.rerr = unix.Recvmsg(int(fd), c.rbuf, c.roob, 0)
+		c.rn, c.roobn, c.rflags, c.rerr = c.recvmsg(int(fd), c.rbuf)
 		return c.rerr != unix.EAGAIN
 	}
 	c.writeFn = func(fd uintptr) bool {
@@ -125,7 +170,30 @@ func Listen(opts Options) (*Conn, error) {
 	if opts.Family == IPv6 {
 		c.woob = unix.PktInfo6(&unix.Inet6Pktinfo{Addr: c.local.As16(), Ifindex: uint32(ifi.Index)})
 	}
+	if opts.Polled {
+		if err := c.detach(); err != nil {
+			c.pc.Close()
+			return nil, fmt.Errorf("listen %s %s: %w", opts.Family, opts.Interface, err)
+		}
+	}
 	return c, nil
+}
+
+// detach moves the socket out of the Go runtime's poller: a duplicate of
+// the descriptor (same socket, options, group membership) is kept and the
+// registered one closed, so readiness wakes only the owner's own epoll.
+func (c *Conn) detach() error {
+	var fd int
+	var derr error
+	if err := c.raw.Control(func(s uintptr) { fd, derr = unix.FcntlInt(s, unix.F_DUPFD_CLOEXEC, 0) }); err != nil {
+		return err
+	}
+	if derr != nil {
+		return fmt.Errorf("dup: %w", derr)
+	}
+	c.pc.Close()
+	c.fd, c.polled = fd, true
+	return nil
 }
 
 func (c *Conn) openIPv4(unicast bool) error {
@@ -221,6 +289,11 @@ func (c *Conn) socketOptions(level, multicastAll int) error {
 		}
 		if serr = unix.SetsockoptInt(int(fd), level, multicastAll, 0); serr != nil {
 			serr = fmt.Errorf("MULTICAST_ALL: %w", serr)
+			return
+		}
+		// The kernel's receive time of each packet (Packet.At).
+		if serr = unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_TIMESTAMPNS, 1); serr != nil {
+			serr = fmt.Errorf("SO_TIMESTAMPNS: %w", serr)
 		}
 	})
 	if err != nil {
@@ -263,8 +336,12 @@ func sourceAddr(ifi *net.Interface, f Family) (netip.Addr, error) {
 // ReadPacket blocks until a packet for this socket arrives and returns it.
 // Payload aliases buf; a buffer of at least the interface MTU avoids
 // truncation (truncated packets are dropped and counted). After Close it
-// returns net.ErrClosed.
+// returns net.ErrClosed. A polled socket (Options.Polled) has no blocking
+// read: use TryReadPacket.
 func (c *Conn) ReadPacket(buf []byte) (Packet, error) {
+	if c.polled {
+		return Packet{}, fmt.Errorf("vrrp transport %s %s: read: %w", c.family, c.ifi.Name, ErrPolled)
+	}
 	c.rmu.Lock()
 	defer c.rmu.Unlock()
 	for {
@@ -280,21 +357,95 @@ func (c *Conn) ReadPacket(buf []byte) (Packet, error) {
 			}
 			return Packet{}, fmt.Errorf("vrrp transport %s %s: read: %w", c.family, c.ifi.Name, err)
 		}
-		if c.rflags&unix.MSG_TRUNC != 0 {
-			c.drops.truncated.Add(1)
-			continue
-		}
-		var pkt Packet
-		var ok bool
-		if c.family == IPv4 {
-			pkt, ok = c.parseIPv4(buf[:c.rn], c.roob[:c.roobn])
-		} else {
-			pkt, ok = c.parseIPv6(buf[:c.rn], c.roob[:c.roobn], c.rfrom)
-		}
-		if ok && c.accept(&pkt) {
+		if pkt, ok := c.packet(buf); ok {
 			return pkt, nil
 		}
 	}
+}
+
+// TryReadPacket returns the next queued packet of a polled socket, or
+// ErrWouldBlock when none is queued (wait for FD to be readable). Payload
+// aliases buf. It allocates nothing.
+func (c *Conn) TryReadPacket(buf []byte) (Packet, error) {
+	if !c.polled {
+		return Packet{}, fmt.Errorf("vrrp transport %s %s: read: %w", c.family, c.ifi.Name, ErrNotPolled)
+	}
+	c.rmu.Lock()
+	defer c.rmu.Unlock()
+	for {
+		if c.closed.Load() {
+			return Packet{}, net.ErrClosed
+		}
+		var err error
+		c.rn, c.roobn, c.rflags, err = c.recvmsg(c.fd, buf)
+		switch {
+		case err == unix.EAGAIN:
+			return Packet{}, ErrWouldBlock
+		case err == unix.EINTR:
+			continue
+		case err != nil:
+			return Packet{}, fmt.Errorf("vrrp transport %s %s: read: %w", c.family, c.ifi.Name, err)
+		}
+		if pkt, ok := c.packet(buf); ok {
+			return pkt, nil
+		}
+	}
+}
+
+// FD is the descriptor of a polled socket, for the owner's epoll; -1 for
+// a socket in the Go runtime's poller.
+func (c *Conn) FD() int {
+	if !c.polled {
+		return -1
+	}
+	return c.fd
+}
+
+// packet turns the datagram recvmsg just read into buf into a Packet, or
+// counts why it is not one for this socket.
+func (c *Conn) packet(buf []byte) (Packet, bool) {
+	if c.rflags&unix.MSG_TRUNC != 0 {
+		c.drops.truncated.Add(1)
+		return Packet{}, false
+	}
+	oob := c.rx.oob[:c.roobn]
+	var pkt Packet
+	var ok bool
+	if c.family == IPv4 {
+		pkt, ok = c.parseIPv4(buf[:c.rn], oob)
+	} else {
+		pkt, ok = c.parseIPv6(buf[:c.rn], oob, c.rx.source())
+	}
+	if !ok || !c.accept(&pkt) {
+		return Packet{}, false
+	}
+	pkt.At = arrival(oob, time.Now())
+	return pkt, true
+}
+
+// maxQueueAge bounds how long ago a kernel receive timestamp may lie: the
+// wall clock it is taken on can be stepped while a packet waits, and a
+// stamp beyond this (or in the future) is not believed.
+const maxQueueAge = 10 * time.Second
+
+// arrival is when the kernel received the packet whose control messages
+// are oob, on now's monotonic clock: now less the time the packet waited
+// in the socket queue (SO_TIMESTAMPNS). Without a usable stamp it is now.
+func arrival(oob []byte, now time.Time) time.Time {
+	var age time.Duration
+	forEachCmsg(oob, func(level, typ int32, data []byte) {
+		if level != unix.SOL_SOCKET || typ != unix.SCM_TIMESTAMPNS || len(data) < 16 {
+			return
+		}
+		sec := int64(binary.NativeEndian.Uint64(data[0:8]))
+		nsec := int64(binary.NativeEndian.Uint64(data[8:16]))
+		// now.Sub of a time without a monotonic reading compares wall
+		// clocks, which is what the stamp is on.
+		if a := now.Sub(time.Unix(sec, nsec)); a > 0 && a <= maxQueueAge {
+			age = a
+		}
+	})
+	return now.Add(-age)
 }
 
 // parseIPv4 splits what a raw IPv4 socket hands over (header included, as
@@ -331,11 +482,8 @@ func (c *Conn) parseIPv4(b, oob []byte) (Packet, bool) {
 // parseIPv6 reads source from the socket address and destination, hop
 // limit and interface from IPV6_PKTINFO / IPV6_HOPLIMIT (raw IPv6 sockets
 // strip the header).
-func (c *Conn) parseIPv6(b, oob []byte, from unix.Sockaddr) (Packet, bool) {
-	pkt := Packet{Payload: b, TTL: -1}
-	if sa, ok := from.(*unix.SockaddrInet6); ok {
-		pkt.Src = netip.AddrFrom16(sa.Addr)
-	}
+func (c *Conn) parseIPv6(b, oob []byte, src netip.Addr) (Packet, bool) {
+	pkt := Packet{Payload: b, TTL: -1, Src: src}
 	forEachCmsg(oob, func(level, typ int32, data []byte) {
 		if level != unix.IPPROTO_IPV6 {
 			return
@@ -412,15 +560,25 @@ func (c *Conn) WriteTo(payload []byte, dst netip.Addr) error {
 	defer c.wmu.Unlock()
 	if c.family == IPv4 {
 		c.wbuf = c.ipv4Datagram(payload, dst)
-		c.wto = &unix.SockaddrInet4{Addr: dst.As4()}
+		c.wto4.Addr = dst.As4()
+		c.wto = &c.wto4
 	} else {
 		c.wbuf = payload
 		// The interface comes from IPV6_PKTINFO (and SO_BINDTODEVICE), so
 		// link-local destinations need no zone here.
-		c.wto = &unix.SockaddrInet6{Addr: dst.As16()}
+		c.wto6.Addr = dst.As16()
+		c.wto = &c.wto6
 	}
-	err := c.raw.Write(c.writeFn)
-	if err == nil {
+	var err error
+	if c.polled {
+		// A raw socket's send buffer is rarely full; when it is, the
+		// advert is lost like one dropped on the wire (EAGAIN returned).
+		if c.closed.Load() {
+			err = net.ErrClosed
+		} else {
+			_, err = unix.SendmsgN(c.fd, c.wbuf, c.woob, c.wto, 0)
+		}
+	} else if err = c.raw.Write(c.writeFn); err == nil {
 		err = c.werr
 	}
 	c.wbuf, c.wto = nil, nil
@@ -476,6 +634,16 @@ func (c *Conn) Interface() *net.Interface { return c.ifi }
 // Close closes the socket; a blocked ReadPacket returns net.ErrClosed.
 func (c *Conn) Close() error {
 	if c.closed.Swap(true) {
+		return nil
+	}
+	if c.polled {
+		// Under rmu: a TryReadPacket in progress must not read a
+		// descriptor number the kernel may already have reused.
+		c.rmu.Lock()
+		defer c.rmu.Unlock()
+		if err := unix.Close(c.fd); err != nil {
+			return fmt.Errorf("vrrp transport %s %s: close: %w", c.family, c.ifi.Name, err)
+		}
 		return nil
 	}
 	if err := c.pc.Close(); err != nil {

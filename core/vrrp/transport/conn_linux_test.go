@@ -455,15 +455,27 @@ func TestKeepalivedAdvertReceivedAndMatched(t *testing.T) {
 }
 
 // BenchmarkSendReceive measures one 20-byte advert sent by A and read by B
-// over the lab bridge (both sockets in multicast mode).
+// over the lab bridge (both sockets in multicast mode), with the sockets in
+// the Go poller and polled by their owner.
 func BenchmarkSendReceive(b *testing.B) {
 	for _, f := range []transport.Family{transport.IPv4, transport.IPv6} {
 		b.Run(f.String(), func(b *testing.B) {
+			benchSendReceive(b, f, false)
+		})
+		b.Run(f.String()+"/polled", func(b *testing.B) {
+			benchSendReceive(b, f, true)
+		})
+	}
+}
+
+func benchSendReceive(b *testing.B, f transport.Family, polled bool) {
+	{
+		{
 			lab := netlab.New(b, netlab.Options{Nodes: 2, NoClient: true, IPv6: true})
 			var ca, cb *transport.Conn
 			for i, n := range lab.Nodes {
 				if err := n.Do(func() (err error) {
-					c, err := transport.Listen(transport.Options{Interface: "eth0", Family: f})
+					c, err := transport.Listen(transport.Options{Interface: "eth0", Family: f, Polled: polled})
 					if i == 0 {
 						ca = c
 					} else {
@@ -484,10 +496,15 @@ func BenchmarkSendReceive(b *testing.B) {
 				if err := ca.WriteTo(msg, ca.Group()); err != nil {
 					b.Fatal(err)
 				}
-				if _, err := cb.ReadPacket(buf); err != nil {
+				if polled {
+					waitReadable(b, cb.FD())
+					if _, err := cb.TryReadPacket(buf); err != nil {
+						b.Fatal(err)
+					}
+				} else if _, err := cb.ReadPacket(buf); err != nil {
 					b.Fatal(err)
 				}
 			}
-		})
+		}
 	}
 }

@@ -14,6 +14,8 @@ type Conn struct{}
 func Listen(opts Options) (*Conn, error) { return nil, ErrUnsupported }
 
 func (c *Conn) ReadPacket(buf []byte) (Packet, error)        { return Packet{}, ErrUnsupported }
+func (c *Conn) TryReadPacket(buf []byte) (Packet, error)     { return Packet{}, ErrUnsupported }
+func (c *Conn) FD() int                                      { return -1 }
 func (c *Conn) WriteTo(payload []byte, dst netip.Addr) error { return ErrUnsupported }
 func (c *Conn) LocalAddr() netip.Addr                        { return netip.Addr{} }
 func (c *Conn) Group() netip.Addr                            { return netip.Addr{} }

@@ -21,6 +21,7 @@ package transport
 import (
 	"errors"
 	"net/netip"
+	"time"
 )
 
 // Family selects IPv4 or IPv6.
@@ -76,6 +77,12 @@ var (
 	ErrNoSource = errors.New("vrrp transport: no source address on interface")
 	// ErrAddressFamily is returned when an address does not match the socket's family.
 	ErrAddressFamily = errors.New("vrrp transport: address of the wrong family")
+	// ErrWouldBlock is returned by TryReadPacket when no packet is queued.
+	ErrWouldBlock = errors.New("vrrp transport: no packet queued")
+	// ErrPolled is returned by ReadPacket on a polled socket.
+	ErrPolled = errors.New("socket is polled by its owner: use TryReadPacket")
+	// ErrNotPolled is returned by TryReadPacket on a socket in the Go poller.
+	ErrNotPolled = errors.New("socket is not polled (Options.Polled): use ReadPacket")
 )
 
 // Options configures Listen.
@@ -96,6 +103,12 @@ type Options struct {
 	// are dropped and counted as DropPeer. Meant for unicast mode, applied in
 	// either mode. IPv6 zones are ignored when comparing.
 	Peers []netip.Addr
+	// Polled leaves the socket out of the Go runtime's network poller: its
+	// owner waits for FD with its own epoll and reads with TryReadPacket
+	// (ReadPacket is refused). A loop that owns its sockets then wakes once
+	// per packet, where a reading goroutine costs a wake-up in the poller and
+	// another in the goroutine it hands the packet to.
+	Polled bool
 	// UnicastTTL is the TTL / hop limit of packets sent to unicast
 	// destinations (keepalived's unicast_ttl); 0 means HopLimit. Packets to
 	// the multicast group always carry HopLimit.
@@ -113,4 +126,8 @@ type Packet struct {
 	// TTL is the IPv4 TTL or the IPv6 hop limit as received.
 	TTL     int
 	IfIndex int
+	// At is when the kernel received the packet (SO_TIMESTAMPNS), on the
+	// monotonic clock of time.Now: a packet that waited in the socket queue
+	// while its reader was late carries the time it arrived.
+	At time.Time
 }
