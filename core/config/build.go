@@ -207,6 +207,14 @@ func (b *builder) node(n *nodeBlock) Node {
 	if n.Realtime != nil {
 		b.intRange(n.Realtime, &out.RealtimePriority, 0, 99)
 	}
+	if n.MaxAutoPrio != nil {
+		b.intRange(n.MaxAutoPrio, &out.MaxAutoPriority, 0, 99)
+		if out.MaxAutoPriority > 0 && out.MaxAutoPriority < out.RealtimePriority {
+			b.errorf(n.MaxAutoPrio.Range, "Invalid value for max_auto_priority",
+				"max_auto_priority %d is below realtime_priority %d: the loop starts above the most it may escalate to.",
+				out.MaxAutoPriority, out.RealtimePriority)
+		}
+	}
 	if n.LockMemory != nil {
 		b.bool(n.LockMemory, &out.LockMemory)
 	}

@@ -112,6 +112,11 @@ type Node struct {
 	// (1-99, keepalived's vrrp_rt_priority), so adverts leave on time on a
 	// busy machine; 0: the normal scheduler.
 	RealtimePriority int
+	// MaxAutoPriority lets the VRRP loop raise its own thread's SCHED_RR
+	// priority, one step each time it wakes up late (by more than a quarter
+	// of the shortest advert interval), up to this (1-99; keepalived's
+	// max_auto_priority); 0: never.
+	MaxAutoPriority int
 	// LockMemory keeps the daemon's pages in RAM once touched (keepalived's
 	// vrrp_no_swap): under memory pressure the code that sends adverts is
 	// never evicted and read back in from disk mid-interval.

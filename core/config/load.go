@@ -37,6 +37,7 @@ type nodeBlock struct {
 	LogLevel      *hcl.Attribute `hcl:"log_level,attr"`
 	LogFormat     *hcl.Attribute `hcl:"log_format,attr"`
 	Realtime      *hcl.Attribute `hcl:"realtime_priority,attr"`
+	MaxAutoPrio   *hcl.Attribute `hcl:"max_auto_priority,attr"`
 	LockMemory    *hcl.Attribute `hcl:"lock_memory,attr"`
 	Strict        *hcl.Attribute `hcl:"strict,attr"`
 	DefRange      hcl.Range      `hcl:",def_range"`

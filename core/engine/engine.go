@@ -115,6 +115,18 @@ type Engine struct {
 	linkCh  chan LinkState
 	ctl     chan func(now time.Time)
 	stopped chan struct{} // closed when Run's loop has ended
+	// poll is the loop's wait on the kernel's sockets (poll_linux.go);
+	// nil when sockets are read by goroutines (fakes in tests).
+	poll *poller
+	// clock is the latest time any router was stepped with.
+	clock time.Time
+	// timers orders the routers by deadline (deadlines.go); dueScratch
+	// is tick's reused list of routers due.
+	timers     deadlines
+	dueScratch []*binding
+	// groupOf lists the members of each instance's sync group, by name.
+	groupOf map[string][]string
+	loop  loopStats
 	// renewAt is the next heartbeat to the witnesses (zero: no instance
 	// has one).
 	renewAt time.Time
@@ -177,12 +189,18 @@ func New(log zerolog.Logger, cfg *config.Config, opts Options) (*Engine, error) 
 		grants:     make(chan witnessGrant, 64),
 		vipDone:    make(chan vipDone, 64),
 		linkCh:     make(chan LinkState, 16),
-		ctl:        make(chan func(time.Time)),
+		ctl:        make(chan func(time.Time), 16),
 		stopped:    make(chan struct{}),
 		events:     newEventHub(),
 		limiter:    newRateLimiter(time.Second),
 		forwarders: map[string]context.CancelFunc{},
 		lastResult: map[string]sdk.Result{},
+		groupOf:    map[string][]string{},
+	}
+	for _, g := range cfg.SyncGroups {
+		for _, name := range g.Instances {
+			e.groupOf[name] = g.Instances
+		}
 	}
 	for _, ic := range cfg.Instances {
 		if err := checkTracks(ic, cfg.Checks); err != nil {
@@ -208,6 +226,14 @@ func (e *Engine) Run(ctx context.Context) error {
 	runCtx, cancel := context.WithCancel(context.Background())
 	e.runCtx = runCtx
 	defer e.closeAll(cancel)
+	if e.realKernel {
+		p, err := newPoller()
+		if err != nil {
+			return err
+		}
+		e.poll = p
+		defer p.close()
+	}
 	up, err := bootUptime()
 	if err != nil {
 		up = 0
@@ -216,11 +242,12 @@ func (e *Engine) Run(ctx context.Context) error {
 	if err := e.open(runCtx); err != nil {
 		return err
 	}
+	e.timers.rebuild(e.bindings)
 	e.swapFeeds(e.opts.Checks)
 	e.watchLinks(runCtx)
 	for name, w := range e.opts.Witnesses {
 		e.wg.Go(func() {
-			relay(runCtx, w.Grants(), e.grants, func(g pluginhost.Grant) witnessGrant { return witnessGrant{witness: name, grant: g} })
+			relay(runCtx, w.Grants(), e.grants, e.notify, func(g pluginhost.Grant) witnessGrant { return witnessGrant{witness: name, grant: g} })
 		})
 	}
 
@@ -232,15 +259,25 @@ func (e *Engine) Run(ctx context.Context) error {
 	demoted := e.restoreDemotes()
 	for _, b := range e.bindings {
 		if demoted[b.cfg.Name] {
-			e.apply(now, b.r.Step(now, vrouter.Maintenance{On: true, Detail: "operator demote (restored)"}))
+			e.step(now, b, vrouter.Maintenance{On: true, Detail: "operator demote (restored)"})
 		}
-		e.apply(now, b.r.Step(now, vrouter.Start{}))
+		e.step(now, b, vrouter.Start{})
 		if b.witness != nil {
 			e.renewAt = now.Add(sdk.WantRenewEvery)
 		}
 	}
 	e.startDelay = 0 // instances a reload adds start at once, as keepalived's do
 
+	if e.poll != nil {
+		return e.loopPolled(ctx)
+	}
+	e.loopChannels(ctx)
+	return nil
+}
+
+// loopChannels is the loop over sockets read by goroutines (fakes in
+// tests): every input arrives on a channel.
+func (e *Engine) loopChannels(ctx context.Context) {
 	timer := time.NewTimer(time.Hour)
 	defer timer.Stop()
 	for {
@@ -248,19 +285,19 @@ func (e *Engine) Run(ctx context.Context) error {
 		select {
 		case <-ctx.Done():
 			e.shutdown(time.Now())
-			return nil
+			return
 		case p := <-e.rx:
 			e.receive(time.Now(), p)
 		case r := <-e.results:
-			e.observe(time.Now(), r)
+			e.observe(e.at(time.Now()), r)
 		case g := <-e.grants:
-			e.witnessed(time.Now(), g)
+			e.witnessed(e.at(time.Now()), g)
 		case d := <-e.vipDone:
-			e.vipApplied(time.Now(), d)
+			e.vipApplied(e.at(time.Now()), d)
 		case st := <-e.linkCh:
-			e.linkChanged(time.Now(), st)
+			e.linkChanged(e.at(time.Now()), st)
 		case f := <-e.ctl:
-			f(time.Now())
+			f(e.at(time.Now()))
 		case <-timer.C:
 		}
 		// Adverts that arrived before a timer expired must be seen before
@@ -270,8 +307,16 @@ func (e *Engine) Run(ctx context.Context) error {
 		for n := len(e.rx); n > 0; n-- {
 			e.receive(time.Now(), <-e.rx)
 		}
-		e.tick(time.Now())
+		e.tick(e.at(time.Now()))
 	}
+}
+
+// at records now as the latest time any router was stepped with and
+// returns it: a packet read later but received earlier is stepped at this
+// time, not its own, so no router's clock goes backwards.
+func (e *Engine) at(now time.Time) time.Time {
+	e.clock = now
+	return now
 }
 
 // apply carries out one Ready: adverts first (they are what the timing is
@@ -343,15 +388,15 @@ func (e *Engine) swapFeeds(feeds map[string]CheckFeed) {
 		ctx, cancel := context.WithCancel(e.runCtx)
 		e.forwarders[name] = cancel
 		e.wg.Go(func() {
-			relay(ctx, feed.Results(), e.results, func(r sdk.Result) checkResult { return checkResult{check: name, result: r} })
+			relay(ctx, feed.Results(), e.results, e.notify, func(r sdk.Result) checkResult { return checkResult{check: name, result: r} })
 		})
 	}
 }
 
-// relay copies a feed into the loop, wrapped, until ctx ends or the feed
-// closes; it never blocks the feed for long because the loop drains out
-// continuously.
-func relay[T, U any](ctx context.Context, in <-chan T, out chan<- U, wrap func(T) U) {
+// relay copies a feed into the loop, wrapped, and wakes it, until ctx ends
+// or the feed closes; it never blocks the feed for long because the loop
+// drains out continuously.
+func relay[T, U any](ctx context.Context, in <-chan T, out chan<- U, wake func(), wrap func(T) U) {
 	for {
 		select {
 		case <-ctx.Done():
@@ -362,6 +407,7 @@ func relay[T, U any](ctx context.Context, in <-chan T, out chan<- U, wrap func(T
 			}
 			select {
 			case out <- wrap(v):
+				wake()
 			case <-ctx.Done():
 				return
 			}
@@ -388,14 +434,20 @@ func (e *Engine) witnessed(now time.Time, wg witnessGrant) {
 	case sdk.GrantUnreachable:
 		w.State = vrouter.GrantUnreachable
 	}
-	e.apply(now, b.r.Step(now, w))
+	e.step(now, b, w)
 }
 
 // do runs f inside the loop and waits for it.
 func (e *Engine) do(ctx context.Context, f func(now time.Time)) error {
+	select {
+	case <-e.stopped:
+		return ErrStopped
+	default:
+	}
 	done := make(chan struct{})
 	select {
 	case e.ctl <- func(now time.Time) { f(now); close(done) }:
+		e.notify()
 	case <-e.stopped:
 		return ErrStopped
 	case <-ctx.Done():
@@ -404,37 +456,45 @@ func (e *Engine) do(ctx context.Context, f func(now time.Time)) error {
 	select {
 	case <-done:
 		return nil
+	case <-e.stopped:
+		// The loop ended with f queued, or right after running it.
+		select {
+		case <-done:
+			return nil
+		default:
+			return ErrStopped
+		}
 	case <-ctx.Done():
 		return ctx.Err()
 	}
 }
 
 func (e *Engine) resetTimer(t *time.Timer) {
-	var next time.Time
-	for _, b := range e.bindings {
-		if d := b.r.NextDeadline(); !d.IsZero() && (next.IsZero() || d.Before(next)) {
-			next = d
-		}
+	wait := time.Hour
+	if next := e.nextDeadline(); !next.IsZero() {
+		wait = max(time.Until(next), 0)
 	}
+	t.Reset(wait)
+}
+
+// nextDeadline is the earliest deadline of any router, the witness
+// heartbeat and the link rechecks; zero: none.
+func (e *Engine) nextDeadline() time.Time {
+	next := e.timers.first()
 	if !e.renewAt.IsZero() && (next.IsZero() || e.renewAt.Before(next)) {
 		next = e.renewAt
 	}
 	if d := e.linkDeadline(); !d.IsZero() && (next.IsZero() || d.Before(next)) {
 		next = d
 	}
-	wait := time.Hour
-	if !next.IsZero() {
-		wait = max(time.Until(next), 0)
-	}
-	t.Reset(wait)
+	return next
 }
 
 func (e *Engine) tick(now time.Time) {
 	e.retryLinks(now)
-	for _, b := range e.bindings {
-		if d := b.r.NextDeadline(); !d.IsZero() && !now.Before(d) {
-			e.apply(now, b.r.Step(now, vrouter.Tick{}))
-		}
+	e.dueScratch = e.timers.due(now, e.dueScratch[:0])
+	for _, b := range e.dueScratch {
+		e.step(now, b, vrouter.Tick{})
 	}
 	if !e.renewAt.IsZero() && !now.Before(e.renewAt) {
 		// The heartbeat comes from this loop, the one that would release
@@ -448,7 +508,17 @@ func (e *Engine) tick(now time.Time) {
 	}
 }
 
+// receive steps the packet's router at the packet's arrival time (bounded
+// by now and by the latest time any router was stepped with).
 func (e *Engine) receive(now time.Time, p rxPacket) {
+	at := p.at
+	if at.IsZero() || at.After(now) {
+		at = now
+	}
+	if at.Before(e.clock) {
+		at = e.clock
+	}
+	now = e.at(at)
 	s := p.sock
 	if p.err != nil {
 		reason := vrrp.DropReason(p.err)
@@ -463,7 +533,7 @@ func (e *Engine) receive(now time.Time, p rxPacket) {
 		s.drops["vrid"]++
 		return
 	}
-	e.apply(now, b.r.Step(now, vrouter.Received{Advert: p.advert, TTL: p.ttl, Dst: p.dst}))
+	e.step(now, b, vrouter.Received{Advert: p.advert, TTL: p.ttl, Dst: p.dst})
 }
 
 func (e *Engine) observe(now time.Time, r checkResult) {
@@ -477,7 +547,7 @@ func (e *Engine) observe(now time.Time, r checkResult) {
 	}
 	for _, b := range e.bindings {
 		if b.tracks(r.check) {
-			e.apply(now, b.r.Step(now, o))
+			e.step(now, b, o)
 		}
 	}
 }
@@ -510,7 +580,7 @@ func (e *Engine) vipApplied(now time.Time, d vipDone) {
 		if d.applied.Err != nil {
 			b.vipErrors++
 		}
-		e.apply(now, b.r.Step(now, d.applied))
+		e.step(now, b, d.applied)
 	}
 }
 
@@ -518,7 +588,7 @@ func (e *Engine) vipApplied(now time.Time, d vipDone) {
 // workers to release what they hold.
 func (e *Engine) shutdown(now time.Time) {
 	for _, b := range e.bindings {
-		e.apply(now, b.r.Step(now, vrouter.Shutdown{}))
+		e.step(now, b, vrouter.Shutdown{})
 	}
 	e.releaseStatic()
 	ctx, cancel := context.WithTimeout(context.Background(), e.opts.VIPTimeout+time.Second)
@@ -568,7 +638,7 @@ func (e *Engine) Demote(ctx context.Context, name string, demote bool) error {
 		}
 		for _, b := range e.bindings {
 			if name == "" || b.cfg.Name == name {
-				e.apply(now, b.r.Step(now, vrouter.Maintenance{On: demote}))
+				e.step(now, b, vrouter.Maintenance{On: demote})
 			}
 			if b.r.InMaintenance() {
 				demoted = append(demoted, b.cfg.Name)

@@ -5,6 +5,7 @@ import (
 	"net/netip"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/hawatch/hawatch/core/config"
 	"github.com/hawatch/hawatch/core/vrouter"
@@ -26,6 +27,10 @@ type binding struct {
 	// routes: the instance has routes or rules in the route worker.
 	routes  bool
 	witness WitnessFeed // nil without a witness
+	// deadline is the router's next deadline as of its last step;
+	// timerIdx its place in the engine's timers plus one (0: not there).
+	deadline time.Time
+	timerIdx int
 
 	sent, sendErrors, vipErrors uint64
 }

@@ -168,7 +168,7 @@ func (e *Engine) followAll(now time.Time, ic *config.Instance) error {
 func (e *Engine) tellRouter(now time.Time, b *binding) {
 	for _, name := range linkNames(b.cfg) {
 		if l := e.links[name]; l != nil && l.told.Check != "" {
-			e.apply(now, b.r.Step(now, l.told))
+			e.step(now, b, l.told)
 		}
 	}
 }
@@ -216,6 +216,7 @@ func (e *Engine) watchLinks(ctx context.Context) {
 		e.opts.Links.Run(ctx, func(st LinkState) {
 			select {
 			case e.linkCh <- st:
+				e.notify()
 			case <-ctx.Done():
 			}
 		})
@@ -341,7 +342,7 @@ func (e *Engine) tellLink(now time.Time, l *ifaceLink, st vrouter.Status, reason
 	for _, b := range e.bindings {
 		// A router ignores interfaces it does not track.
 		if b.r != nil {
-			e.apply(now, b.r.Step(now, l.told))
+			e.step(now, b, l.told)
 		}
 	}
 }
@@ -368,9 +369,14 @@ func (e *Engine) reopenSockets(ifname string, index int) error {
 			errs = append(errs, fmt.Errorf("%s: the source address is now %s, was %s: restart hawatch to use it", s.key, local, s.local))
 			continue
 		}
+		if e.poll != nil {
+			e.poll.remove(s.conn)
+		}
 		s.conn.Close()
 		s.conn, s.index = conn, index
-		e.wg.Go(func() { e.read(e.runCtx, s, conn) })
+		if err := e.serve(e.runCtx, s, conn); err != nil {
+			errs = append(errs, err)
+		}
 	}
 	return errors.Join(errs...)
 }

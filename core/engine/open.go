@@ -12,7 +12,6 @@ import (
 
 	"github.com/hawatch/hawatch/core/vip"
 	"github.com/hawatch/hawatch/core/vrouter"
-	"github.com/hawatch/hawatch/core/vrrp"
 	"github.com/hawatch/hawatch/core/vrrp/transport"
 )
 
@@ -28,7 +27,10 @@ type Conn interface {
 
 // defaultListen and defaultNewVIPManager are the real constructors; Options
 // may replace them (tests run the loop over in-memory fakes).
-func defaultListen(o transport.Options) (Conn, error) { return transport.Listen(o) }
+func defaultListen(o transport.Options) (Conn, error) {
+	o.Polled = true // read by the loop itself (loop_polled.go)
+	return transport.Listen(o)
+}
 
 func defaultNewVIPManager(log zerolog.Logger, ifname string) (VIPManager, error) {
 	return vip.NewManager(log, ifname, vip.Options{})
@@ -127,8 +129,11 @@ func (e *Engine) attach(ctx context.Context, b *binding) error {
 		for _, p := range opts.Peers {
 			s.peers[p] = true
 		}
+		if err := e.serve(ctx, s, conn); err != nil {
+			conn.Close()
+			return fmt.Errorf("instance %s: %w", ic.Name, err)
+		}
 		e.sockets[key] = s
-		e.wg.Go(func() { e.read(ctx, s, conn) })
 	}
 	for _, p := range ic.UnicastPeers {
 		if len(s.peers) > 0 && !s.peers[p] {
@@ -210,6 +215,7 @@ func (e *Engine) vipWorker(ctx context.Context, ifname string) (*vipWorker, erro
 func (e *Engine) reportVIP(ctx context.Context, d vipDone) {
 	select {
 	case e.vipDone <- d:
+		e.notify()
 	case <-ctx.Done():
 	}
 }
@@ -218,7 +224,7 @@ func (e *Engine) reportVIP(ctx context.Context, d vipDone) {
 // worker, which then forgets it) and unbinds it; its socket stays open for
 // the others.
 func (e *Engine) detach(now time.Time, b *binding) {
-	e.apply(now, b.r.Step(now, vrouter.Shutdown{}))
+	e.step(now, b, vrouter.Shutdown{})
 	delete(b.sock.byVRID, b.cfg.VRID)
 	for _, w := range b.workers {
 		w.forget(b.cfg.Name)
@@ -241,15 +247,8 @@ func (e *Engine) read(ctx context.Context, s *socket, conn Conn) {
 			e.log.Error().Str("socket", s.key.String()).Err(err).Msg("read")
 			continue
 		}
-		rx := rxPacket{sock: s, src: p.Src, dst: p.Dst, ttl: p.TTL}
-		a := &vrrp.Advert{Src: p.Src, Dst: p.Dst}
-		if err := a.UnmarshalBinary(p.Payload); err != nil {
-			rx.err = err
-		} else {
-			rx.advert = a
-		}
 		select {
-		case e.rx <- rx:
+		case e.rx <- decode(s, p):
 		case <-ctx.Done():
 			return
 		}

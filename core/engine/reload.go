@@ -131,6 +131,8 @@ func (e *Engine) reconfigure(now time.Time, next *config.Config, feeds map[strin
 	if err != nil {
 		return err
 	}
+	// Removed and restarted instances leave the deadlines, new ones join.
+	defer func() { e.timers.rebuild(e.bindings) }()
 	e.swapFeeds(feeds)
 	e.opts.Actions = actions
 	e.cfg = next
@@ -157,7 +159,7 @@ func (e *Engine) reconfigure(now time.Time, next *config.Config, feeds map[strin
 		b := e.byName[ic.Name]
 		if slices.Contains(p.keep, ic) {
 			b.cfg = ic
-			e.apply(now, b.r.Step(now, vrouter.Reconfigure{Tracks: e.tracks(ic, next.Checks), Notify: ic.Notify, Latest: latest, HMAC: routerHMAC(ic)}))
+			e.step(now, b, vrouter.Reconfigure{Tracks: e.tracks(ic, next.Checks), Notify: ic.Notify, Latest: latest, HMAC: routerHMAC(ic)})
 			e.feedFiles(now, b)
 		} else {
 			b = &binding{cfg: ic}
@@ -182,11 +184,11 @@ func (e *Engine) reconfigure(now time.Time, next *config.Config, feeds map[strin
 		// A new router learns what its checks and files already said.
 		for _, t := range ic.Tracks {
 			if o, ok := latest[t.Check]; ok {
-				e.apply(now, b.r.Step(now, o))
+				e.step(now, b, o)
 			}
 		}
 		e.feedFiles(now, b)
-		e.apply(now, b.r.Step(now, vrouter.Start{}))
+		e.step(now, b, vrouter.Start{})
 	}
 	if len(failed) > 0 {
 		return fmt.Errorf("%w: %w", ErrReloadPartial, errors.Join(failed...))

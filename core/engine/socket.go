@@ -3,6 +3,7 @@ package engine
 import (
 	"fmt"
 	"net/netip"
+	"time"
 
 	"github.com/hawatch/hawatch/core/vrrp"
 	"github.com/hawatch/hawatch/core/vrrp/transport"
@@ -46,6 +47,7 @@ type rxPacket struct {
 	sock     *socket
 	src, dst netip.Addr
 	ttl      int
+	at       time.Time // the kernel's receive time (zero: unknown)
 	advert   *vrrp.Advert
 	err      error
 }

@@ -139,7 +139,7 @@ func (e *Engine) fileUpdate(now time.Time, u trackfile.Update) {
 	in := vrouter.FileValue{File: u.Name, Value: u.Value, Reason: u.Note, At: now}
 	for _, b := range e.bindings {
 		if b.r != nil && slices.ContainsFunc(b.cfg.TrackFiles, func(t *config.InstanceTrackFile) bool { return t.File == u.Name }) {
-			e.apply(now, b.r.Step(now, in))
+			e.step(now, b, in)
 		}
 	}
 }
@@ -148,7 +148,7 @@ func (e *Engine) fileUpdate(now time.Time, u trackfile.Update) {
 func (e *Engine) feedFiles(now time.Time, b *binding) {
 	for _, t := range b.cfg.TrackFiles {
 		if u, ok := e.files.values[t.File]; ok {
-			e.apply(now, b.r.Step(now, vrouter.FileValue{File: u.Name, Value: u.Value, Reason: u.Note, At: now}))
+			e.step(now, b, vrouter.FileValue{File: u.Name, Value: u.Value, Reason: u.Note, At: now})
 		}
 	}
 }

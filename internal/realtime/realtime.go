@@ -31,6 +31,16 @@ func Apply(prio int) error {
 	return apply(prio)
 }
 
+// ApplyThread moves the calling thread alone to SCHED_RR at prio; the
+// caller keeps its goroutine on the thread (runtime.LockOSThread), or the
+// priority goes to whatever goroutine runs there next.
+func ApplyThread(prio int) error {
+	if prio < 1 || prio > MaxPriority {
+		return fmt.Errorf("%w: %d", ErrPriority, prio)
+	}
+	return applyThread(prio)
+}
+
 // Keep applies prio again every `every`, for threads started since, until
 // ctx ends; errors go to report.
 func Keep(ctx context.Context, prio int, every time.Duration, report func(error)) {
