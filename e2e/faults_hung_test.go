@@ -4,10 +4,13 @@ import (
 	"fmt"
 	"net/netip"
 	"os"
+	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/hawatch/hawatch/core/control"
 	"github.com/hawatch/hawatch/internal/netlab"
 )
 
@@ -31,6 +34,8 @@ type hungResult struct {
 	backupYields   int // lb2's transitions to BACKUP during the stop
 	lb1Held        int // samples of the stop in which lb1 held the VIP
 	finalOwner     string
+	// stopped and cont: when SIGSTOP and SIGCONT were sent.
+	stopped, cont time.Time
 }
 
 func (r hungResult) String() string {
@@ -59,6 +64,7 @@ func hungMaster(t *testing.T, lab *netlab.Lab, vrid int, vip netip.Prefix, backu
 	if yields != nil {
 		y0 = yields()
 	}
+	res.stopped = time.Now()
 	signal(syscall.SIGSTOP)
 	t.Cleanup(func() { signal(syscall.SIGCONT) }) // never leave a stopped process behind
 	time.Sleep(hungStop)
@@ -66,6 +72,7 @@ func hungMaster(t *testing.T, lab *netlab.Lab, vrid int, vip netip.Prefix, backu
 		res.backupYields = yields() - y0
 	}
 	cont := time.Now()
+	res.cont = cont
 	signal(syscall.SIGCONT)
 	time.Sleep(2 * time.Second)
 	log := s.finish(t)
@@ -183,8 +190,10 @@ func TestFaultHungMaster(t *testing.T) {
 		// this test's own).
 		base := instance{vrid: 71, version: 3, interval: faultInterval.String(), vips: []string{vip4.String()}}
 		d1, d2, _, _ := splitBrainPair(t, lab, base) // priorities 100 and 50
+		gw := watchGuard(t, d2)
 		guard = hungMaster(t, lab, base.vrid, vipOf(base), 50, signalDaemon(t, d1), func() int { return d2.transitions("BACKUP") })
 		assertHung(t, guard)
+		assertGuardSawHungMaster(t, gw.stop(), guard, lab.Nodes[0])
 		st := d2.mustStatus()
 		t.Logf("lb2 after the run: %s, holds %v", st.Instances[0].State, st.Instances[0].Holds)
 	})
@@ -204,4 +213,99 @@ func TestFaultHungMaster(t *testing.T) {
 	})
 	faultLine(t, "hung master 5 s, guard", guard.String(), "(no guard)")
 	faultLine(t, "hung master 5 s", plain.String(), ka.String())
+}
+
+// guardSample is lb2's instance and its split-brain guard's ledger line, as
+// its status showed them at one moment.
+type guardSample struct {
+	at    time.Time
+	state string
+	holds []string
+	guard control.LedgerEntry
+}
+
+// guardWatch polls a daemon's status (every 50 ms) until stop.
+type guardWatch struct {
+	done    chan struct{}
+	wg      sync.WaitGroup
+	samples []guardSample
+}
+
+func watchGuard(t *testing.T, d *daemon) *guardWatch {
+	t.Helper()
+	w := &guardWatch{done: make(chan struct{})}
+	w.wg.Go(func() {
+		tick := time.NewTicker(50 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			select {
+			case <-w.done:
+				return
+			case <-tick.C:
+			}
+			st, err := d.status()
+			if err != nil || len(st.Instances) == 0 {
+				continue
+			}
+			in := st.Instances[0]
+			smp := guardSample{at: time.Now(), state: in.State, holds: in.Holds}
+			for _, l := range in.Ledger {
+				if l.Check == "split_brain" {
+					smp.guard = l
+				}
+			}
+			w.samples = append(w.samples, smp)
+		}
+	})
+	t.Cleanup(func() { w.stop() })
+	return w
+}
+
+func (w *guardWatch) stop() []guardSample {
+	select {
+	case <-w.done:
+	default:
+		close(w.done)
+	}
+	w.wg.Wait()
+	return w.samples
+}
+
+// assertGuardSawHungMaster checks that the guard run proves what it claims:
+// during the stop, after lb1 had been silent for a Master_Down_Interval,
+// lb2's guard reported the other owner (failing, naming lb1's MAC) while
+// lb2 stayed MASTER without a split-brain hold: it saw lb1 and did not
+// yield to it. Without such a sample the run passes on a guard that never
+// looked.
+func assertGuardSawHungMaster(t *testing.T, samples []guardSample, r hungResult, lb1 *netlab.Node) {
+	t.Helper()
+	from, until := r.stopped.Add(r.mdi), r.cont
+	seen := 0
+	var last guardSample
+	for _, smp := range samples {
+		if smp.at.Before(from) || !smp.at.Before(until) {
+			continue
+		}
+		last = smp
+		g := smp.guard
+		if g.ObservedAt.Before(from) || g.Status != "fail" || !strings.Contains(g.Reason, lb1.MAC.String()) {
+			continue
+		}
+		for _, h := range smp.holds {
+			if strings.HasPrefix(h, "split-brain yield") {
+				t.Errorf("lb2 holds a split-brain yield at %s into the stop: %s", ms(smp.at.Sub(r.stopped)), h)
+			}
+		}
+		if smp.state != "MASTER" {
+			t.Errorf("lb2 is %s at %s into the stop while its guard reports lb1", smp.state, ms(smp.at.Sub(r.stopped)))
+		}
+		if seen == 0 {
+			t.Logf("lb2's guard %s into the stop (observed %s): %s", ms(smp.at.Sub(r.stopped)), ms(g.ObservedAt.Sub(r.stopped)), g.Reason)
+		}
+		seen++
+	}
+	if seen == 0 {
+		t.Errorf("lb2's guard never reported lb1 (%s) as another owner during the stop; last sample: state %s, guard %+v",
+			lb1.MAC, last.state, last.guard)
+	}
 }

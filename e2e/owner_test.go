@@ -7,6 +7,8 @@ package e2e
 import (
 	"fmt"
 	"math/rand/v2"
+	"os"
+	"path/filepath"
 	"syscall"
 	"testing"
 	"time"
@@ -15,17 +17,19 @@ import (
 )
 
 // TestAddressOwnerKeepsOwnAddress: lb1 is the address owner of its own
-// 198.51.100.11 (priority 255). `hawatch demote`, `hawatch promote` and
-// SIGTERM move its VRRP state, and the address stays on eth0 throughout:
-// the client can ping lb1 after each step, lb1's MAC answering.
+// 198.51.100.11 (priority 255). `hawatch demote`, `hawatch promote`, a
+// FAULT (a weight-0 track file set to 1, then removed) and SIGTERM move its
+// VRRP state, and the address stays on eth0 throughout: the client can
+// ping lb1 after each step, lb1's MAC answering.
 func TestAddressOwnerKeepsOwnAddress(t *testing.T) {
 	needRoot(t)
 	lab := netlab.New(t, netlab.Options{Nodes: 1})
 	lb1, client := lab.Nodes[0], lab.Client
 	own := lb1.Prefix4()
+	flag := filepath.Join(t.TempDir(), "fault")
 	inst := instance{vrid: 81, prio: 255, version: 3, interval: "100ms", vips: []string{own.String()},
-		extra: "  address_owner = true\n"}
-	d := startDaemon(t, lb1, inst.String())
+		extra: "  address_owner = true\n  track_file \"fault\" {}\n"}
+	d := startDaemon(t, lb1, fmt.Sprintf("track_file \"fault\" {\n  path = %q\n  weight = 0\n}\n", flag)+inst.String())
 	d.waitState("MASTER", 5*time.Second)
 	id := rand.IntN(0xffff) + 1
 	w := vipWatchWire(t, client, own.Addr(), id)
@@ -51,6 +55,18 @@ func TestAddressOwnerKeepsOwnAddress(t *testing.T) {
 	}
 	d.waitState("MASTER", 2*time.Second)
 	answered("promote")
+	// FAULT: a master resigns (priority 0 sent), and the owner's address
+	// is the node's, not the instance's, to take away.
+	if err := os.WriteFile(flag, []byte("1\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	d.waitState("FAULT", 2*time.Second)
+	answered("fault")
+	if err := os.Remove(flag); err != nil {
+		t.Fatal(err)
+	}
+	d.waitState("MASTER", 2*time.Second)
+	answered("fault cleared")
 	if _, errOut, err := d.ctl("demote", "nope"); err == nil || errOut == "" {
 		t.Errorf("demote of an unknown instance: err %v, stderr %q; want a plain error", err, errOut)
 	} else {

@@ -99,12 +99,14 @@ func TestValidateNeverPrintsThePassword(t *testing.T) {
 	if err := os.WriteFile(p, []byte(src), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	code, _, errOut := run(t, "validate", "--no-plugins", p)
+	code, out, errOut := run(t, "validate", "--no-plugins", p)
 	if code == 0 || !strings.Contains(errOut, p+":4:") || !strings.Contains(errOut, "auth_pass = \"********\" oops") {
 		t.Errorf("exit %d, stderr:\n%s", code, errOut)
 	}
-	if strings.Contains(errOut, "Zq9-s3cr") {
-		t.Errorf("validate printed the password:\n%s", errOut)
+	for name, s := range map[string]string{"stdout": out, "stderr": errOut} {
+		if strings.Contains(s, "Zq9-s3cr") {
+			t.Errorf("validate printed the password on %s:\n%s", name, s)
+		}
 	}
 }
 

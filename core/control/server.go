@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"github.com/rs/zerolog"
+
+	"github.com/hawatch/hawatch/internal/httpserve"
 )
 
 // Backend is what the control socket serves; the daemon implements it.
@@ -47,8 +49,7 @@ type Server struct {
 	backend Backend
 	path    string
 	gid     int // group allowed to mutate, besides root; -1 for none
-	ln      net.Listener
-	srv     *http.Server
+	srv     *httpserve.Server
 }
 
 type peerKey struct{}
@@ -94,14 +95,14 @@ func Listen(log zerolog.Logger, path string, gid int, b Backend) (*Server, error
 			_ = os.Chown(dir, 0, gid)
 		}
 	}
-	s := &Server{log: log, backend: b, path: path, gid: gid, ln: ln}
+	s := &Server{log: log, backend: b, path: path, gid: gid}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /v1/status", s.status)
 	mux.HandleFunc("POST /v1/reload", s.mutating(s.reload))
 	mux.HandleFunc("POST /v1/demote", s.mutating(s.demote(true)))
 	mux.HandleFunc("POST /v1/promote", s.mutating(s.demote(false)))
 	mux.HandleFunc("GET /v1/events", s.events)
-	s.srv = &http.Server{
+	s.srv = httpserve.New(&http.Server{
 		Handler:           mux,
 		ReadHeaderTimeout: 5 * time.Second,
 		// Pollers that keep connections open must not pile them up.
@@ -112,24 +113,22 @@ func Listen(log zerolog.Logger, path string, gid int, b Backend) (*Server, error
 			}
 			return ctx
 		},
-	}
+	}, ln)
 	return s, nil
 }
 
 // Serve blocks until Close.
-func (s *Server) Serve() error {
-	err := s.srv.Serve(s.ln)
-	if errors.Is(err, http.ErrServerClosed) {
-		return nil
-	}
-	return err
-}
+func (s *Server) Serve() error { return s.srv.Serve() }
 
-// Close stops the server and removes the socket.
+// closeGrace is how long a call under way may take to answer once Close
+// has cancelled it.
+const closeGrace = time.Second
+
+// Close stops the server and removes the socket. Calls under way are
+// cancelled and event streams end; Close returns once every connection's
+// goroutine and Serve have returned.
 func (s *Server) Close() error {
-	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
-	defer cancel()
-	err := s.srv.Shutdown(ctx)
+	err := s.srv.Stop(closeGrace)
 	_ = os.Remove(s.path)
 	return err
 }

@@ -5,7 +5,6 @@ package daemon
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net"
 	"net/http"
@@ -22,6 +21,7 @@ import (
 	"github.com/hawatch/hawatch/core/engine"
 	"github.com/hawatch/hawatch/core/pluginhost"
 	"github.com/hawatch/hawatch/core/sdnotify"
+	"github.com/hawatch/hawatch/internal/httpserve"
 	"github.com/hawatch/hawatch/internal/realtime"
 )
 
@@ -58,6 +58,20 @@ type reloadStats struct {
 // reloads. On the way out every instance sends priority 0 if master and
 // releases its VIPs, then plugins are stopped.
 func Run(ctx context.Context, log zerolog.Logger, path string, cfg *config.Config) error {
+	return run(ctx, log, path, cfg, runOptions{})
+}
+
+// runOptions are Run's seams for tests; the zero value is the real node.
+type runOptions struct {
+	// engine supplies the engine's I/O constructors (Listen,
+	// NewVIPManager, NewRouteManager, ...); the daemon fills in the rest.
+	engine engine.Options
+	// metricsBound, if set, is told the metrics endpoint's address
+	// (metrics_listen may ask for port 0).
+	metricsBound func(net.Addr)
+}
+
+func run(ctx context.Context, log zerolog.Logger, path string, cfg *config.Config, o runOptions) error {
 	if cfg.Node.LockMemory {
 		if err := realtime.LockMemory(); err != nil {
 			log.Warn().Err(err).Msg("lock_memory not applied; pages may be evicted under memory pressure")
@@ -94,12 +108,10 @@ func Run(ctx context.Context, log zerolog.Logger, path string, cfg *config.Confi
 	}
 	defer d.stopPlugins()
 
-	d.eng, err = engine.New(log, cfg, engine.Options{
-		Checks:    feeds(d.checks),
-		Actions:   notifiers(d.actions),
-		Witnesses: witnessFeeds(d.witnesses),
-		StateDir:  cfg.Node.StateDir,
-	})
+	eo := o.engine
+	eo.Checks, eo.Actions, eo.Witnesses = feeds(d.checks), notifiers(d.actions), witnessFeeds(d.witnesses)
+	eo.StateDir = cfg.Node.StateDir
+	d.eng, err = engine.New(log, cfg, eo)
 	if err != nil {
 		return err
 	}
@@ -111,35 +123,51 @@ func Run(ctx context.Context, log zerolog.Logger, path string, cfg *config.Confi
 	if err != nil {
 		return err
 	}
-	go func() {
+	// Every goroutine started from here on is joined before Run returns:
+	// an event stream left open would otherwise outlive the daemon.
+	var served sync.WaitGroup
+	served.Go(func() {
 		if err := srv.Serve(); err != nil {
 			log.Error().Err(err).Msg("control socket stopped")
 		}
+	})
+	defer func() {
+		if err := srv.Close(); err != nil {
+			log.Warn().Err(err).Msg("control calls still under way at shutdown were cut off")
+		}
+		served.Wait()
 	}()
-	defer srv.Close()
 
 	if cfg.Node.MetricsListen != "" {
-		ms, err := d.serveMetrics(cfg.Node.MetricsListen)
+		stopMetrics, err := d.serveMetrics(cfg.Node.MetricsListen, o.metricsBound)
 		if err != nil {
 			return err
 		}
-		defer ms.Close()
+		defer stopMetrics()
 	}
 
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
-	defer signal.Stop(hup)
-	go func() {
+	// The reload loop ends with Run even when the engine fails before ctx
+	// is done.
+	hupCtx, endHup := context.WithCancel(ctx)
+	var reloading sync.WaitGroup
+	reloading.Go(func() {
 		for {
 			select {
-			case <-ctx.Done():
+			case <-hupCtx.Done():
 				return
 			case <-hup:
-				if err := d.Reload(ctx); err != nil {
+				if err := d.Reload(hupCtx); err != nil {
 					log.Error().Err(err).Msg("reload on SIGHUP failed; running config unchanged")
 				}
 			}
 		}
+	})
+	defer func() {
+		endHup()
+		reloading.Wait()
+		signal.Stop(hup)
 	}()
 
 	log.Info().Str("config", path).Int("instances", len(cfg.Instances)).Int("checks", len(cfg.Checks)).Msg("hawatch running")
@@ -201,18 +229,32 @@ func cacheDir(cfg *config.Config) string {
 	return cfg.Node.StateDir + "/schema-cache"
 }
 
-func (d *Daemon) serveMetrics(addr string) (*http.Server, error) {
+// metricsGrace is how long a scrape under way may take to finish once the
+// daemon stops.
+const metricsGrace = time.Second
+
+// serveMetrics serves the metrics endpoint until the returned stop, which
+// waits for the server's every goroutine. bound, if set, is told the
+// address.
+func (d *Daemon) serveMetrics(addr string, bound func(net.Addr)) (stop func(), err error) {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, fmt.Errorf("metrics_listen %s: %w", addr, err)
 	}
-	srv := &http.Server{Handler: d.metricsHandler(), ReadHeaderTimeout: 5 * time.Second}
-	go func() {
-		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+	if bound != nil {
+		bound(ln.Addr())
+	}
+	srv := httpserve.New(&http.Server{Handler: d.metricsHandler(), ReadHeaderTimeout: 5 * time.Second}, ln)
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		if err := srv.Serve(); err != nil {
 			d.log.Error().Err(err).Msg("metrics endpoint stopped")
 		}
-	}()
-	return srv, nil
+	})
+	return func() {
+		_ = srv.Stop(metricsGrace)
+		wg.Wait()
+	}, nil
 }
 
 // keepRealtime puts the daemon's threads on SCHED_RR at prio
