@@ -215,7 +215,7 @@ printf "reply:%s\n" "${COMPREPLY[@]}"'`)
 	for _, f := range []string{"usr/share/zsh/vendor-completions/_hawatch", "usr/share/fish/vendor_completions.d/hawatch.fish",
 		"usr/libexec/hawatch/hawatch-process", "usr/share/doc/hawatch/copyright", "usr/share/doc/hawatch/converting-from-keepalived.md",
 		"usr/share/doc/hawatch/contrib/prometheus/hawatch.rules.yml", "usr/share/doc/hawatch/contrib/grafana/hawatch.json",
-		"usr/share/doc/hawatch/examples/systemd/plugin-users.conf", "var/lib/hawatch"} {
+		"usr/share/doc/hawatch/examples/systemd/plugin-users.conf", "usr/share/doc/hawatch/examples/systemd/realtime.conf", "var/lib/hawatch"} {
 		if !c.exists(f) {
 			t.Errorf("/%s not installed", f)
 		}

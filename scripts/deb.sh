@@ -62,6 +62,7 @@ install -m 0644 README.md "$doc/README.md"
 awk '/^## Migrating from keepalived/{on=1} on&&/^## /&&!/Migrating/{exit} on' README.md > "$doc/converting-from-keepalived.md"
 install -m 0644 examples/lb1.hcl examples/lb2.hcl "$doc/examples/"
 install -m 0644 examples/systemd/hawatch.service.d/plugin-users.conf "$doc/examples/systemd/plugin-users.conf"
+install -m 0644 examples/systemd/hawatch.service.d/realtime.conf "$doc/examples/systemd/realtime.conf"
 if [[ -d contrib ]]; then cp -r contrib/. "$doc/contrib/"; fi
 install -m 0644 packaging/deb/copyright "$doc/copyright"
 {

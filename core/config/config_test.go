@@ -399,6 +399,7 @@ func TestSchedulingAndMemory(t *testing.T) {
 	cfg := mustParse(t, `
 node {
   realtime_priority = 10
+  max_auto_priority = 20
   lock_memory       = true
 }
 vrrp_instance "VI_1" {
@@ -408,7 +409,8 @@ vrrp_instance "VI_1" {
   virtual_ips       = ["198.51.100.50/24"]
 }
 `)
-	if cfg.Node.RealtimePriority != 10 || !cfg.Node.LockMemory {
-		t.Errorf("realtime_priority %d, lock_memory %v; want 10, true", cfg.Node.RealtimePriority, cfg.Node.LockMemory)
+	if cfg.Node.RealtimePriority != 10 || cfg.Node.MaxAutoPriority != 20 || !cfg.Node.LockMemory {
+		t.Errorf("realtime_priority %d, max_auto_priority %d, lock_memory %v; want 10, 20, true",
+			cfg.Node.RealtimePriority, cfg.Node.MaxAutoPriority, cfg.Node.LockMemory)
 	}
 }

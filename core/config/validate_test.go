@@ -248,6 +248,10 @@ var badCases = []badCase{
 		"Invalid value for metrics_listen", "not a number", 2, 3},
 	{"realtime_priority", block(`node`, `realtime_priority = 100`),
 		"Invalid value for realtime_priority", "between 0 and 99", 2, 3},
+	{"max_auto_priority range", block(`node`, `max_auto_priority = 100`),
+		"Invalid value for max_auto_priority", "between 0 and 99", 2, 3},
+	{"max_auto_priority below realtime_priority", block(`node`, "realtime_priority = 20\n  max_auto_priority = 10"),
+		"Invalid value for max_auto_priority", "below realtime_priority 20", 3, 3},
 
 	// other instance attributes
 	{"missing priority", vi(iface, vrid, vip4),

@@ -19,6 +19,20 @@ type Status struct {
 	VIP         map[string]VIPStats          `json:"vip"` // by interface
 	Plugins     []PluginStatus               `json:"plugins"`
 	Reloads     ReloadCounters               `json:"reloads"`
+	Loop        LoopStatus                   `json:"loop"`
+}
+
+// LoopStatus is the VRRP loop's timeliness (see node.max_auto_priority).
+type LoopStatus struct {
+	// Polled: the loop runs on its own thread and polls its sockets.
+	Polled bool `json:"polled"`
+	// LateWakeups: wake-ups later than a quarter of the shortest advert
+	// interval after their deadline; WorstLate the latest of them.
+	LateWakeups uint64        `json:"late_wakeups"`
+	WorstLate   time.Duration `json:"worst_late_ns"`
+	// RealtimePriority: the loop thread's SCHED_RR priority, 0 for none.
+	RealtimePriority int    `json:"realtime_priority"`
+	Escalations      uint64 `json:"escalations"`
 }
 
 // InstanceStatus is one VRRP instance.

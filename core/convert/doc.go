@@ -22,8 +22,8 @@
 //
 // global_defs:
 //   - router_id → node { name }.
-//   - vrrp_rt_priority → node { realtime_priority }; vrrp_no_swap → node {
-//     lock_memory }.
+//   - vrrp_rt_priority → node { realtime_priority }; max_auto_priority →
+//     node { max_auto_priority }; vrrp_no_swap → node { lock_memory }.
 //   - vrrp_version → the default `version` of every instance.
 //   - notification_email, notification_email_from, smtp_server HOST [PORT],
 //     smtp_helo_name, smtp_connect_timeout → action "mail" (plugin notify,

@@ -13,6 +13,7 @@ type globalDefs struct {
 
 	routerID string
 	rtPrio   int  // vrrp_rt_priority; 0: not set
+	autoPrio int  // max_auto_priority; 0: not set
 	noSwap   bool // vrrp_no_swap
 
 	version     int // vrrp_version; 0: not set
@@ -108,6 +109,16 @@ func (c *converter) globalDefs(s *stmt) {
 				}
 				g.rtPrio = n
 			}
+		case "max_auto_priority":
+			if n, ok := c.integer(notes, e); ok {
+				if n < 1 || n > 99 {
+					c.warn(notes, e.Line, "max_auto_priority %d is not in 1-99; ignored", n)
+					continue
+				}
+				g.autoPrio = n
+			}
+		case "min_auto_priority_delay":
+			note(notes, e.Line, "min_auto_priority_delay: hawatch escalates when its loop wakes up later than a quarter of the shortest advert interval (at least 1 ms); not converted")
 		case "vrrp_no_swap":
 			g.noSwap = true
 		case "vrrp_version":

@@ -148,7 +148,7 @@ func (c *converter) emitNode(o *hclOut) {
 	g := &c.global
 	extra := c.nodeExtras()
 	c.strictPlan() // a file without instances still gets its plan
-	if g.routerID == "" && g.rtPrio == 0 && !g.noSwap && len(extra) == 0 && !g.strict.node {
+	if g.routerID == "" && g.rtPrio == 0 && g.autoPrio == 0 && !g.noSwap && len(extra) == 0 && !g.strict.node {
 		if len(g.notes) > 0 {
 			o.comment(fmt.Sprintf("global_defs (line %d):", g.line))
 			notesComment(o, g.notes)
@@ -164,6 +164,11 @@ func (c *converter) emitNode(o *hclOut) {
 	}
 	if g.rtPrio > 0 {
 		o.attrNote("realtime_priority", strconv.Itoa(g.rtPrio), "vrrp_rt_priority")
+	}
+	if g.autoPrio > 0 {
+		// hawatch refuses a cap below the starting priority; keepalived
+		// simply never escalates past it.
+		o.attrNote("max_auto_priority", strconv.Itoa(max(g.autoPrio, g.rtPrio)), "max_auto_priority")
 	}
 	if g.noSwap {
 		o.attrNote("lock_memory", "true", "vrrp_no_swap")

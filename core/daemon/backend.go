@@ -65,6 +65,7 @@ func (d *Daemon) Status(ctx context.Context) (control.Status, error) {
 				Restarts: s.Restarts, Dropped: s.Dropped, Sent: s.Sent, Failed: s.Failed})
 		}
 	}
+	out.Loop = control.LoopStatus(st.Loop)
 	out.Reloads = control.ReloadCounters{OK: d.reloads.OK, Failed: d.reloads.Failed, LastError: d.reloads.LastErr}
 	return out, nil
 }

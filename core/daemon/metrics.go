@@ -30,13 +30,16 @@ var (
 	descReconcile   = prometheus.NewDesc("hawatch_vip_reconciliations_total", "VIPs re-added or removed by reconciliation.", []string{"interface", "kind"}, nil)
 	descReloads     = prometheus.NewDesc("hawatch_reloads_total", "Reloads by outcome.", []string{"result"}, nil)
 	descWitness     = prometheus.NewDesc("hawatch_witness_granted", "1 while the instance's witness grants this node the right to own its VIPs.", []string{"instance", "witness"}, nil)
+	descLoopLate    = prometheus.NewDesc("hawatch_loop_late_wakeups_total", "VRRP loop wake-ups later than a quarter of the shortest advert interval after their deadline.", nil, nil)
+	descLoopPrio    = prometheus.NewDesc("hawatch_loop_realtime_priority", "SCHED_RR priority of the VRRP loop's thread (0: normal scheduler).", nil, nil)
+	descLoopEscal   = prometheus.NewDesc("hawatch_loop_escalations_total", "Raises of the VRRP loop thread's realtime priority (max_auto_priority).", nil, nil)
 	descWitnessErr  = prometheus.NewDesc("hawatch_witness_errors_total", "Witness sessions that failed (plugin exited or the session broke).", []string{"witness"}, nil)
 )
 
 func (c collector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{descState, descPriority, descEffective, descTransitions, descSent, descReceived, descUnsigned,
 		descDropped, descSockDropped, descCheckUp, descTrackUp, descRestarts, descAnnounce, descReconcile, descReloads,
-		descWitness, descWitnessErr} {
+		descWitness, descWitnessErr, descLoopLate, descLoopPrio, descLoopEscal} {
 		ch <- d
 	}
 }
@@ -97,6 +100,9 @@ func (c collector) Collect(ch chan<- prometheus.Metric) {
 	}
 	counter(descReloads, st.Reloads.OK, "ok")
 	counter(descReloads, st.Reloads.Failed, "failed")
+	counter(descLoopLate, st.Loop.LateWakeups)
+	gauge(descLoopPrio, float64(st.Loop.RealtimePriority))
+	counter(descLoopEscal, st.Loop.Escalations)
 }
 
 func b2f(b bool) float64 {

@@ -43,6 +43,22 @@ type Status struct {
 	Sockets map[string]map[string]uint64
 	Checks  []CheckStatus
 	VIP     map[string]vip.Stats // by interface
+	Loop    LoopStatus
+}
+
+// LoopStatus is the VRRP loop's own timeliness.
+type LoopStatus struct {
+	// Polled: the loop runs on its own OS thread and reads the kernel's
+	// sockets itself (always, outside tests).
+	Polled bool
+	// LateWakeups counts wake-ups later than a quarter of the shortest
+	// advert interval after their deadline; WorstLate is the latest.
+	LateWakeups uint64
+	WorstLate   time.Duration
+	// RealtimePriority is the loop thread's SCHED_RR priority (0: normal
+	// scheduler); Escalations counts raises by max_auto_priority.
+	RealtimePriority int
+	Escalations      uint64
 }
 
 // Status takes a consistent snapshot inside the loop.
@@ -74,6 +90,8 @@ func (e *Engine) Status(ctx context.Context) (Status, error) {
 			}
 			st.Checks = append(st.Checks, cs)
 		}
+		st.Loop = LoopStatus{Polled: e.loop.polled, LateWakeups: e.loop.late, WorstLate: e.loop.worst,
+			RealtimePriority: e.loop.priority, Escalations: e.loop.escalations}
 		st.VIP = map[string]vip.Stats{}
 		for name, w := range e.workers {
 			st.VIP[name] = w.mgr.Stats()
