@@ -126,7 +126,7 @@ type Engine struct {
 	dueScratch []*binding
 	// groupOf lists the members of each instance's sync group, by name.
 	groupOf map[string][]string
-	loop  loopStats
+	loop    loopStats
 	// renewAt is the next heartbeat to the witnesses (zero: no instance
 	// has one).
 	renewAt time.Time
