@@ -225,15 +225,16 @@ func (e *Engine) Run(ctx context.Context) error {
 	defer close(e.stopped)
 	runCtx, cancel := context.WithCancel(context.Background())
 	e.runCtx = runCtx
-	defer e.closeAll(cancel)
 	if e.realKernel {
 		p, err := newPoller()
 		if err != nil {
+			cancel()
 			return err
 		}
 		e.poll = p
-		defer p.close()
+		defer p.close() // after closeAll has joined everything that notifies
 	}
+	defer e.closeAll(cancel)
 	up, err := bootUptime()
 	if err != nil {
 		up = 0

@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 	"unsafe"
 
@@ -27,6 +28,10 @@ type poller struct {
 	// pwait2: the kernel has epoll_pwait2 (Linux 5.11); before it the
 	// timeout is rounded up to a millisecond.
 	pwait2 bool
+	// mu orders notify against close: a goroutine that notifies after
+	// close must not write to a descriptor number the kernel has reused.
+	mu     sync.RWMutex
+	closed bool
 }
 
 func newPoller() (*poller, error) {
@@ -135,7 +140,11 @@ func (p *poller) wait(deadline time.Time) ([]unix.EpollEvent, error) {
 func (p *poller) notify() {
 	var one [8]byte
 	binary.NativeEndian.PutUint64(one[:], 1)
-	_, _ = unix.Write(p.wake, one[:])
+	p.mu.RLock()
+	defer p.mu.RUnlock()
+	if !p.closed {
+		_, _ = unix.Write(p.wake, one[:])
+	}
 }
 
 // drained resets the eventfd after a wake-up (before the channels are
@@ -146,6 +155,12 @@ func (p *poller) drained() {
 }
 
 func (p *poller) close() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.closed {
+		return
+	}
+	p.closed = true
 	unix.Close(p.wake)
 	unix.Close(p.ep)
 }
