@@ -1,0 +1,141 @@
+package vrouter
+
+import (
+	"net/netip"
+	"testing"
+	"time"
+
+	"github.com/hawatch/hawatch/core/vrrp"
+)
+
+// The advert hot path, as the engine runs it in steady state: a master
+// ticks and sends the advert Ready carries; a backup decodes the bytes it
+// read into one reused Advert, steps the router with them and carries out
+// the (empty) Ready. Each is measured with and without auth_hmac, and
+// TestHotPathAllocs fails when any of them allocates.
+
+const hotInterval = 100 * time.Millisecond
+
+var (
+	hotVIP  = netip.MustParseAddr("198.51.100.50")
+	hotWall = time.Date(2026, 11, 30, 12, 0, 0, 0, time.UTC)
+)
+
+func hotRouter(tb testing.TB, local netip.Addr, prio uint8, signed bool) *Router {
+	tb.Helper()
+	c := Config{Name: "VI_1", VRRP: vrrp.Config{VRID: 51, Version: 3, Priority: prio, AdvertInterval: hotInterval,
+		Preempt: true, LocalAddr: local, Addresses: []netip.Addr{hotVIP}}}
+	if signed {
+		c.HMAC = &HMAC{Keys: map[uint8][]byte{1: hmacKey1}, ActiveKey: 1, Window: 5 * time.Second}
+	}
+	r, err := NewRouter(c)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return r
+}
+
+// hotMaster is a router that has become master; it returns the router and
+// the time of its next advert.
+func hotMaster(tb testing.TB, signed bool) (*Router, time.Time) {
+	tb.Helper()
+	r := hotRouter(tb, lb1Addr, 100, signed)
+	r.Step(hotWall, Start{})
+	now := r.NextDeadline()
+	r.Step(now, Tick{})
+	if r.State() != vrrp.StateMaster {
+		tb.Fatalf("state %s, want MASTER", r.State())
+	}
+	return r, r.NextDeadline()
+}
+
+// masterTick is one periodic advert: the tick that is due, and the one
+// encoded advert it asks for.
+func masterTick(tb testing.TB, r *Router, now time.Time) time.Time {
+	rd := r.Step(now, Tick{})
+	if len(rd.Adverts) != 1 || len(rd.Adverts[0].Payload) == 0 || len(rd.Transitions)+len(rd.VIPs)+len(rd.Drops)+len(rd.Notes) != 0 {
+		tb.Fatalf("master tick: %+v", rd)
+	}
+	return r.NextDeadline()
+}
+
+// hotPeer encodes n adverts of the higher-priority master lb2, one per
+// interval from start (signed ones carry the clock's sequence, as a real
+// sender's do, so none is stale or a replay).
+func hotPeer(tb testing.TB, n int, start time.Time, signed bool) [][]byte {
+	tb.Helper()
+	a := &vrrp.Advert{Version: 3, Type: vrrp.TypeAdvertisement, VRID: 51, Priority: 150, Interval: 10,
+		Addresses: []netip.Addr{hotVIP}, Src: lb2Addr, Dst: vrrp.MulticastGroup4}
+	pkts := make([][]byte, n)
+	for i := range pkts {
+		var err error
+		if signed {
+			pkts[i], err = a.AppendSigned(nil, hmacKey1, 1, vrrp.SeqAt(start.Add(time.Duration(i)*hotInterval)))
+		} else {
+			pkts[i], err = a.MarshalBinary()
+		}
+		if err != nil {
+			tb.Fatal(err)
+		}
+	}
+	return pkts
+}
+
+// hotBackup is a backup that follows lb2: it returns the router and the
+// time its next advert arrives.
+func hotBackup(tb testing.TB, signed bool) (*Router, time.Time) {
+	tb.Helper()
+	r := hotRouter(tb, lb1Addr, 100, signed)
+	r.Step(hotWall, Start{})
+	if r.State() != vrrp.StateBackup {
+		tb.Fatalf("state %s, want BACKUP", r.State())
+	}
+	return r, hotWall.Add(hotInterval)
+}
+
+// backupReceive is one advert read off the socket: decode into the reused
+// a, step, and check that nothing but the re-armed timer came of it.
+func backupReceive(tb testing.TB, r *Router, now time.Time, pkt []byte, a *vrrp.Advert) {
+	a.Src, a.Dst = lb2Addr, vrrp.MulticastGroup4
+	if err := a.UnmarshalBinary(pkt); err != nil {
+		tb.Fatal(err)
+	}
+	rd := r.Step(now, Received{Advert: a, TTL: vrrp.TTL, Dst: vrrp.MulticastGroup4})
+	if !rd.Empty() || r.NextDeadline().Sub(now) <= 3*hotInterval {
+		tb.Fatalf("backup receive: %+v, next deadline in %v", rd, r.NextDeadline().Sub(now))
+	}
+}
+
+func benchMaster(b *testing.B, signed bool) {
+	r, now := hotMaster(b, signed)
+	b.ReportAllocs()
+	for b.Loop() {
+		now = masterTick(b, r, now)
+	}
+}
+
+func benchBackup(b *testing.B, signed bool) {
+	r, now := hotBackup(b, signed)
+	pkts := hotPeer(b, b.N, now, signed)
+	var a vrrp.Advert
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := range b.N {
+		backupReceive(b, r, now, pkts[i], &a)
+		now = now.Add(hotInterval)
+	}
+}
+
+// BenchmarkHotPathMaster is a master's periodic advert: Tick → Ready with
+// one encoded advert.
+func BenchmarkHotPathMaster(b *testing.B) {
+	b.Run("plain", func(b *testing.B) { benchMaster(b, false) })
+	b.Run("hmac", func(b *testing.B) { benchMaster(b, true) })
+}
+
+// BenchmarkHotPathBackup is a backup hearing its master: wire bytes →
+// decode → Step(Received) → Ready (empty: the timer is re-armed).
+func BenchmarkHotPathBackup(b *testing.B) {
+	b.Run("plain", func(b *testing.B) { benchBackup(b, false) })
+	b.Run("hmac", func(b *testing.B) { benchBackup(b, true) })
+}
