@@ -139,3 +139,69 @@ func BenchmarkHotPathBackup(b *testing.B) {
 	b.Run("plain", func(b *testing.B) { benchBackup(b, false) })
 	b.Run("hmac", func(b *testing.B) { benchBackup(b, true) })
 }
+
+// TestHotPathAllocs: in steady state a master's periodic advert and a
+// backup's receipt of its master's advert (decode, step, Ready) allocate
+// nothing, with and without auth_hmac.
+func TestHotPathAllocs(t *testing.T) {
+	const runs = 100
+	for _, signed := range []bool{false, true} {
+		name := map[bool]string{false: "plain", true: "hmac"}[signed]
+		r, now := hotMaster(t, signed)
+		if n := testing.AllocsPerRun(runs, func() { now = masterTick(t, r, now) }); n != 0 {
+			t.Errorf("master %s: %v allocations per advert, want 0", name, n)
+		}
+
+		r, now = hotBackup(t, signed)
+		pkts := hotPeer(t, runs+1, now, signed) // AllocsPerRun runs once more to warm up
+		var a vrrp.Advert
+		i := 0
+		if n := testing.AllocsPerRun(runs, func() {
+			backupReceive(t, r, now, pkts[i], &a)
+			now, i = now.Add(hotInterval), i+1
+		}); n != 0 {
+			t.Errorf("backup %s: %v allocations per advert, want 0", name, n)
+		}
+		if s := r.Snapshot(); s.Received != runs+1 || len(s.Dropped) != 0 || s.State != vrrp.StateBackup {
+			t.Errorf("backup %s: received %d, dropped %v, state %s; want %d, none, BACKUP", name, s.Received, s.Dropped, s.State, runs+1)
+		}
+	}
+}
+
+// TestSignedPayloadsOfOneStep: a signed master with two unicast peers
+// sends one advert to each in the same Ready, from the wire buffer the
+// router reuses: each payload is its own (its peer's checksum, the shared
+// sequence) and verifies, and the next step's adverts carry a later
+// sequence.
+func TestSignedPayloadsOfOneStep(t *testing.T) {
+	peers := []Peer{{Addr: lb2Addr, MaxTTL: 255}, {Addr: netip.MustParseAddr("198.51.100.13"), MaxTTL: 255}}
+	r := hmacRouter(t, lb1Addr, enforce(map[uint8][]byte{1: hmacKey1}, 1), peers...)
+	now := hmacWall
+	r.Step(now, Start{})
+	var prev vrrp.Seq
+	for step := range 3 {
+		now = r.NextDeadline()
+		rd := r.Step(now, Tick{})
+		if len(rd.Adverts) != len(peers) {
+			t.Fatalf("step %d: %d adverts, want one per peer: %v", step, len(rd.Adverts), rd.Adverts)
+		}
+		var seq vrrp.Seq
+		for i, o := range rd.Adverts {
+			if o.Dst != peers[i].Addr {
+				t.Fatalf("step %d: advert %d to %s, want %s", step, i, o.Dst, peers[i].Addr)
+			}
+			a, err := vrrp.ParseAdvert(o.Payload, lb1Addr, o.Dst)
+			if err != nil || !a.VerifyHMAC(hmacKey1) {
+				t.Fatalf("step %d: advert to %s: %v, verifies %v", step, o.Dst, err, err == nil && a.VerifyHMAC(hmacKey1))
+			}
+			if i > 0 && a.Trailer.Seq != seq {
+				t.Errorf("step %d: sequence %v to %s, %v to the first peer", step, a.Trailer.Seq, o.Dst, seq)
+			}
+			seq = a.Trailer.Seq
+		}
+		if step > 0 && !seq.After(prev) {
+			t.Errorf("step %d: sequence %v not after %v", step, seq, prev)
+		}
+		prev = seq
+	}
+}
