@@ -205,3 +205,53 @@ func TestSignedPayloadsOfOneStep(t *testing.T) {
 		prev = seq
 	}
 }
+
+// TestHotPathAllocsSyncGroup: the same holds for a member of a sync group,
+// whose steps go through the group's coordinator.
+func TestHotPathAllocsSyncGroup(t *testing.T) {
+	const runs = 100
+	pair := func(t *testing.T) (*Router, *Router) {
+		r1 := hotRouter(t, lb1Addr, 100, false)
+		r2, err := NewRouter(Config{Name: "VI_2", VRRP: vrrp.Config{VRID: 52, Version: 3, Priority: 100, AdvertInterval: hotInterval,
+			Preempt: true, LocalAddr: lb1Addr, Addresses: []netip.Addr{netip.MustParseAddr("198.51.100.51")}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := NewGroup("G", r1, r2); err != nil {
+			t.Fatal(err)
+		}
+		r1.Step(hotWall, Start{})
+		r2.Step(hotWall, Start{})
+		return r1, r2
+	}
+
+	r1, r2 := pair(t)
+	now := hotWall
+	for r1.State() != vrrp.StateMaster && now.Before(hotWall.Add(time.Second)) {
+		now = now.Add(10 * time.Millisecond)
+		r1.Step(now, Tick{})
+		r2.Step(now, Tick{})
+	}
+	if r1.State() != vrrp.StateMaster || r2.State() != vrrp.StateMaster {
+		t.Fatalf("group did not take over: %s, %s", r1.State(), r2.State())
+	}
+	now = r1.NextDeadline()
+	if n := testing.AllocsPerRun(runs, func() { now = masterTick(t, r1, now) }); n != 0 {
+		t.Errorf("group master: %v allocations per advert, want 0", n)
+	}
+
+	r1, _ = pair(t)
+	now = hotWall.Add(hotInterval)
+	pkts := hotPeer(t, runs+1, now, false)
+	var a vrrp.Advert
+	i := 0
+	if n := testing.AllocsPerRun(runs, func() {
+		backupReceive(t, r1, now, pkts[i], &a)
+		now, i = now.Add(hotInterval), i+1
+	}); n != 0 {
+		t.Errorf("group backup: %v allocations per advert, want 0", n)
+	}
+	if r1.State() != vrrp.StateBackup || r1.Snapshot().Received != runs+1 {
+		t.Errorf("group backup: %s, received %d", r1.State(), r1.Snapshot().Received)
+	}
+}
