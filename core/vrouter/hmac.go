@@ -105,11 +105,11 @@ func (r *Router) authenticate(now time.Time, a *vrrp.Advert, rd *Ready) error {
 		r.stats.Unsigned++
 		return nil
 	}
-	key, ok := h.Keys[t.KeyID]
+	key, ok := r.keys[t.KeyID]
 	if !ok {
 		return fmt.Errorf("advert from %s signed with key %d: %w", a.Src, t.KeyID, vrrp.ErrHMACUnknownKey)
 	}
-	if !a.VerifyHMAC(key) {
+	if !a.VerifyHMACKey(key) {
 		return fmt.Errorf("advert from %s, key %d: %w", a.Src, t.KeyID, vrrp.ErrHMAC)
 	}
 	src := a.Src.Unmap().WithZone("")

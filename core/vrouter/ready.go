@@ -13,6 +13,12 @@ import (
 // each list. Entries name their instance: a step of one member of a sync
 // group can move the other members too.
 //
+// A Ready is valid until the next Step of the router that returned it, or
+// of any router of its sync group: its lists and payloads are the routers'
+// own and are reused, so the steady state allocates nothing. Carry it out
+// before stepping again; whatever must outlive that (an intent queued to
+// another goroutine) is copied out by value, never kept as a slice.
+//
 // Payloads are shared with the router (an unchanged advert is encoded once
 // and sent many times): send them, never modify them.
 type Ready struct {
@@ -24,6 +30,28 @@ type Ready struct {
 	Notes       []Note
 	// Claims tell the instance's witness what it wants (Config.Witness).
 	Claims []Claim
+
+	// wire holds the step's signed payloads back to back (Adverts point
+	// into it).
+	wire []byte
+}
+
+// reset empties rd for the next step, keeping the lists' room. Entries are
+// cleared so a list does not keep a past step's errors and strings alive.
+func (rd *Ready) reset() {
+	rd.Adverts = truncate(rd.Adverts)
+	rd.VIPs = truncate(rd.VIPs)
+	rd.Transitions = truncate(rd.Transitions)
+	rd.Checks = truncate(rd.Checks)
+	rd.Drops = truncate(rd.Drops)
+	rd.Notes = truncate(rd.Notes)
+	rd.Claims = truncate(rd.Claims)
+	rd.wire = rd.wire[:0]
+}
+
+func truncate[E any](s []E) []E {
+	clear(s)
+	return s[:0]
 }
 
 // Empty reports whether the step asked for nothing.

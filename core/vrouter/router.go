@@ -76,8 +76,15 @@ type Router struct {
 	vip     VIPApplied
 
 	auth    *HMAC
-	lastSeq vrrp.Seq // of the last advert signed
+	keys    map[uint8]*vrrp.HMACKey // auth.Keys prepared: signing and verifying allocate nothing
+	lastSeq vrrp.Seq                // of the last advert signed
 	replay  replayGuard
+
+	// ready is what every Step fills and returns (see Ready: its lists are
+	// reused), and tmpl the instance's advert, re-aimed and re-prioritised
+	// for each send: the steady state allocates nothing.
+	ready Ready
+	tmpl  vrrp.Advert
 
 	noAccept bool
 
@@ -148,6 +155,7 @@ func NewRouter(c Config) (*Router, error) {
 		return nil, fmt.Errorf("instance %s: %w", c.Name, err)
 	}
 	r.adverts = make([]encoded, len(r.dsts))
+	r.tmpl = *r.cfg.Advert(r.cfg.Priority)
 	r.ledger = ledger(nil).retrack(c.Tracks)
 	r.startDelay, r.quietLower = c.StartupDelay, c.NoLowerPrioAnnounce
 	return r, nil
@@ -188,33 +196,36 @@ func (r *Router) NextDeadline() time.Time {
 	return next
 }
 
-// Step applies one input at time now. now must not go backwards.
+// Step applies one input at time now. now must not go backwards. The
+// Ready's lists are the router's own, valid until its next Step (see
+// Ready).
 func (r *Router) Step(now time.Time, in Input) Ready {
-	var rd Ready
+	rd := &r.ready
+	rd.reset()
 	r.lastNow = now
 	switch in := in.(type) {
 	case Start:
-		r.reconcile(now, &rd)
+		r.reconcile(now, rd)
 		if r.startDelay > 0 && r.m.State() == vrrp.StateInit {
 			r.startAt = now.Add(r.startDelay)
 			rd.Notes = append(rd.Notes, Note{Instance: r.name, Message: fmt.Sprintf("startup delayed %s: staying in INIT until then", r.startDelay)})
 			break
 		}
-		r.feed(now, vrrp.Start{}, &rd)
+		r.feed(now, vrrp.Start{}, rd)
 	case Shutdown:
 		r.startAt = time.Time{}
-		r.feed(now, vrrp.Shutdown{}, &rd)
+		r.feed(now, vrrp.Shutdown{}, rd)
 	case Tick:
-		r.tick(now, &rd)
+		r.tick(now, rd)
 	case Received:
-		r.receive(now, in, &rd)
+		r.receive(now, in, rd)
 	case Observed:
-		r.observe(now, in, &rd)
+		r.observe(now, in, rd)
 	case FileValue:
-		r.fileValue(now, in, &rd)
+		r.fileValue(now, in, rd)
 	case Maintenance:
 		r.maint = in
-		r.reconcile(now, &rd)
+		r.reconcile(now, rd)
 	case Reconfigure:
 		if err := r.setHMAC(in.HMAC); err != nil {
 			// The application validated it; keep the running keys rather
@@ -228,17 +239,17 @@ func (r *Router) Step(now time.Time, in Input) Ready {
 				t.observe(now, o)
 			}
 		}
-		r.reconcile(now, &rd)
+		r.reconcile(now, rd)
 	case VIPApplied:
 		r.vip = in
 	case Witnessed:
 		r.grant = in
-		r.reconcile(now, &rd)
+		r.reconcile(now, rd)
 	}
 	if r.witness != nil {
-		r.syncClaim(&rd)
+		r.syncClaim(rd)
 	}
-	return rd
+	return *rd
 }
 
 func (r *Router) tick(now time.Time, rd *Ready) {
@@ -508,25 +519,30 @@ func (r *Router) apply(now time.Time, a vrrp.Action, rd *Ready) {
 // identical. A signed one is new every time (its sequence moves); every
 // destination of one send shares the sequence.
 func (r *Router) send(now time.Time, prio uint8, rd *Ready) {
+	a := &r.tmpl
+	a.Priority = prio
 	if r.signs() {
 		seq := r.nextSeq(now)
-		key := r.auth.Keys[r.auth.ActiveKey]
+		key := r.keys[r.auth.ActiveKey]
 		for _, dst := range r.dsts {
-			a := r.cfg.Advert(prio)
 			a.Dst = dst
-			b, err := a.AppendSigned(nil, key, r.auth.ActiveKey, seq)
+			// Appended to the Ready's wire buffer: every payload of one
+			// step keeps its own bytes, capped so nothing appends over it.
+			start := len(rd.wire)
+			b, err := a.AppendSignedKey(rd.wire, key, r.auth.ActiveKey, seq)
 			if err != nil {
 				rd.Notes = append(rd.Notes, Note{Instance: r.name, Message: "cannot encode advert: " + err.Error()})
 				continue
 			}
-			rd.Adverts = append(rd.Adverts, Outgoing{Instance: r.name, Dst: dst, Payload: b, Priority: prio})
+			rd.wire = b
+			rd.Adverts = append(rd.Adverts, Outgoing{Instance: r.name, Dst: dst, Payload: b[start:len(b):len(b)], Priority: prio})
 		}
 		return
 	}
+	a.Trailer = nil
 	for i, dst := range r.dsts {
 		e := &r.adverts[i]
 		if e.payload == nil || e.prio != prio {
-			a := r.cfg.Advert(prio)
 			a.Dst = dst
 			b, err := a.MarshalBinary()
 			if err != nil {
@@ -636,6 +652,12 @@ func (r *Router) setHMAC(h *HMAC) error {
 			}
 		}
 	}
-	r.auth = h
+	r.auth, r.keys = h, nil
+	if h != nil {
+		r.keys = make(map[uint8]*vrrp.HMACKey, len(h.Keys))
+		for id, k := range h.Keys {
+			r.keys[id] = vrrp.NewHMACKey(k)
+		}
+	}
 	return nil
 }

@@ -82,9 +82,13 @@ type Advert struct {
 	Src, Dst netip.Addr
 	// Trailer is the auth_hmac trailer (keepalived 2.4), nil when the
 	// advert has none. MarshalBinary encodes it with its MAC as given;
-	// AppendSigned computes the MAC.
+	// AppendSigned computes the MAC. Decoding and signing point it at
+	// storage inside the Advert.
 	Trailer *Trailer
 
+	// trailer is where decoding and signing keep the trailer, so that
+	// neither allocates one.
+	trailer Trailer
 	// signed keeps the received PDU and trailer for VerifyHMAC.
 	signed []byte
 }
@@ -162,7 +166,7 @@ func (a *Advert) AppendBinary(b []byte) ([]byte, error) {
 // Checksums with a trailer are keepalived 2.4's: an IPv4 advert's (v2 and
 // v3) covers the PDU only; an IPv6 advert's covers the PDU and the trailer,
 // with the pseudo-header length counting both.
-func (a *Advert) appendBinary(b []byte, key []byte) ([]byte, error) {
+func (a *Advert) appendBinary(b []byte, key *HMACKey) ([]byte, error) {
 	if a.Version != 2 && a.Version != 3 {
 		return b, fmt.Errorf("encode: version %d: %w", a.Version, ErrVersion)
 	}
@@ -229,7 +233,7 @@ func (a *Advert) appendBinary(b []byte, key []byte) ([]byte, error) {
 		}
 		b = a.Trailer.appendTo(b)
 		if key != nil {
-			a.Trailer.MAC = hmacMAC(key, a.Version, a.VRID, a.Src.Unmap(), b[start:])
+			a.Trailer.MAC = key.mac(a.Version, a.VRID, a.Src.Unmap(), b[start:])
 			copy(b[start+pduLen+12:], a.Trailer.MAC[:])
 		}
 	}
@@ -268,9 +272,16 @@ func appendAddr(b []byte, ip netip.Addr, fam int) []byte {
 //
 // Instance-level checks (configured version, VRID, auth, interval, address
 // list) are Config.Check's job.
+//
+// Decoding again into the same Advert reuses its storage (the Addresses
+// array, the trailer, the bytes kept for VerifyHMAC), so a receive loop that
+// keeps one Advert per socket decodes without allocating; whoever keeps an
+// earlier decoding's Addresses or Trailer past the next decode must copy
+// them. Nothing of b is kept.
 func (a *Advert) UnmarshalBinary(b []byte) error {
 	src, dst := a.Src.Unmap(), a.Dst.Unmap()
-	*a = Advert{Src: src, Dst: dst}
+	addrs, kept := a.Addresses[:0], a.signed[:0]
+	*a = Advert{Src: src, Dst: dst, Addresses: addrs, signed: kept}
 	if len(b) < headerLen {
 		return fmt.Errorf("decode: %d bytes, header needs %d: %w", len(b), headerLen, ErrTruncated)
 	}
@@ -315,12 +326,11 @@ func (a *Advert) UnmarshalBinary(b []byte) error {
 		return fmt.Errorf("decode: checksum %#04x: %w", binary.BigEndian.Uint16(msg[6:]), ErrChecksum)
 	}
 	if signed {
-		t, err := parseTrailer(b[want : want+TrailerLen])
-		if err != nil {
+		if err := a.trailer.parse(b[want : want+TrailerLen]); err != nil {
 			return fmt.Errorf("decode: %w", err)
 		}
-		a.Trailer = t
-		a.signed = append([]byte(nil), b[:want+TrailerLen]...)
+		a.Trailer = &a.trailer
+		a.signed = append(kept, b[:want+TrailerLen]...)
 	}
 
 	a.Version, a.Type = version, typ
@@ -345,15 +355,15 @@ func (a *Advert) UnmarshalBinary(b []byte) error {
 			return fmt.Errorf("decode: auth type %s: %w", a.AuthType, ErrAuthType)
 		}
 	}
-	a.Addresses = make([]netip.Addr, count)
-	for i := range a.Addresses {
+	for i := range count {
 		p := msg[headerLen+i*alen:]
 		if fam == 4 {
-			a.Addresses[i] = netip.AddrFrom4([4]byte(p[:4]))
+			addrs = append(addrs, netip.AddrFrom4([4]byte(p[:4])))
 		} else {
-			a.Addresses[i] = netip.AddrFrom16([16]byte(p[:16]))
+			addrs = append(addrs, netip.AddrFrom16([16]byte(p[:16])))
 		}
 	}
+	a.Addresses = addrs
 	return nil
 }
 

@@ -35,6 +35,11 @@ type Group struct {
 	members map[string]*Machine
 	faulty  map[string]bool
 	held    map[string]bool // members carrying our ReasonSyncGroupFault hold
+
+	// queue and out are Step's, kept so a steady-state step (one member's
+	// periodic advert) allocates nothing.
+	queue []GroupEffect
+	out   []MemberAction
 }
 
 // GroupEffect is an input the group wants fed to a member.
@@ -91,13 +96,14 @@ const maxCascade = 64
 // Step feeds in to member at time now, then feeds the inputs the group
 // derives from the resulting actions, until nothing more follows. It
 // returns every member's actions in the order they happened; carry them out
-// in that order.
+// in that order. The returned slice is the group's own: it is valid until
+// the next Step.
 func (g *Group) Step(now time.Time, member string, in Input) []MemberAction {
-	queue := []GroupEffect{{member, in}}
-	var out []MemberAction
-	for steps := 0; len(queue) > 0 && steps < maxCascade*max(1, len(g.names)); steps++ {
-		e := queue[0]
-		queue = queue[1:]
+	queue := append(g.queue[:0], GroupEffect{member, in})
+	clear(g.out)
+	out := g.out[:0]
+	for i := 0; i < len(queue) && i < maxCascade*max(1, len(g.names)); i++ {
+		e := queue[i]
 		m := g.members[e.Member]
 		if m == nil {
 			continue
@@ -108,6 +114,8 @@ func (g *Group) Step(now time.Time, member string, in Input) []MemberAction {
 		}
 		queue = append(queue, g.Observe(e.Member, acts)...)
 	}
+	clear(queue) // keep no input (an advert) alive past the step
+	g.queue, g.out = queue[:0], out
 	return out
 }
 

@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"fmt"
+	"hash"
 	"net/netip"
 	"time"
 )
@@ -71,62 +72,93 @@ func (t *Trailer) appendTo(b []byte) []byte {
 	return append(b, t.MAC[:]...)
 }
 
-// parseTrailer reads the 28 bytes after the PDU.
-func parseTrailer(b []byte) (*Trailer, error) {
-	t := &Trailer{Type: b[0], KeyID: b[1], Reserved: binary.BigEndian.Uint16(b[2:4]), Seq: Seq(binary.BigEndian.Uint64(b[4:12]))}
+// parse reads the 28 bytes after the PDU into t.
+func (t *Trailer) parse(b []byte) error {
+	*t = Trailer{Type: b[0], KeyID: b[1], Reserved: binary.BigEndian.Uint16(b[2:4]), Seq: Seq(binary.BigEndian.Uint64(b[4:12]))}
 	copy(t.MAC[:], b[12:])
 	switch {
 	case t.Type != ExtHMACSHA256:
-		return nil, fmt.Errorf("trailer type %d: %w", t.Type, ErrHMACMalformed)
+		return fmt.Errorf("trailer type %d: %w", t.Type, ErrHMACMalformed)
 	case t.KeyID == 0:
-		return nil, fmt.Errorf("trailer key id 0: %w", ErrHMACMalformed)
+		return fmt.Errorf("trailer key id 0: %w", ErrHMACMalformed)
 	}
-	return t, nil
+	return nil
 }
 
-// hmacMAC computes the truncated HMAC for a message of pdu+trailer bytes
+// HMACKey is an auth_hmac key ready to sign and verify: it keeps the HMAC
+// state keyed once (crypto/hmac saves the padded key's hash state on the
+// first Reset) and the scratch the MAC needs, so signing and verifying with
+// it allocate nothing. It is not safe for concurrent use: give each
+// goroutine (each router) its own.
+type HMACKey struct {
+	m      hash.Hash
+	pseudo [pseudoLen]byte
+	sum    [sha256.Size]byte
+}
+
+// NewHMACKey prepares key for AppendSignedKey and VerifyHMACKey.
+func NewHMACKey(key []byte) *HMACKey {
+	return &HMACKey{m: hmac.New(sha256.New, key)}
+}
+
+// zeros stands in for the checksum and MAC fields the MAC does not cover.
+var zeros [macLen]byte
+
+// mac computes the truncated HMAC for a message of pdu+trailer bytes
 // (whatever their checksum and MAC fields hold) sent from src.
-func hmacMAC(key []byte, version, vrid uint8, src netip.Addr, msg []byte) [macLen]byte {
-	var pseudo [pseudoLen]byte
-	pseudo[0], pseudo[1], pseudo[2] = 4, version, vrid
+func (k *HMACKey) mac(version, vrid uint8, src netip.Addr, msg []byte) [macLen]byte {
+	p := &k.pseudo
+	*p = [pseudoLen]byte{0: 4, 1: version, 2: vrid}
 	if src.Is4() {
 		a := src.As4()
-		copy(pseudo[4:], a[:])
+		copy(p[4:], a[:])
 	} else {
-		pseudo[0] = 6
+		p[0] = 6
 		a := src.As16()
-		copy(pseudo[4:], a[:])
+		copy(p[4:], a[:])
 	}
-	m := hmac.New(sha256.New, key)
-	m.Write(pseudo[:])
+	m := k.m
+	m.Reset()
+	m.Write(p[:])
 	pdu := len(msg) - TrailerLen
 	m.Write(msg[:6])
-	m.Write([]byte{0, 0}) // checksum zeroed
+	m.Write(zeros[:2]) // checksum zeroed
 	m.Write(msg[8:pdu])
 	m.Write(msg[pdu : pdu+12])
-	var zero [macLen]byte
-	m.Write(zero[:])
-	var out [macLen]byte
-	copy(out[:], m.Sum(nil))
-	return out
+	m.Write(zeros[:])
+	return [macLen]byte(m.Sum(k.sum[:0]))
 }
 
 // VerifyHMAC reports, in constant time, whether the advert's trailer MAC is
 // the one key gives for the bytes that were received. It is false for an
-// advert without a trailer or one not produced by UnmarshalBinary.
+// advert without a trailer or one not produced by UnmarshalBinary. It keys
+// a new HMAC every call; a receiver of many adverts uses VerifyHMACKey.
 func (a *Advert) VerifyHMAC(key []byte) bool {
+	return a.VerifyHMACKey(NewHMACKey(key))
+}
+
+// VerifyHMACKey is VerifyHMAC with a prepared key: it allocates nothing.
+func (a *Advert) VerifyHMACKey(k *HMACKey) bool {
 	if a.Trailer == nil || len(a.signed) < headerLen+TrailerLen {
 		return false
 	}
-	want := hmacMAC(key, a.Version, a.VRID, a.Src, a.signed)
+	want := k.mac(a.Version, a.VRID, a.Src, a.signed)
 	return hmac.Equal(want[:], a.Trailer.MAC[:])
 }
 
 // AppendSigned appends the advert with an auth_hmac trailer of the given key
 // id and sequence, signed with key, and the checksum computed the way
 // keepalived 2.4 does (see MarshalBinary). a.Trailer is set to the trailer
-// sent.
+// sent. It keys a new HMAC every call; a sender of many adverts uses
+// AppendSignedKey.
 func (a *Advert) AppendSigned(b []byte, key []byte, keyID uint8, seq Seq) ([]byte, error) {
-	a.Trailer = &Trailer{Type: ExtHMACSHA256, KeyID: keyID, Seq: seq}
-	return a.appendBinary(b, key)
+	return a.AppendSignedKey(b, NewHMACKey(key), keyID, seq)
+}
+
+// AppendSignedKey is AppendSigned with a prepared key: appending to a
+// buffer with room, it allocates nothing. a.Trailer points into a.
+func (a *Advert) AppendSignedKey(b []byte, k *HMACKey, keyID uint8, seq Seq) ([]byte, error) {
+	a.trailer = Trailer{Type: ExtHMACSHA256, KeyID: keyID, Seq: seq}
+	a.Trailer = &a.trailer
+	return a.appendBinary(b, k)
 }

@@ -214,6 +214,8 @@ type Machine struct {
 
 	needsPermit bool // Config.NeedsPermit: take over only while permitted
 	permitted   bool
+
+	acts []Action // reused for the steady state's one SendAdvert (see sendOwn)
 }
 
 // NewMachine returns a machine in Init for cfg. Call cfg.Validate first:
@@ -309,7 +311,8 @@ func holdBit(r Reason) uint32 { return uint32(1) << (r % reasonCount) }
 func (m *Machine) Ready() bool { return m.ready }
 
 // Step applies one input at time now and returns the actions to carry out,
-// in order. now must not go backwards between calls.
+// in order. now must not go backwards between calls. The returned slice may
+// be the machine's own: it is valid until the next Step.
 func (m *Machine) Step(now time.Time, in Input) []Action {
 	switch in := in.(type) {
 	case Start:
@@ -423,7 +426,7 @@ func (m *Machine) tick(now time.Time) []Action {
 			next = now.Add(m.cfg.AdvertInterval)
 		}
 		m.adverAt = next
-		return []Action{SendAdvert{m.prio}}
+		return m.sendOwn()
 	case StateBackup:
 		if m.downAt.IsZero() || now.Before(m.downAt) {
 			return nil
@@ -500,7 +503,7 @@ func (m *Machine) backupReceive(now time.Time, a *Advert) []Action {
 func (m *Machine) masterReceive(now time.Time, a *Advert) []Action {
 	if a.Priority == 0 {
 		m.adverAt = now.Add(m.cfg.AdvertInterval)
-		return []Action{SendAdvert{m.prio}}
+		return m.sendOwn()
 	}
 	reason := ReasonNone
 	switch {
@@ -518,7 +521,7 @@ func (m *Machine) masterReceive(now time.Time, a *Advert) []Action {
 		// Tell the lower-priority router at once that we are here, rather
 		// than leave two masters until our next advert.
 		m.adverAt = now.Add(m.cfg.AdvertInterval)
-		return []Action{SendAdvert{m.prio}}
+		return m.sendOwn()
 	}
 	var acts []Action
 	if m.cfg.HigherPrioSendAdvert {
@@ -533,6 +536,13 @@ func (m *Machine) masterReceive(now time.Time, a *Advert) []Action {
 	m.master = a.Src
 	m.armDown(now, m.MasterDownInterval(), ReasonMasterDown, "")
 	return acts
+}
+
+// sendOwn is the one action of a master's periodic or answering advert, in
+// the machine's reused slice: the steady state allocates nothing.
+func (m *Machine) sendOwn() []Action {
+	m.acts = append(m.acts[:0], SendAdvert{m.prio})
+	return m.acts
 }
 
 // addrGreater compares primary addresses as unsigned integers in network
