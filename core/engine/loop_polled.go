@@ -80,14 +80,16 @@ func (e *Engine) readPolled(now time.Time, s *socket, buf []byte) {
 			}
 			return
 		}
-		e.receive(now, decode(s, p))
+		// The router keeps nothing of the advert past its step, so one
+		// per socket is decoded into again and again: no allocation.
+		e.receive(now, decode(s, p, &s.advert))
 	}
 }
 
-// decode turns a packet into the loop's input.
-func decode(s *socket, p transport.Packet) rxPacket {
+// decode turns a packet into the loop's input, decoding into a.
+func decode(s *socket, p transport.Packet, a *vrrp.Advert) rxPacket {
 	rx := rxPacket{sock: s, src: p.Src, dst: p.Dst, ttl: p.TTL, at: p.At}
-	a := &vrrp.Advert{Src: p.Src, Dst: p.Dst}
+	a.Src, a.Dst = p.Src, p.Dst
 	if err := a.UnmarshalBinary(p.Payload); err != nil {
 		rx.err = err
 	} else {

@@ -12,6 +12,7 @@ import (
 
 	"github.com/hawatch/hawatch/core/vip"
 	"github.com/hawatch/hawatch/core/vrouter"
+	"github.com/hawatch/hawatch/core/vrrp"
 	"github.com/hawatch/hawatch/core/vrrp/transport"
 )
 
@@ -248,7 +249,7 @@ func (e *Engine) read(ctx context.Context, s *socket, conn Conn) {
 			continue
 		}
 		select {
-		case e.rx <- decode(s, p):
+		case e.rx <- decode(s, p, new(vrrp.Advert)): // it crosses the channel: a fresh one
 		case <-ctx.Done():
 			return
 		}

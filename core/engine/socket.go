@@ -39,6 +39,8 @@ type socket struct {
 	byVRID map[uint8]*binding
 	drops  map[string]uint64   // before demultiplexing: undecodable, unknown VRID
 	peers  map[netip.Addr]bool // the transport's unicast allow-list
+	// advert is decoded into by the polled loop, packet after packet.
+	advert vrrp.Advert
 }
 
 // rxPacket is one received advert (or the reason it could not be decoded),
