@@ -130,7 +130,8 @@ var tableImpls = []tableImpl{
 				attrs = fmt.Sprintf("realtime_priority = %d", benchRealtime)
 			}
 			d := startQuietDaemonWith(t, n, attrs, body.String())
-			return resProc{pids: []int{d.proc.PID()}, transitions: func() int { return stateChanges(d) }}
+			return resProc{pids: []int{d.proc.PID()}, transitions: func() int { return stateChanges(d) },
+				why: func(skip int) string { return hawatchChanges(d, skip) }}
 		}
 	}},
 	{name: "keepalived", starter: func(s resSetup, realtime bool) func(*testing.T, *netlab.Node, int) resProc {

@@ -489,6 +489,29 @@ func benchVIPs(n int) []netip.Prefix {
 type resProc struct {
 	pids        []int
 	transitions func() int
+	// why, when set, summarises the state changes after the first skip
+	// (from → to and reason, counted), for the log of a window that flapped.
+	why func(skip int) string
+}
+
+// hawatchChanges counts the daemon's state changes after the first skip by
+// from → to and reason.
+func hawatchChanges(d *daemon, skip int) string {
+	lines := d.logLines("state change")
+	counts := map[string]int{}
+	var keys []string
+	for _, l := range lines[min(skip, len(lines)):] {
+		k := fmt.Sprintf("%v→%v (%v)", l["from"], l["to"], l["reason"])
+		if counts[k] == 0 {
+			keys = append(keys, k)
+		}
+		counts[k]++
+	}
+	out := make([]string, len(keys))
+	for i, k := range keys {
+		out[i] = fmt.Sprintf("%s ×%d", k, counts[k])
+	}
+	return strings.Join(out, ", ")
 }
 
 func startResHawatch(t *testing.T, n *netlab.Node, count, prio int, interval time.Duration) resProc {
@@ -503,7 +526,8 @@ func startResHawatchWith(t *testing.T, n *netlab.Node, count, prio int, interval
 			interval: interval.String(), vips: []string{p.String()}, extra: extra}.String())
 	}
 	d := startQuietDaemon(t, n, body.String())
-	return resProc{pids: []int{d.proc.PID()}, transitions: func() int { return stateChanges(d) }}
+	return resProc{pids: []int{d.proc.PID()}, transitions: func() int { return stateChanges(d) },
+		why: func(skip int) string { return hawatchChanges(d, skip) }}
 }
 
 // startResKeepalived runs keepalived with count instances. netlab's helper
@@ -657,7 +681,8 @@ func measurePair(t *testing.T, name string, s resSetup, window time.Duration,
 	waitHeld(t, lb1, vips, true, 30*time.Second)
 	waitHeld(t, lb2, vips, false, 30*time.Second)
 	time.Sleep(2 * time.Second) // past start-up work (GARP rounds, first allocations)
-	c0 := mp.transitions() + bk.transitions()
+	m0, b0 := mp.transitions(), bk.transitions()
+	c0 := m0 + b0
 	if during != nil {
 		stop := during(t)
 		defer stop()
@@ -668,6 +693,9 @@ func measurePair(t *testing.T, name string, s resSetup, window time.Duration,
 	changes := mp.transitions() + bk.transitions() - c0
 	r := resResult{impl: name, instances: s.count, interval: s.interval, master: u[0], backup: u[1], changes: changes}
 	t.Logf("%+v; %s", r, machineLoad())
+	if changes > 0 && mp.why != nil {
+		t.Logf("state changes in the window: master: %s; backup: %s", mp.why(m0), bk.why(b0))
+	}
 	return r
 }
 
