@@ -45,6 +45,19 @@ demo: build
 	@command -v nginx >/dev/null && command -v curl >/dev/null || bash scripts/deps.sh
 	bash scripts/demo.sh
 
+# The benchmark table (root, about 10 minutes): hawatch next to keepalived
+# 2.2.7 in one run, CPU, VmRSS/PSS and state changes per cell, the same
+# 100 x 10 ms cell under stress-ng with and without realtime scheduling, and
+# the takeover at 10 ms (e2e/bench_table_test.go, docs/benchmarks.md "make
+# bench"). It measures the release build of bin/hawatch.
+bench:
+	@if [ "$$(id -u)" != 0 ]; then \
+		echo "make bench: run as root (network namespaces, raw sockets, realtime scheduling)" >&2; exit 1; fi
+	@for c in keepalived stress-ng; do command -v $$c >/dev/null || { \
+		echo "make bench: $$c is missing; install it with: bash scripts/deps.sh" >&2; exit 1; }; done
+	$(MAKE) --no-print-directory build
+	HAWATCH_BENCH=1 HAWATCH_BENCH_BIN=$(CURDIR)/bin/hawatch $(GO) test -count=1 -timeout 30m -v -run 'TestBenchTable$$' ./e2e
+
 proto:
 	$(GO) generate ./sdk/proto/...
 

@@ -116,13 +116,29 @@ var benchImpls = []benchImpl{
 // startQuietDaemon is startDaemon at log level info, as in production.
 func startQuietDaemon(t *testing.T, node *netlab.Node, body string) *daemon {
 	t.Helper()
+	return startQuietDaemonWith(t, node, "", body)
+}
+
+// startQuietDaemonWith is startQuietDaemon with nodeAttrs (lines such as
+// `realtime_priority = 10`) in the node block. It runs the binary named by
+// HAWATCH_BENCH_BIN when set (`make bench`: the release build, stripped and
+// trimmed as installed), else the harness's build.
+func startQuietDaemonWith(t *testing.T, node *netlab.Node, nodeAttrs, body string) *daemon {
+	t.Helper()
 	dir := t.TempDir()
 	d := &daemon{t: t, node: node, dir: dir, config: filepath.Join(dir, "hawatch.hcl"), socket: filepath.Join(dir, "hawatch.sock")}
 	cfg := strings.Replace(nodeConfig(node, dir, body), `"debug"`, `"info"`, 1)
+	if nodeAttrs != "" {
+		cfg = strings.Replace(cfg, "  log_level", "  "+nodeAttrs+"\n  log_level", 1)
+	}
 	if err := os.WriteFile(d.config, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	d.start()
+	bin := os.Getenv("HAWATCH_BENCH_BIN")
+	if bin == "" {
+		bin = filepath.Join(binDir, "hawatch")
+	}
+	d.proc = node.Start(t, bin, "run", "--config", d.config)
 	return d
 }
 
@@ -358,6 +374,10 @@ type usage struct {
 	cpu    float64 // percent of one core
 	rssKB  int
 	perPID []int // VmRSS of each process, kB
+	// pssKB is the summed proportional set size (smaps_rollup): pages
+	// shared with other processes (the same binary on the other node,
+	// libc) count by their share, so it is what one more daemon costs.
+	pssKB int
 }
 
 // procTicks returns utime+stime (all threads) in clock ticks.
@@ -395,6 +415,20 @@ func procRSSKB(pid int) (int, error) {
 	return 0, fmt.Errorf("pid %d: no VmRSS", pid)
 }
 
+// procPSSKB reads the proportional set size from /proc/PID/smaps_rollup.
+func procPSSKB(pid int) (int, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/smaps_rollup", pid))
+	if err != nil {
+		return 0, err
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(l, "Pss:"); ok {
+			return strconv.Atoi(strings.TrimSuffix(strings.TrimSpace(v), " kB"))
+		}
+	}
+	return 0, fmt.Errorf("pid %d: no Pss in smaps_rollup", pid)
+}
+
 // clkTck is USER_HZ, 100 on every Linux architecture Go supports.
 const clkTck = 100
 
@@ -430,6 +464,11 @@ func measure(t *testing.T, window time.Duration, groups ...[]int) []usage {
 			}
 			out[i].rssKB += rss
 			out[i].perPID = append(out[i].perPID, rss)
+			pss, err := procPSSKB(pid)
+			if err != nil {
+				t.Fatal(err)
+			}
+			out[i].pssKB += pss
 		}
 		out[i].cpu = 100 * float64(ticks-before[i]) / clkTck / elapsed.Seconds()
 	}
@@ -445,31 +484,34 @@ func benchVIPs(n int) []netip.Prefix {
 	return out
 }
 
-func allVIPs(t *testing.T, node *netlab.Node, vips []netip.Prefix, present bool, timeout time.Duration) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for {
-		missing := 0
-		for _, p := range vips {
-			if hasVIP(t, node, p) != present {
-				missing++
-			}
-		}
-		if missing == 0 {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: %d of %d VIPs not present=%v after %v", node.Name, missing, len(vips), present, timeout)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-}
-
 // resProc is one started implementation: the PIDs to account and a count
 // of state changes so far (to check the window was steady).
 type resProc struct {
 	pids        []int
 	transitions func() int
+	// why, when set, summarises the state changes after the first skip
+	// (from → to and reason, counted), for the log of a window that flapped.
+	why func(skip int) string
+}
+
+// hawatchChanges counts the daemon's state changes after the first skip by
+// from → to and reason.
+func hawatchChanges(d *daemon, skip int) string {
+	lines := d.logLines("state change")
+	counts := map[string]int{}
+	var keys []string
+	for _, l := range lines[min(skip, len(lines)):] {
+		k := fmt.Sprintf("%v→%v (%v)", l["from"], l["to"], l["reason"])
+		if counts[k] == 0 {
+			keys = append(keys, k)
+		}
+		counts[k]++
+	}
+	out := make([]string, len(keys))
+	for i, k := range keys {
+		out[i] = fmt.Sprintf("%s ×%d", k, counts[k])
+	}
+	return strings.Join(out, ", ")
 }
 
 func startResHawatch(t *testing.T, n *netlab.Node, count, prio int, interval time.Duration) resProc {
@@ -484,7 +526,8 @@ func startResHawatchWith(t *testing.T, n *netlab.Node, count, prio int, interval
 			interval: interval.String(), vips: []string{p.String()}, extra: extra}.String())
 	}
 	d := startQuietDaemon(t, n, body.String())
-	return resProc{pids: []int{d.proc.PID()}, transitions: func() int { return stateChanges(d) }}
+	return resProc{pids: []int{d.proc.PID()}, transitions: func() int { return stateChanges(d) },
+		why: func(skip int) string { return hawatchChanges(d, skip) }}
 }
 
 // startResKeepalived runs keepalived with count instances. netlab's helper
@@ -498,11 +541,27 @@ func startResKeepalived(t *testing.T, n *netlab.Node, count, prio int, interval 
 // auth_hmac block in every instance when hmac is set.
 func startResKeepalivedWith(t *testing.T, n *netlab.Node, count, prio int, interval time.Duration, bin string, hmac []string) resProc {
 	t.Helper()
-	var conf strings.Builder
-	conf.WriteString("global_defs {\n    router_id " + n.Name + "\n}\n\n")
+	insts := make([]netlab.KeepalivedConfig, count)
 	for i, p := range benchVIPs(count) {
-		c := netlab.KeepalivedConfig{Instance: fmt.Sprintf("VI_%d", i+1), VRID: i + 1, Priority: prio, Version: 3,
+		insts[i] = netlab.KeepalivedConfig{Instance: fmt.Sprintf("VI_%d", i+1), VRID: i + 1, Priority: prio, Version: 3,
 			AdvertInterval: interval, VIPs: []string{p.String()}, HMAC: hmac}
+	}
+	return startResKeepalivedConf(t, n, bin, nil, insts)
+}
+
+// startResKeepalivedConf runs bin (Debian's keepalived when empty) with the
+// instances given and global lines in global_defs. netlab's helper renders
+// a single instance, so this writes the config itself (reusing its renderer
+// for each instance block) and starts keepalived the same way.
+func startResKeepalivedConf(t *testing.T, n *netlab.Node, bin string, global []string, insts []netlab.KeepalivedConfig) resProc {
+	t.Helper()
+	var conf strings.Builder
+	conf.WriteString("global_defs {\n    router_id " + n.Name + "\n")
+	for _, l := range global {
+		conf.WriteString("    " + l + "\n")
+	}
+	conf.WriteString("}\n\n")
+	for _, c := range insts {
 		_, inst, _ := strings.Cut(c.Render(), "\n}\n\n") // drop its global_defs
 		conf.WriteString(inst)
 	}
@@ -581,22 +640,110 @@ func TestBenchResources(t *testing.T) {
 func measureRes(t *testing.T, name string, count int, interval, window time.Duration,
 	start func(*testing.T, *netlab.Node, int, int, time.Duration) resProc) resResult {
 	t.Helper()
-	lab := netlab.New(t, netlab.Options{Nodes: 2, NoClient: true})
+	return measurePair(t, name, resSetup{count: count, interval: interval}, window,
+		func(t *testing.T, n *netlab.Node, prio int) resProc { return start(t, n, count, prio, interval) }, nil)
+}
+
+// resSetup is one cell: count instances (VRIDs 1..count) at interval, their
+// VIPs IPv4 or (ipv6: 255 VIPs do not fit beside the lab's own addresses in
+// 198.51.100.0/24) IPv6.
+type resSetup struct {
+	count    int
+	interval time.Duration
+	ipv6     bool
+}
+
+// vips are the cell's VIPs, one per instance in VRID order.
+func (s resSetup) vips() []netip.Prefix {
+	if !s.ipv6 {
+		return benchVIPs(s.count)
+	}
+	out := make([]netip.Prefix, s.count)
+	for i := range out {
+		out[i] = netip.MustParsePrefix(fmt.Sprintf("2001:db8::1:%x/64", i+1))
+	}
+	return out
+}
+
+// measurePair starts the backup (lb2) and then the master (lb1), waits
+// until lb1 alone holds every VIP and start-up work is past, and measures
+// both over window. during, when set, runs just before the window opens
+// and returns what ends it (the load the window is measured under), so
+// state changes caused by its onset count.
+func measurePair(t *testing.T, name string, s resSetup, window time.Duration,
+	start func(t *testing.T, n *netlab.Node, prio int) resProc, during func(t *testing.T) (stop func())) resResult {
+	t.Helper()
+	lab := netlab.New(t, netlab.Options{Nodes: 2, NoClient: true, IPv6: s.ipv6})
 	lb1, lb2 := lab.Nodes[0], lab.Nodes[1]
-	vips := benchVIPs(count)
-	bk := start(t, lb2, count, benchBackupPrio, interval)
-	mp := start(t, lb1, count, 100, interval)
-	allVIPs(t, lb1, vips, true, 20*time.Second)
-	allVIPs(t, lb2, vips, false, 20*time.Second)
+	vips := s.vips()
+	bk := start(t, lb2, benchBackupPrio)
+	mp := start(t, lb1, 100)
+	waitHeld(t, lb1, vips, true, 30*time.Second)
+	waitHeld(t, lb2, vips, false, 30*time.Second)
 	time.Sleep(2 * time.Second) // past start-up work (GARP rounds, first allocations)
-	c0 := mp.transitions() + bk.transitions()
+	m0, b0 := mp.transitions(), bk.transitions()
+	c0 := m0 + b0
+	if during != nil {
+		stop := during(t)
+		defer stop()
+	}
 	u := measure(t, window, mp.pids, bk.pids)
 	// Not a failure: a benchmark reports what happened. A pair that flaps
 	// is not in steady state, and the table says so next to the numbers.
 	changes := mp.transitions() + bk.transitions() - c0
-	r := resResult{impl: name, instances: count, interval: interval, master: u[0], backup: u[1], changes: changes}
-	t.Logf("%+v", r)
+	r := resResult{impl: name, instances: s.count, interval: s.interval, master: u[0], backup: u[1], changes: changes}
+	t.Logf("%+v; %s", r, machineLoad())
+	if changes > 0 && mp.why != nil {
+		t.Logf("state changes in the window: master: %s; backup: %s", mp.why(m0), bk.why(b0))
+	}
 	return r
+}
+
+// waitHeld waits until node holds all of vips on eth0 (present) or none of
+// them, reading the address list once per poll (255 VIPs).
+func waitHeld(t *testing.T, node *netlab.Node, vips []netip.Prefix, present bool, timeout time.Duration) {
+	t.Helper()
+	nsh, err := netns.GetFromName(node.NS)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nsh.Close()
+	h, err := netlink.NewHandleAt(nsh)
+	if err != nil {
+		t.Fatalf("%s: netlink: %v", node.Name, err)
+	}
+	defer h.Close()
+	deadline := time.Now().Add(timeout)
+	for {
+		link, err := h.LinkByName("eth0")
+		if err != nil {
+			t.Fatalf("%s: eth0: %v", node.Name, err)
+		}
+		addrs, err := h.AddrList(link, netlink.FAMILY_ALL)
+		if err != nil {
+			t.Fatalf("%s: addresses: %v", node.Name, err)
+		}
+		held := map[netip.Prefix]bool{}
+		for _, a := range addrs {
+			if ip, ok := netip.AddrFromSlice(a.IP); ok {
+				ones, _ := a.Mask.Size()
+				held[netip.PrefixFrom(ip.Unmap(), ones)] = true
+			}
+		}
+		wrong := 0
+		for _, p := range vips {
+			if held[p] != present {
+				wrong++
+			}
+		}
+		if wrong == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: %d of %d VIPs not present=%v after %v", node.Name, wrong, len(vips), present, timeout)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 }
 
 func printResTable(results []resResult, window time.Duration) {
