@@ -16,18 +16,23 @@ import (
 // readable and is served again on the next wake-up).
 const maxBatch = 64
 
-// loopPolled is the production loop: on its own OS thread, it waits for
-// the polled sockets, its inbox and the nearest deadline in one system
-// call, reads each packet where it steps the router (stamped with the
-// kernel's arrival time) and sends adverts from the same thread. An idle
-// backup wakes once per advert received, a master once per advert sent.
+// loopPolled is the production loop: it waits for the polled sockets, its
+// inbox and the nearest deadline in one wait (poll_linux.go), reads each
+// packet where it steps the router (stamped with the kernel's arrival
+// time) and sends adverts from the same goroutine. An idle backup wakes
+// once per advert received, a master once per advert sent.
 func (e *Engine) loopPolled(ctx context.Context) error {
-	// Locked: the thread is the loop's alone (plugins, metrics, the control
-	// socket and netlink run on others), so a realtime priority given to it
-	// (node.realtime_priority, the escalation in loopthread.go) stays with
-	// the loop.
-	runtime.LockOSThread()
-	defer runtime.UnlockOSThread()
+	if e.realtimeLoop() {
+		// Locked: the thread is the loop's alone (plugins, metrics, the
+		// control socket and netlink run on others), so its realtime
+		// priority (node.realtime_priority, the escalation in
+		// loopthread.go) stays with the loop. It costs a thread hand-off
+		// per wake-up (the runtime's poller wakes another thread, which
+		// passes the loop to this one), so only where realtime is asked
+		// for.
+		runtime.LockOSThread()
+		defer runtime.UnlockOSThread()
+	}
 	e.loopStarted()
 	stop := context.AfterFunc(ctx, e.poll.notify)
 	defer stop()
@@ -46,6 +51,8 @@ func (e *Engine) loopPolled(ctx context.Context) error {
 		for _, ev := range events {
 			if ev.Fd == wakeToken {
 				inbox = true
+			} else if ev.Fd == timerToken {
+				continue // the deadline: tick below
 			} else if s := e.poll.socket(ev.Fd); s != nil {
 				e.readPolled(now, s, buf)
 			}

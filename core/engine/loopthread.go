@@ -8,7 +8,8 @@ import (
 
 // loopStats is what the loop knows of its own timeliness.
 type loopStats struct {
-	// polled: the loop runs on its own thread and polls its sockets.
+	// polled: the loop polls its sockets itself (locked to its own thread
+	// in realtime mode).
 	polled bool
 	// late counts wake-ups later than lateFraction of the shortest
 	// advert interval after the deadline they were for.
@@ -27,7 +28,14 @@ type loopStats struct {
 // master's adverts would be missed.
 const lateFraction = 4
 
-// loopStarted runs on the loop's locked thread before its first wait.
+// realtimeLoop: the policy asks for realtime scheduling, so the loop gets
+// an OS thread of its own.
+func (e *Engine) realtimeLoop() bool {
+	return e.cfg.Node.RealtimePriority > 0 || e.cfg.Node.MaxAutoPriority > 0
+}
+
+// loopStarted runs on the loop's goroutine (its locked thread in realtime
+// mode) before its first wait.
 func (e *Engine) loopStarted() {
 	e.loop.polled = true
 	e.loop.priority = e.cfg.Node.RealtimePriority

@@ -6,8 +6,8 @@ import (
 
 // polledConn is a socket the loop reads itself (transport.Options.Polled):
 // the loop waits for every such socket, its inbox and its next deadline in
-// one epoll_pwait2 on its own OS thread, and reads each packet where it
-// steps the router. A socket that is not (a fake in tests) is read by a
+// one epoll (poll_linux.go), and reads each packet where it steps the
+// router. A socket that is not (a fake in tests) is read by a
 // goroutine that hands packets to the loop over a channel.
 type polledConn interface {
 	Conn

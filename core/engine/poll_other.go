@@ -14,7 +14,10 @@ type poller struct{}
 
 type pollEvent struct{ Fd int32 }
 
-const wakeToken = 0
+const (
+	wakeToken  = 0
+	timerToken = -1
+)
 
 func newPoller() (*poller, error) { return nil, errors.New("engine: no poller on this system") }
 

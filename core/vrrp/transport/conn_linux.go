@@ -58,12 +58,50 @@ type Conn struct {
 	wmu      sync.Mutex
 	wbuf     []byte // what goes out: IPv4 header + payload, or IPv6 payload
 	woob     []byte // IPv6: IPV6_PKTINFO with our source and interface
-	wto      unix.Sockaddr
-	wto4     unix.SockaddrInet4 // wto points here or at wto6: no allocation per send
-	wto6     unix.SockaddrInet6
+	tx       sendState
 	wscratch []byte // IPv4 header + payload
 	werr     error
 	writeFn  func(fd uintptr) bool
+}
+
+// sendState is sendmsg's header and destination, reused for every send.
+type sendState struct {
+	msg unix.Msghdr
+	iov unix.Iovec
+	to4 unix.RawSockaddrInet4
+	to6 unix.RawSockaddrInet6
+}
+
+// sendmsg sends c.wbuf to the destination set in c.tx (to4 or to6 by
+// family). Like recvmsg it is a raw system call: the descriptor is
+// non-blocking, so the call never blocks, and skipping the Go runtime's
+// system-call bookkeeping spares a wake-up of its monitor thread after
+// each idle period.
+func (c *Conn) sendmsg(fd int) error {
+	w := &c.tx
+	w.iov.Base = &c.wbuf[0]
+	w.iov.SetLen(len(c.wbuf))
+	w.msg.Iov = &w.iov
+	w.msg.SetIovlen(1)
+	if c.family == IPv4 {
+		w.msg.Name = (*byte)(unsafe.Pointer(&w.to4))
+		w.msg.Namelen = unix.SizeofSockaddrInet4
+	} else {
+		w.msg.Name = (*byte)(unsafe.Pointer(&w.to6))
+		w.msg.Namelen = unix.SizeofSockaddrInet6
+	}
+	w.msg.Control = nil
+	w.msg.SetControllen(0)
+	if len(c.woob) > 0 {
+		w.msg.Control = &c.woob[0]
+		w.msg.SetControllen(len(c.woob))
+	}
+	_, _, errno := unix.RawSyscall(unix.SYS_SENDMSG, uintptr(fd), uintptr(unsafe.Pointer(&w.msg)), 0)
+	w.iov.Base = nil
+	if errno != 0 {
+		return errno
+	}
+	return nil
 }
 
 // recvState is what recvmsg fills in, kept with the Conn so a read
@@ -75,7 +113,9 @@ type recvState struct {
 	oob  [128]byte
 }
 
-// recvmsg reads one datagram into buf with the reused header.
+// recvmsg reads one datagram into buf with the reused header. The
+// descriptor is non-blocking in both modes (the Go poller's and a polled
+// one), so this is a raw system call (see sendmsg).
 func (c *Conn) recvmsg(fd int, buf []byte) (n, oobn, flags int, err error) {
 	r := &c.rx
 	r.iov.Base = &buf[0]
@@ -86,7 +126,7 @@ func (c *Conn) recvmsg(fd int, buf []byte) (n, oobn, flags int, err error) {
 	r.msg.SetIovlen(1)
 	r.msg.Control = &r.oob[0]
 	r.msg.SetControllen(len(r.oob))
-	rn, _, errno := unix.Syscall(unix.SYS_RECVMSG, uintptr(fd), uintptr(unsafe.Pointer(&r.msg)), 0)
+	rn, _, errno := unix.RawSyscall(unix.SYS_RECVMSG, uintptr(fd), uintptr(unsafe.Pointer(&r.msg)), 0)
 	r.iov.Base = nil // do not keep the caller's buffer alive
 	if errno != 0 {
 		return 0, 0, 0, errno
@@ -164,7 +204,7 @@ func Listen(opts Options) (*Conn, error) {
 		return c.rerr != unix.EAGAIN
 	}
 	c.writeFn = func(fd uintptr) bool {
-		_, c.werr = unix.SendmsgN(int(fd), c.wbuf, c.woob, c.wto, 0)
+		c.werr = c.sendmsg(int(fd))
 		return c.werr != unix.EAGAIN
 	}
 	if opts.Family == IPv6 {
@@ -560,14 +600,12 @@ func (c *Conn) WriteTo(payload []byte, dst netip.Addr) error {
 	defer c.wmu.Unlock()
 	if c.family == IPv4 {
 		c.wbuf = c.ipv4Datagram(payload, dst)
-		c.wto4.Addr = dst.As4()
-		c.wto = &c.wto4
+		c.tx.to4 = unix.RawSockaddrInet4{Family: unix.AF_INET, Addr: dst.As4()}
 	} else {
 		c.wbuf = payload
 		// The interface comes from IPV6_PKTINFO (and SO_BINDTODEVICE), so
 		// link-local destinations need no zone here.
-		c.wto6.Addr = dst.As16()
-		c.wto = &c.wto6
+		c.tx.to6 = unix.RawSockaddrInet6{Family: unix.AF_INET6, Addr: dst.As16()}
 	}
 	var err error
 	if c.polled {
@@ -576,12 +614,12 @@ func (c *Conn) WriteTo(payload []byte, dst netip.Addr) error {
 		if c.closed.Load() {
 			err = net.ErrClosed
 		} else {
-			_, err = unix.SendmsgN(c.fd, c.wbuf, c.woob, c.wto, 0)
+			err = c.sendmsg(c.fd)
 		}
 	} else if err = c.raw.Write(c.writeFn); err == nil {
 		err = c.werr
 	}
-	c.wbuf, c.wto = nil, nil
+	c.wbuf = nil
 	if err != nil {
 		if c.closed.Load() || errors.Is(err, net.ErrClosed) {
 			return net.ErrClosed
