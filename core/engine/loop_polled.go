@@ -39,6 +39,9 @@ func (e *Engine) loopPolled(ctx context.Context) error {
 	buf := make([]byte, 9216) // a jumbo frame; VRRP messages are far smaller
 	for {
 		deadline := e.nextDeadline()
+		if !deadline.IsZero() {
+			deadline = deadline.Add(e.loop.slack)
+		}
 		events, err := e.poll.wait(deadline)
 		now := time.Now()
 		if err != nil {

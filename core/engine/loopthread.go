@@ -20,7 +20,19 @@ type loopStats struct {
 	// by escalation up to node.max_auto_priority.
 	priority    int
 	escalations uint64
+	// slack is how long after a deadline the loop wakes (slackFraction of
+	// the shortest advert interval), so that every router due within it is
+	// ticked in the same wake-up.
+	slack time.Duration
 }
+
+// slackFraction: the loop wakes a hundredth of the shortest advert
+// interval after the nearest deadline (0.1 ms at 10 ms adverts) and ticks
+// every router due by then. Routers ticked together stay together (their
+// next adverts are due at the same time), so a hundred masters at 100 ms
+// wake the loop ten times a second, not a thousand; an advert or a
+// takeover is never more than that hundredth late.
+const slackFraction = 100
 
 // lateFraction: a wake-up later than this fraction of the shortest advert
 // interval counts as late (and escalates): at a quarter, a backup that is
@@ -39,6 +51,7 @@ func (e *Engine) realtimeLoop() bool {
 func (e *Engine) loopStarted() {
 	e.loop.polled = true
 	e.loop.priority = e.cfg.Node.RealtimePriority
+	e.loop.slack = e.shortestInterval() / slackFraction
 }
 
 // late checks the wake-up at now for a deadline: past the bound it is
@@ -49,7 +62,7 @@ func (e *Engine) late(now, deadline time.Time) {
 	if deadline.IsZero() {
 		return
 	}
-	by := now.Sub(deadline)
+	by := now.Sub(deadline) // deadline includes the slack: that is on purpose
 	if by < time.Millisecond || by < e.shortestInterval()/lateFraction {
 		return
 	}

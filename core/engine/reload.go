@@ -132,7 +132,10 @@ func (e *Engine) reconfigure(now time.Time, next *config.Config, feeds map[strin
 		return err
 	}
 	// Removed and restarted instances leave the deadlines, new ones join.
-	defer func() { e.timers.rebuild(e.bindings) }()
+	defer func() {
+		e.timers.rebuild(e.bindings)
+		e.loop.slack = e.shortestInterval() / slackFraction
+	}()
 	e.swapFeeds(feeds)
 	e.opts.Actions = actions
 	e.cfg = next

@@ -139,16 +139,15 @@ func TestTokenBucket(t *testing.T) {
 		wait time.Duration // 0 = token granted
 	}{
 		{0, 0}, {0, 0}, {0, 0}, // the burst
-		{0, ms(100)},     // empty: next token in 100 ms
-		{ms(40), ms(60)}, // 0.4 tokens refilled
-		{ms(100), 0},     // one token
-		{ms(100), ms(100)},
+		{0, ms(100)},      // empty: this one's token comes at 100 ms
+		{ms(40), ms(160)}, // in line behind it: 200 ms
+		{ms(200), ms(100)},
 		{ms(10000), 0}, {ms(10000), 0}, {ms(10000), 0}, // refill is capped at the burst
 		{ms(10000), ms(100)},
 	}
 	for i, s := range steps {
-		if got := b.take(t0.Add(s.at)); got != s.wait {
-			t.Fatalf("step %d at +%v: take = %v, want %v", i, s.at, got, s.wait)
+		if got := b.reserve(t0.Add(s.at)); got != s.wait {
+			t.Fatalf("step %d at +%v: reserve = %v, want %v", i, s.at, got, s.wait)
 		}
 	}
 }

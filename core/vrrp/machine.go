@@ -418,14 +418,12 @@ func (m *Machine) tick(now time.Time) []Action {
 		if m.adverAt.IsZero() || now.Before(m.adverAt) {
 			return nil
 		}
-		// Anchor the next advert to the deadline, not to now, so a loop that
-		// wakes a little late keeps the cadence; after a long stall, restart
-		// from now instead of bursting to catch up.
-		next := m.adverAt.Add(m.cfg.AdvertInterval)
-		if !next.After(now) {
-			next = now.Add(m.cfg.AdvertInterval)
-		}
-		m.adverAt = next
+		// The next advert is due an interval after this one leaves (as
+		// keepalived schedules it), not after its deadline: masters the loop
+		// ticks in one wake-up (it wakes a hundredth of an interval after the
+		// nearest deadline, core/engine) then stay due together, and a
+		// loop that stalled does not burst to catch up.
+		m.adverAt = now.Add(m.cfg.AdvertInterval)
 		return m.sendOwn()
 	case StateBackup:
 		if m.downAt.IsZero() || now.Before(m.downAt) {
