@@ -39,10 +39,15 @@ type poller struct {
 	file            *os.File // ep, as the Go poller sees it
 	rc              syscall.RawConn
 	armed           time.Time // the deadline the timer is armed for
-	events          []unix.EpollEvent
-	byToken         map[int32]*socket
-	tokens          map[Conn]int32
-	next            int32
+	// readFn collects ready events into events (n of them, or werr)
+	// without blocking; made once, as a closure per wait would allocate.
+	readFn  func(fd uintptr) bool
+	n       int
+	werr    error
+	events  []unix.EpollEvent
+	byToken map[int32]*socket
+	tokens  map[Conn]int32
+	next    int32
 	// mu orders notify against close: a goroutine that notifies after
 	// close must not write to a descriptor number the kernel has reused.
 	mu     sync.RWMutex
@@ -77,6 +82,15 @@ func newPoller() (*poller, error) {
 	// Non-blocking, so os.NewFile hands it to the runtime's poller.
 	if err := unix.SetNonblock(ep, true); err != nil {
 		return fail("epoll nonblock", err)
+	}
+	p.readFn = func(fd uintptr) bool {
+		// Timeout 0: never blocks (the runtime's poller does the waiting).
+		r, _, errno := unix.RawSyscall6(unix.SYS_EPOLL_PWAIT, fd, uintptr(unsafe.Pointer(&p.events[0])), uintptr(len(p.events)), 0, 0, 0)
+		p.n, p.werr = int(r), nil
+		if errno != 0 {
+			p.n, p.werr = 0, errno
+		}
+		return p.n > 0 || (p.werr != nil && p.werr != unix.EINTR)
 	}
 	p.file = os.NewFile(uintptr(ep), "vrrp-epoll")
 	if p.rc, err = p.file.SyscallConn(); err != nil {
@@ -132,20 +146,11 @@ func (p *poller) wait(deadline time.Time) ([]unix.EpollEvent, error) {
 		}
 		p.armed = deadline
 	}
-	var n int
-	var werr error
-	err := p.rc.Read(func(fd uintptr) bool {
-		// Timeout 0: never blocks (the runtime's poller does the waiting).
-		r, _, errno := unix.RawSyscall6(unix.SYS_EPOLL_PWAIT, fd, uintptr(unsafe.Pointer(&p.events[0])), uintptr(len(p.events)), 0, 0, 0)
-		n, werr = int(r), nil
-		if errno != 0 {
-			n, werr = 0, errno
-		}
-		return n > 0 || (werr != nil && werr != unix.EINTR)
-	})
+	err := p.rc.Read(p.readFn)
 	if err == nil {
-		err = werr
+		err = p.werr
 	}
+	n := p.n
 	if err != nil {
 		return nil, fmt.Errorf("epoll wait: %w", err)
 	}
