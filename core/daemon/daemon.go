@@ -43,6 +43,8 @@ type Daemon struct {
 
 	notify   sdnotify.Notifier // systemd's, when run as a Type=notify unit
 	watchdog time.Duration     // WatchdogSec, 0 when off
+
+	trimKick chan struct{} // a reload asks for a memory trim (footprint.go)
 }
 
 type reloadStats struct {
@@ -89,7 +91,7 @@ func run(ctx context.Context, log zerolog.Logger, path string, cfg *config.Confi
 	}
 	defer host.Close()
 
-	d := &Daemon{log: log, path: path, cfg: cfg, host: host}
+	d := &Daemon{log: log, path: path, cfg: cfg, host: host, trimKick: make(chan struct{}, 1)}
 	d.takeNotifier() // before any plugin starts
 	pc, diags := ValidatePlugins(ctx, host, cfg, "", false)
 	if diags.HasErrors() {
@@ -172,6 +174,7 @@ func run(ctx context.Context, log zerolog.Logger, path string, cfg *config.Confi
 
 	log.Info().Str("config", path).Int("instances", len(cfg.Instances)).Int("checks", len(cfg.Checks)).Msg("hawatch running")
 	defer d.serveSystemd(ctx)()
+	defer d.serveTrim(ctx, !cfg.Node.LockMemory)()
 	err = d.eng.Run(ctx)
 	log.Info().Msg("hawatch stopped")
 	return err
