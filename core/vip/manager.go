@@ -798,28 +798,26 @@ func (m *Manager) announce(ctx context.Context, name string, pkts []announcement
 	}
 }
 
-// waitToken blocks until the rate limiter hands out a token; false when ctx
-// ended first.
+// waitToken blocks until the rate limiter's turn for one packet comes;
+// false when ctx ended first (the turn is then given back).
 func (m *Manager) waitToken(ctx context.Context) bool {
-	waited := false
-	for {
-		if ctx.Err() != nil {
-			return false
-		}
-		m.limMu.Lock()
-		wait := m.lim.take(m.clock.Now())
-		m.limMu.Unlock()
-		if wait == 0 {
-			if waited {
-				m.delayed.Add(1)
-			}
-			return true
-		}
-		waited = true
-		if !m.sleep(ctx, wait) {
-			return false
-		}
+	if ctx.Err() != nil {
+		return false
 	}
+	m.limMu.Lock()
+	wait := m.lim.reserve(m.clock.Now())
+	m.limMu.Unlock()
+	if wait == 0 {
+		return true
+	}
+	if !m.sleep(ctx, wait) {
+		m.limMu.Lock()
+		m.lim.unreserve()
+		m.limMu.Unlock()
+		return false
+	}
+	m.delayed.Add(1)
+	return true
 }
 
 // sleep waits d on the Manager's clock; false when ctx ended first.

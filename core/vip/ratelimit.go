@@ -45,20 +45,31 @@ func newTokenBucket(r RateLimit, now time.Time) *tokenBucket {
 	return &tokenBucket{rate: r.PerSecond, burst: float64(r.Burst), tokens: float64(r.Burst), last: now}
 }
 
-// take consumes one token and returns 0, or consumes nothing and returns how
-// long until a token will be there.
-func (b *tokenBucket) take(now time.Time) time.Duration {
+// reserve hands out the next token: it consumes one, borrowing ahead when
+// the bucket is empty, and returns how long the caller waits before its
+// packet may go (0: at once). Each waiter is told its own turn, in the order
+// they asked, so a queue of announcers (255 instances taking over at once)
+// each sleeps once, instead of all of them waking at every refill to race
+// for the one new token with a fresh timer each. A caller that gives its
+// turn up calls unreserve.
+func (b *tokenBucket) reserve(now time.Time) time.Duration {
 	if elapsed := now.Sub(b.last); elapsed > 0 {
 		b.tokens = math.Min(b.burst, b.tokens+elapsed.Seconds()*b.rate)
 		b.last = now
 	}
-	if b.tokens >= 1 {
-		b.tokens--
+	b.tokens--
+	if b.tokens >= 0 {
 		return 0
 	}
-	wait := time.Duration(math.Ceil((1 - b.tokens) / b.rate * float64(time.Second)))
+	wait := time.Duration(math.Ceil(-b.tokens / b.rate * float64(time.Second)))
 	if wait <= 0 {
-		wait = 1 // never report "no wait" without handing out a token
+		wait = 1 // never report "no wait" for a borrowed token
 	}
 	return wait
+}
+
+// unreserve gives back a token whose turn was not used (its announcer was
+// stopped while waiting), so the queue behind does not pay for it.
+func (b *tokenBucket) unreserve() {
+	b.tokens = math.Min(b.burst, b.tokens+1)
 }
