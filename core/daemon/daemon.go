@@ -21,6 +21,7 @@ import (
 	"github.com/hawatch/hawatch/core/engine"
 	"github.com/hawatch/hawatch/core/pluginhost"
 	"github.com/hawatch/hawatch/core/sdnotify"
+	"github.com/hawatch/hawatch/internal/footprint"
 	"github.com/hawatch/hawatch/internal/httpserve"
 	"github.com/hawatch/hawatch/internal/realtime"
 )
@@ -71,6 +72,10 @@ type runOptions struct {
 	// metricsBound, if set, is told the metrics endpoint's address
 	// (metrics_listen may ask for port 0).
 	metricsBound func(net.Addr)
+	// trimSettle, if set, replaces the wait before a memory trim, and
+	// trimmed is told of each trim (footprint.go).
+	trimSettle time.Duration
+	trimmed    func(footprint.Report)
 }
 
 func run(ctx context.Context, log zerolog.Logger, path string, cfg *config.Config, o runOptions) error {
@@ -174,7 +179,7 @@ func run(ctx context.Context, log zerolog.Logger, path string, cfg *config.Confi
 
 	log.Info().Str("config", path).Int("instances", len(cfg.Instances)).Int("checks", len(cfg.Checks)).Msg("hawatch running")
 	defer d.serveSystemd(ctx)()
-	defer d.serveTrim(ctx, !cfg.Node.LockMemory)()
+	defer d.serveTrim(ctx, !cfg.Node.LockMemory, o)()
 	err = d.eng.Run(ctx)
 	log.Info().Msg("hawatch stopped")
 	return err

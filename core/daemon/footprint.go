@@ -21,23 +21,30 @@ const trimSettle = 10 * time.Second
 // after each successful reload (kickTrim). With node.lock_memory the code
 // stays mapped: the operator asked for no page faults. The returned stop
 // ends it and waits for it.
-func (d *Daemon) serveTrim(ctx context.Context, dropCode bool) (stop func()) {
+func (d *Daemon) serveTrim(ctx context.Context, dropCode bool, o runOptions) (stop func()) {
+	settle := trimSettle
+	if o.trimSettle > 0 {
+		settle = o.trimSettle
+	}
 	ctx, cancel := context.WithCancel(ctx)
 	var wg sync.WaitGroup
 	wg.Go(func() {
 		if err := d.eng.Alive(ctx); err != nil {
 			return
 		}
-		t := time.NewTimer(trimSettle)
+		t := time.NewTimer(settle)
 		defer t.Stop()
 		for {
 			select {
 			case <-ctx.Done():
 				return
 			case <-d.trimKick:
-				t.Reset(trimSettle)
+				t.Reset(settle)
 			case <-t.C:
-				d.trim(dropCode)
+				r := d.trim(dropCode)
+				if o.trimmed != nil {
+					o.trimmed(r)
+				}
 			}
 		}
 	})
@@ -52,7 +59,7 @@ func (d *Daemon) kickTrim() {
 	}
 }
 
-func (d *Daemon) trim(dropCode bool) {
+func (d *Daemon) trim(dropCode bool) footprint.Report {
 	d.mu.Lock()
 	// The running policy's sources are only read to render diagnostics of
 	// a policy being loaded, never again once it runs.
@@ -64,4 +71,5 @@ func (d *Daemon) trim(dropCode bool) {
 	}
 	d.log.Info().Int64("rss_before_kb", r.RSSBefore>>10).Int64("rss_after_kb", r.RSSAfter>>10).
 		Int64("code_unmapped_kb", r.Unmapped>>10).Int("mappings_skipped", r.Skipped).Msg("memory trimmed")
+	return r
 }
