@@ -4,12 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 
 	"github.com/spf13/cobra"
 
 	"github.com/hawatch/hawatch/core/config"
 	"github.com/hawatch/hawatch/core/control"
 	"github.com/hawatch/hawatch/core/daemon"
+	"github.com/hawatch/hawatch/internal/footprint"
 )
 
 func newRunCmd(a *app) *cobra.Command {
@@ -19,6 +21,9 @@ func newRunCmd(a *app) *cobra.Command {
 		Short: "Run the node: VRRP instances, virtual IPs, plugins, control socket",
 		Args:  exactArgs(0),
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			// Before loading: the policy's garbage is collected under
+			// the daemon's settings.
+			gc := footprint.ApplyDaemonDefaults(os.LookupEnv)
 			cfg, diags := config.Load(path)
 			if diags.HasErrors() {
 				_ = config.WriteDiagnostics(a.stderr, cfg.Files, diags, a.stderrIsTerminal)
@@ -35,6 +40,7 @@ func newRunCmd(a *app) *cobra.Command {
 				}
 				ev.Str("detail", d.Detail).Msg(d.Summary)
 			}
+			log.Debug().Int("gogc", gc.GCPercent).Int64("gomemlimit", gc.MemoryLimit).Strs("from_env", gc.FromEnv).Msg("garbage collector")
 			err = daemon.Run(context.Background(), log, path, cfg)
 			var re *control.ReloadError
 			if errors.As(err, &re) {

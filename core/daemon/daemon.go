@@ -21,6 +21,7 @@ import (
 	"github.com/hawatch/hawatch/core/engine"
 	"github.com/hawatch/hawatch/core/pluginhost"
 	"github.com/hawatch/hawatch/core/sdnotify"
+	"github.com/hawatch/hawatch/internal/footprint"
 	"github.com/hawatch/hawatch/internal/httpserve"
 	"github.com/hawatch/hawatch/internal/realtime"
 )
@@ -43,6 +44,8 @@ type Daemon struct {
 
 	notify   sdnotify.Notifier // systemd's, when run as a Type=notify unit
 	watchdog time.Duration     // WatchdogSec, 0 when off
+
+	trimKick chan struct{} // a reload asks for a memory trim (footprint.go)
 }
 
 type reloadStats struct {
@@ -69,6 +72,10 @@ type runOptions struct {
 	// metricsBound, if set, is told the metrics endpoint's address
 	// (metrics_listen may ask for port 0).
 	metricsBound func(net.Addr)
+	// trimSettle, if set, replaces the wait before a memory trim, and
+	// trimmed is told of each trim (footprint.go).
+	trimSettle time.Duration
+	trimmed    func(footprint.Report)
 }
 
 func run(ctx context.Context, log zerolog.Logger, path string, cfg *config.Config, o runOptions) error {
@@ -89,7 +96,7 @@ func run(ctx context.Context, log zerolog.Logger, path string, cfg *config.Confi
 	}
 	defer host.Close()
 
-	d := &Daemon{log: log, path: path, cfg: cfg, host: host}
+	d := &Daemon{log: log, path: path, cfg: cfg, host: host, trimKick: make(chan struct{}, 1)}
 	d.takeNotifier() // before any plugin starts
 	pc, diags := ValidatePlugins(ctx, host, cfg, "", false)
 	if diags.HasErrors() {
@@ -172,6 +179,7 @@ func run(ctx context.Context, log zerolog.Logger, path string, cfg *config.Confi
 
 	log.Info().Str("config", path).Int("instances", len(cfg.Instances)).Int("checks", len(cfg.Checks)).Msg("hawatch running")
 	defer d.serveSystemd(ctx)()
+	defer d.serveTrim(ctx, !cfg.Node.LockMemory, o)()
 	err = d.eng.Run(ctx)
 	log.Info().Msg("hawatch stopped")
 	return err

@@ -45,6 +45,7 @@ func (d *Daemon) Reload(ctx context.Context) (err error) {
 		d.reloads.OK++
 		d.reloads.LastErr = ""
 		d.log.Info().Str("config", d.path).Msg("reloaded")
+		d.kickTrim()
 	}()
 
 	next, diags := config.Load(d.path)

@@ -798,9 +798,8 @@ func (m *Manager) announce(ctx context.Context, name string, pkts []announcement
 	}
 }
 
-// waitToken blocks until the token the rate limiter reserves is there;
-// false when ctx ended first (the reserved token is then not given back:
-// the limit only errs on the quiet side).
+// waitToken blocks until the rate limiter's turn for one packet comes;
+// false when ctx ended first (the turn is then given back).
 func (m *Manager) waitToken(ctx context.Context) bool {
 	if ctx.Err() != nil {
 		return false
@@ -811,8 +810,14 @@ func (m *Manager) waitToken(ctx context.Context) bool {
 	if wait == 0 {
 		return true
 	}
+	if !m.sleep(ctx, wait) {
+		m.limMu.Lock()
+		m.lim.unreserve()
+		m.limMu.Unlock()
+		return false
+	}
 	m.delayed.Add(1)
-	return m.sleep(ctx, wait)
+	return true
 }
 
 // sleep waits d on the Manager's clock; false when ctx ended first.

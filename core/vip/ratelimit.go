@@ -24,7 +24,7 @@ type RateLimit struct {
 // packets) within about a second, where keepalived sends them unthrottled;
 // 1000 small frames a second is still far below what switches or hosts
 // notice. (At 100 per second, 100 instances' announcements took ten
-// seconds and a wake-up per packet.)
+// seconds.)
 var DefaultRateLimit = RateLimit{PerSecond: 1000, Burst: 256}
 
 // Validate reports whether the limit can let a packet through.
@@ -48,13 +48,13 @@ func newTokenBucket(r RateLimit, now time.Time) *tokenBucket {
 	return &tokenBucket{rate: r.PerSecond, burst: float64(r.Burst), tokens: float64(r.Burst), last: now}
 }
 
-// reserve takes the next token, now or in the future, and returns how long
-// until it is there (0: now). Tokens go below zero for the waiters in line,
-// so each waiter sleeps once, until its own turn; when every waiter was told
-// only "a token in 10 ms", a hundred announcers woke together, one got it and
-// the rest slept again, every 10 ms (a hundred instances taking over on one
-// interface cost the master ~5 % of a core for the seconds their
-// announcements took).
+// reserve hands out the next token: it consumes one, borrowing ahead when
+// the bucket is empty, and returns how long the caller waits before its
+// packet may go (0: at once). Each waiter is told its own turn, in the order
+// they asked, so a queue of announcers (255 instances taking over at once)
+// each sleeps once, instead of all of them waking at every refill to race
+// for the one new token with a fresh timer each. A caller that gives its
+// turn up calls unreserve.
 func (b *tokenBucket) reserve(now time.Time) time.Duration {
 	if elapsed := now.Sub(b.last); elapsed > 0 {
 		b.tokens = math.Min(b.burst, b.tokens+elapsed.Seconds()*b.rate)
@@ -65,5 +65,14 @@ func (b *tokenBucket) reserve(now time.Time) time.Duration {
 		return 0
 	}
 	wait := time.Duration(math.Ceil(-b.tokens / b.rate * float64(time.Second)))
-	return max(wait, 1) // never "no wait" for a token not there yet
+	if wait <= 0 {
+		wait = 1 // never report "no wait" for a borrowed token
+	}
+	return wait
+}
+
+// unreserve gives back a token whose turn was not used (its announcer was
+// stopped while waiting), so the queue behind does not pay for it.
+func (b *tokenBucket) unreserve() {
+	b.tokens = math.Min(b.burst, b.tokens+1)
 }

@@ -135,19 +135,26 @@ func TestPolicyValidate(t *testing.T) {
 func TestTokenBucket(t *testing.T) {
 	b := newTokenBucket(RateLimit{PerSecond: 10, Burst: 3}, t0)
 	steps := []struct {
-		at   time.Duration
-		wait time.Duration // 0 = token granted
+		at        time.Duration
+		wait      time.Duration // 0 = token granted at once
+		unreserve bool          // give the turn back after reserving it
 	}{
-		{0, 0}, {0, 0}, {0, 0}, // the burst
-		{0, ms(100)},      // empty: this one's token comes at 100 ms
-		{ms(40), ms(160)}, // in line behind it: 200 ms
-		{ms(200), ms(100)},
-		{ms(10000), 0}, {ms(10000), 0}, {ms(10000), 0}, // refill is capped at the burst
-		{ms(10000), ms(100)},
+		{0, 0, false}, {0, 0, false}, {0, 0, false}, // the burst
+		{0, ms(100), false},                                                 // empty: the next token is this caller's, in 100 ms
+		{0, ms(200), false},                                                 // queued behind it: the one after
+		{ms(50), ms(250), true},                                             // 0.5 refilled, two turns owed: at 300 ms; given back
+		{ms(50), ms(250), false},                                            // the same turn again
+		{ms(300), ms(100), false},                                           // the 300 ms turn is taken: the next, at 400 ms
+		{ms(500), 0, false},                                                 // every turn owed has come: a token at once
+		{ms(10000), 0, false}, {ms(10000), 0, false}, {ms(10000), 0, false}, // refill is capped at the burst
+		{ms(10000), ms(100), false},
 	}
 	for i, s := range steps {
 		if got := b.reserve(t0.Add(s.at)); got != s.wait {
 			t.Fatalf("step %d at +%v: reserve = %v, want %v", i, s.at, got, s.wait)
+		}
+		if s.unreserve {
+			b.unreserve()
 		}
 	}
 }
