@@ -880,9 +880,11 @@ func TestNotifyActions(t *testing.T) {
 	// a loop that survives TERM.
 	dir := t.TempDir()
 	script := filepath.Join(dir, "hang.sh")
+	// The trap comes first: a run whose TERM arrived between recording its
+	// PID and setting the trap was once reported as never signalled.
 	if err := os.WriteFile(script, []byte(`#!/bin/sh
-echo "$$ $(date +%s%N)" >> "$1/pids"
 trap 'echo "$$ $(date +%s%N)" >> "$1/terms"' TERM
+echo "$$ $(date +%s%N)" >> "$1/pids"
 while :; do sleep 1; done
 `), 0o755); err != nil {
 		t.Fatal(err)
