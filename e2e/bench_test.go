@@ -665,11 +665,18 @@ func (s resSetup) vips() []netip.Prefix {
 	return out
 }
 
+// benchSettle is how long a pair runs before its window opens: past the
+// start-up work of both implementations — keepalived's and hawatch's second
+// GARP/NA round (5 s after the takeover), and hawatch's trim of its start-up
+// memory 10 s after its loop first runs (core/daemon/footprint.go) — so the
+// window sees the steady state only.
+const benchSettle = 12 * time.Second
+
 // measurePair starts the backup (lb2) and then the master (lb1), waits
-// until lb1 alone holds every VIP and start-up work is past, and measures
-// both over window. during, when set, runs just before the window opens
-// and returns what ends it (the load the window is measured under), so
-// state changes caused by its onset count.
+// until lb1 alone holds every VIP and benchSettle more, and measures both
+// over window. during, when set, runs just before the window opens and
+// returns what ends it (the load the window is measured under), so state
+// changes caused by its onset count.
 func measurePair(t *testing.T, name string, s resSetup, window time.Duration,
 	start func(t *testing.T, n *netlab.Node, prio int) resProc, during func(t *testing.T) (stop func())) resResult {
 	t.Helper()
@@ -680,7 +687,7 @@ func measurePair(t *testing.T, name string, s resSetup, window time.Duration,
 	mp := start(t, lb1, 100)
 	waitHeld(t, lb1, vips, true, 30*time.Second)
 	waitHeld(t, lb2, vips, false, 30*time.Second)
-	time.Sleep(2 * time.Second) // past start-up work (GARP rounds, first allocations)
+	time.Sleep(benchSettle)
 	m0, b0 := mp.transitions(), bk.transitions()
 	c0 := m0 + b0
 	if during != nil {
