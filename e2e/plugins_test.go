@@ -880,12 +880,15 @@ func TestNotifyActions(t *testing.T) {
 	// a loop that survives TERM.
 	dir := t.TempDir()
 	script := filepath.Join(dir, "hang.sh")
-	// The trap comes first: a run whose TERM arrived between recording its
-	// PID and setting the trap was once reported as never signalled.
+	// Times come from /proc/uptime with builtins only, and the shell waits
+	// with the wait builtin, which a trapped signal interrupts at once: in
+	// two full runs a run's TERM was never recorded when the trap forked
+	// date(1) or waited behind a foreground sleep.
 	if err := os.WriteFile(script, []byte(`#!/bin/sh
-trap 'echo "$$ $(date +%s%N)" >> "$1/terms"' TERM
-echo "$$ $(date +%s%N)" >> "$1/pids"
-while :; do sleep 1; done
+trap 'read up _ < /proc/uptime; echo "$$ $up" >> "$1/terms"' TERM
+read up _ < /proc/uptime
+echo "$$ $up" >> "$1/pids"
+while :; do sleep 1 & wait $!; done
 `), 0o755); err != nil {
 		t.Fatal(err)
 	}
@@ -1001,15 +1004,18 @@ action "hang" {
 	// The hanging command runs once per transition, one after the other
 	// (the action's queue). Each run got TERM at its 1 s timeout, ignored
 	// it, and its whole process group was SIGKILLed after the 500 ms grace.
+	// The script stamps with /proc/uptime (seconds since boot, 10 ms
+	// resolution); boot is when that clock started, on the wall clock.
+	boot := time.Now().Add(-uptime(t))
 	runs := func(name string) map[int]time.Time {
 		b, _ := os.ReadFile(filepath.Join(dir, name))
 		out := map[int]time.Time{}
 		for _, l := range strings.Split(strings.TrimSpace(string(b)), "\n") {
 			var pid int
-			var ns int64
-			if _, err := fmt.Sscan(l, &pid, &ns); err == nil {
+			var up float64
+			if _, err := fmt.Sscan(l, &pid, &up); err == nil {
 				if _, seen := out[pid]; !seen {
-					out[pid] = time.Unix(0, ns)
+					out[pid] = boot.Add(time.Duration(up * float64(time.Second)))
 				}
 			}
 		}
@@ -1031,7 +1037,7 @@ action "hang" {
 		return len(processGroupAlive(lastPID)) == 0
 	})
 	gone := time.Now()
-	if alive := time.Since(starts[lastPID]); alive < 1500*time.Millisecond || alive > 1500*time.Millisecond+loadSlack+200*time.Millisecond {
+	if alive := time.Since(starts[lastPID]); alive < 1480*time.Millisecond || alive > 1500*time.Millisecond+loadSlack+200*time.Millisecond {
 		t.Errorf("the hanging run lived %v, want about timeout+grace = 1.5 s", alive)
 	}
 	terms := runs("terms")
@@ -1061,4 +1067,18 @@ action "hang" {
 	if st := d.mustStatus(); st.Instances[0].State != "MASTER" {
 		t.Errorf("state %s at the end, want MASTER", st.Instances[0].State)
 	}
+}
+
+// uptime is /proc/uptime's seconds since boot.
+func uptime(t *testing.T) time.Duration {
+	t.Helper()
+	b, err := os.ReadFile("/proc/uptime")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var up float64
+	if _, err := fmt.Sscan(string(b), &up); err != nil {
+		t.Fatalf("/proc/uptime %q: %v", b, err)
+	}
+	return time.Duration(up * float64(time.Second))
 }
