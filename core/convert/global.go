@@ -101,21 +101,17 @@ func (c *converter) globalDefs(s *stmt) {
 			}
 		case "net_namespace":
 			c.netNamespace(notes, e)
-		case "vrrp_rt_priority":
-			if n, ok := c.integer(notes, e); ok {
-				if n < 1 || n > 99 {
-					c.warn(notes, e.Line, "vrrp_rt_priority %d is not in 1-99; ignored", n)
-					continue
-				}
-				g.rtPrio = n
+		case "vrrp_rt_priority", "max_auto_priority":
+			dst := &g.rtPrio
+			if kw == "max_auto_priority" {
+				dst = &g.autoPrio
 			}
-		case "max_auto_priority":
 			if n, ok := c.integer(notes, e); ok {
 				if n < 1 || n > 99 {
-					c.warn(notes, e.Line, "max_auto_priority %d is not in 1-99; ignored", n)
+					c.warn(notes, e.Line, "%s %d is not in 1-99; ignored", kw, n)
 					continue
 				}
-				g.autoPrio = n
+				*dst = n
 			}
 		case "min_auto_priority_delay":
 			note(notes, e.Line, "min_auto_priority_delay: hawatch escalates when its loop wakes up later than a quarter of the shortest advert interval (at least 1 ms); not converted")
